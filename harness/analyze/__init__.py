@@ -1,0 +1,1 @@
+"""harness.analyze: see docs/architecture.md."""

@@ -1,0 +1,1 @@
+"""harness.capture: see docs/architecture.md."""

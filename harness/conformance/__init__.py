@@ -1,0 +1,1 @@
+"""harness.conformance: see docs/architecture.md."""

@@ -1,0 +1,1 @@
+"""harness.device: see docs/architecture.md."""

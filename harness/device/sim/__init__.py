@@ -1,0 +1,1 @@
+"""harness.device.sim: see docs/architecture.md."""

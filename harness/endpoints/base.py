@@ -1,0 +1,107 @@
+"""The common shape of every endpoint: start/stop (sync and async), address, records.
+
+Subclasses implement `_serve()` (bind and start serving, return what to close)
+and record observations through `self.record()`. Problems with hostile input
+are noted with `self.note_problem()` and never stop the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, ClassVar, Self, TypeVar
+
+from harness.clock import REAL_CLOCK, Clock
+from harness.endpoints.loop import run_sync
+from harness.observe.events import Evidence, Observation
+from harness.observe.recorder import Recorder
+
+T = TypeVar("T", bound=Observation)
+log = logging.getLogger("harness.endpoints")
+
+
+class Endpoint:
+    name: ClassVar[str] = "endpoint"
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Clock | None = None,
+        recorder: Recorder | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.clock: Clock = clock or REAL_CLOCK
+        self.recorder = recorder if recorder is not None else Recorder()
+        self.problems: list[str] = []
+        self._closers: list[Any] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._started = False
+
+    # -- life cycle ---------------------------------------------------------------
+    async def _serve(self) -> None:
+        """Bind and start serving; set self.port to the bound port; add closers."""
+        raise NotImplementedError
+
+    async def start_async(self) -> Self:
+        if self._started:
+            return self
+        self._loop = asyncio.get_running_loop()
+        await self._serve()
+        self._started = True
+        return self
+
+    async def stop_async(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        for closer in reversed(self._closers):
+            try:
+                result = closer()
+                if asyncio.iscoroutine(result):
+                    await result
+            except Exception as exc:  # stopping must always finish
+                log.debug("closing %s: %s", self.name, exc)
+        self._closers.clear()
+
+    def start(self) -> Self:
+        """Start on the shared background loop (for sync code)."""
+        return run_sync(self.start_async())
+
+    def stop(self) -> None:
+        if self._started:
+            run_sync(self.stop_async())
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Self:
+        return await self.start_async()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop_async()
+
+    # -- records ------------------------------------------------------------------
+    @property
+    def address(self) -> tuple[str, int]:
+        return (self.host, self.port)
+
+    @property
+    def evidence(self) -> Evidence:
+        return Evidence(f"endpoint:{self.name}:{self.host}:{self.port}")
+
+    def record(self, observation: Observation) -> None:
+        self.recorder.record(observation)
+
+    def records(self, kind: type[T]) -> list[T]:
+        return self.recorder.of(kind)
+
+    def note_problem(self, text: str) -> None:
+        """Record that a client sent something broken; the server keeps serving."""
+        self.problems.append(text)
+        log.info("%s: %s", self.name, text)

@@ -1,0 +1,1 @@
+"""harness.netsim: see docs/architecture.md."""

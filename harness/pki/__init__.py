@@ -1,0 +1,1 @@
+"""harness.pki: see docs/architecture.md."""

@@ -1,0 +1,1 @@
+"""harness.profiles: see docs/architecture.md."""

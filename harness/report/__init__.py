@@ -1,0 +1,1 @@
+"""harness.report: see docs/architecture.md."""

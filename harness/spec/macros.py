@@ -1,0 +1,49 @@
+"""Macro expansion of the provisioning spec (`$NAME`, `$(NAME)`, `$(NAME:p:q)`, `$$`).
+
+Expansion is not recursive and an unknown name stays as written. Used by the
+simulated phone (profile rules, syslog templates) and by the syslog rules (to
+compute the message a device should have sent). Pure functions only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+_TOKEN = re.compile(
+    r"\$\$"  # a literal dollar
+    r"|\$\((?P<pname>[A-Za-z_][A-Za-z0-9_]*)(?::(?P<p>\d+)(?::(?P<q>\d+))?)?\)"  # $(NAME:p:q)
+    r"|\$(?P<name>[A-Za-z_][A-Za-z0-9_]*)"  # $NAME
+)
+
+
+def _lookup(values: Mapping[str, str], name: str) -> str | None:
+    """Longest known prefix wins for bare `$NAME` followed by letters ($MAU vs $MA)."""
+    return values.get(name)
+
+
+def expand(template: str, values: Mapping[str, str]) -> str:
+    """Expand the macros of `template` with `values` (name -> text)."""
+
+    def repl(m: re.Match[str]) -> str:
+        whole = m.group(0)
+        if whole == "$$":
+            return "$"
+        if m.group("pname"):
+            value = _lookup(values, m.group("pname"))
+            if value is None:
+                return whole
+            p, q = m.group("p"), m.group("q")
+            if p is not None:
+                start = int(p)
+                value = value[start : start + int(q)] if q is not None else value[start:]
+            return value
+        name = m.group("name")
+        # `$MAC` vs `$MA`+`C`: take the longest known name that prefixes the token.
+        for end in range(len(name), 0, -1):
+            value = _lookup(values, name[:end])
+            if value is not None:
+                return value + name[end:]
+        return whole
+
+    return _TOKEN.sub(repl, template)

@@ -1,0 +1,1 @@
+"""harness.tls: see docs/architecture.md."""
