@@ -47,3 +47,30 @@ def expand(template: str, values: Mapping[str, str]) -> str:
         return whole
 
     return _TOKEN.sub(repl, template)
+
+
+def template_regex(template: str, values: Mapping[str, str]) -> re.Pattern[str]:
+    """A pattern matching what `template` expands to: known macros literal, unknown ones any text.
+
+    Used to recognise a device's syslog message when some macro values (like
+    `$ERR`) are not known to the observer.
+    """
+    parts: list[str] = []
+    pos = 0
+    for m in _TOKEN.finditer(template):
+        parts.append(re.escape(template[pos : m.start()]))
+        pos = m.end()
+        whole = m.group(0)
+        if whole == "$$":
+            parts.append(re.escape("$"))
+            continue
+        name = m.group("pname") or m.group("name")
+        known = expand(whole, values)
+        parts.append(".*?" if known == whole and name not in values else re.escape(known))
+    parts.append(re.escape(template[pos:]))
+    return re.compile("".join(parts), re.S)
+
+
+def unexpanded_macros(text: str) -> list[str]:
+    """Macro tokens left in a text that should have been expanded (`$PN`, `$(MAC)`)."""
+    return [m.group(0) for m in _TOKEN.finditer(text) if m.group(0) != "$$"]

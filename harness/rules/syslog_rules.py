@@ -1,0 +1,183 @@
+"""Rules on the syslog messages a device sends about its provisioning attempts.
+
+SYSLOG-REQUEST (a message when a request starts), SYSLOG-RESULT (one when it
+ends, success or failure) and SYSLOG-MACROS (the messages are the configured
+templates with macros expanded). Templates are the device's parameters, named
+per family (`Family.syslog_params`); an empty template suppresses its message.
+"""
+
+from __future__ import annotations
+
+import re
+
+from harness.observe.events import SyslogMessage
+from harness.observe.timeline import DeviceTimeline
+from harness.rules.attempts import Attempt, group_attempts, request_path, request_scheme
+from harness.rules.finding import Finding, Verdict
+from harness.rules.registry import RuleContext, finding, rule
+from harness.spec.macros import template_regex, unexpanded_macros
+
+# Harness tolerances (not spec facts): how far a message may be from its attempt.
+REQUEST_BEFORE = 5.0  # a request message may precede the request by this much
+REQUEST_AFTER = 1.0
+RESULT_AFTER = 30.0  # a result message must follow the attempt's end within this
+
+REQUEST_ROLES = ("request", "upgrade_request")
+RESULT_ROLES = ("success", "failure", "upgrade_success", "upgrade_failure")
+
+
+def _templates(ctx: RuleContext, roles: tuple[str, ...]) -> list[str]:
+    names = [ctx.family.syslog_params.get(r) for r in roles]
+    return [ctx.param(n) for n in names if n and ctx.param(n)]
+
+
+def _identity_values(ctx: RuleContext, timeline: DeviceTimeline) -> dict[str, str]:
+    values: dict[str, str] = {}
+    product = ctx.identity.product or timeline.device.product
+    mac = (ctx.identity.mac or timeline.device.mac or "").lower().replace(":", "")
+    if product:
+        values["PN"] = product
+    if len(mac) == 12:
+        values["MA"] = mac
+        values["MAU"] = mac.upper()
+        values["MAC"] = ":".join(mac[i : i + 2] for i in range(0, 12, 2))
+    if ctx.identity.serial or timeline.device.serial:
+        values["SN"] = ctx.identity.serial or timeline.device.serial or ""
+    return values
+
+
+def _url_values(attempt: Attempt, which: int) -> dict[str, str]:
+    req = attempt.requests[which]
+    values = {"SCHEME": request_scheme(req), "PATH": request_path(req)}
+    if req.server:
+        values["SERVIP"] = req.server[0]
+        values["PORT"] = str(req.server[1])
+    return values
+
+
+def _configured(timeline: DeviceTimeline, ctx: RuleContext) -> bool:
+    return bool(
+        ctx.param("Syslog_Server") or ctx.facts.get("syslog_server") or timeline.of(SyslogMessage)
+    )
+
+
+def _loose(templates: list[str]) -> list[re.Pattern[str]]:
+    return [template_regex(t, {}) for t in templates]
+
+
+def _in_window(msgs: list[SyslogMessage], lo: float, hi: float) -> list[SyslogMessage]:
+    return [m for m in msgs if lo <= m.time <= hi]
+
+
+def _preconditions(rule_id: str, timeline: DeviceTimeline, ctx: RuleContext) -> Finding | None:
+    if not _configured(timeline, ctx):
+        why = "no syslog server is configured for the device (Syslog_Server empty, no syslog seen)"
+        return finding(rule_id, Verdict.SKIPPED, why, timeline)
+    if not group_attempts(timeline):
+        return finding(
+            rule_id, Verdict.INCONCLUSIVE, "the device made no provisioning request", timeline
+        )
+    return None
+
+
+def _next_start(attempts: list[Attempt], i: int) -> float:
+    return attempts[i + 1].start if i + 1 < len(attempts) else float("inf")
+
+
+@rule("SYSLOG-REQUEST")
+def syslog_request(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
+    pre = _preconditions("SYSLOG-REQUEST", timeline, ctx)
+    if pre:
+        return [pre]
+    templates = _templates(ctx, REQUEST_ROLES)
+    if not templates:
+        return [
+            finding(
+                "SYSLOG-REQUEST",
+                Verdict.SKIPPED,
+                "the request templates are empty (messages suppressed)",
+                timeline,
+            )
+        ]
+    patterns = _loose(templates)
+    msgs = timeline.of(SyslogMessage)
+    attempts = group_attempts(timeline)
+    for a in attempts:
+        near = _in_window(msgs, a.start - REQUEST_BEFORE, a.start + REQUEST_AFTER)
+        if not any(p.fullmatch(m.message) for m in near for p in patterns):
+            why = f"no request message in syslog around the {a.scheme} request for {a.path} (template {templates[0]!r})"
+            return [
+                finding("SYSLOG-REQUEST", Verdict.FAIL, why, timeline, a.requests[0], also=near)
+            ]
+    why = f"each of the {len(attempts)} provisioning attempts was announced in syslog"
+    return [finding("SYSLOG-REQUEST", Verdict.PASS, why, timeline, attempts[0].requests[0])]
+
+
+@rule("SYSLOG-RESULT")
+def syslog_result(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
+    pre = _preconditions("SYSLOG-RESULT", timeline, ctx)
+    if pre:
+        return [pre]
+    templates = _templates(ctx, RESULT_ROLES)
+    if not templates:
+        return [
+            finding(
+                "SYSLOG-RESULT",
+                Verdict.SKIPPED,
+                "the result templates are empty (messages suppressed)",
+                timeline,
+            )
+        ]
+    patterns = _loose(templates)
+    msgs = timeline.of(SyslogMessage)
+    attempts = group_attempts(timeline)
+    for i, a in enumerate(attempts):
+        hi = min(_next_start(attempts, i), a.end + RESULT_AFTER)
+        near = _in_window(msgs, a.last.time - REQUEST_AFTER, hi)
+        if not any(p.fullmatch(m.message) for m in near for p in patterns):
+            why = f"no success/failure message in syslog after the {a.scheme} request for {a.path}"
+            return [finding("SYSLOG-RESULT", Verdict.FAIL, why, timeline, a.last, also=near)]
+    why = f"each of the {len(attempts)} provisioning attempts ended with a result message in syslog"
+    return [finding("SYSLOG-RESULT", Verdict.PASS, why, timeline, attempts[0].last)]
+
+
+@rule("SYSLOG-MACROS")
+def syslog_macros(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
+    pre = _preconditions("SYSLOG-MACROS", timeline, ctx)
+    if pre:
+        return [pre]
+    req_t, res_t = _templates(ctx, REQUEST_ROLES), _templates(ctx, RESULT_ROLES)
+    loose = _loose(req_t + res_t)
+    msgs = [m for m in timeline.of(SyslogMessage) if any(p.fullmatch(m.message) for p in loose)]
+    for m in timeline.of(SyslogMessage):
+        left = unexpanded_macros(m.message)
+        if left:
+            why = f"syslog message {m.message!r} still holds unexpanded macros {', '.join(left)}"
+            return [finding("SYSLOG-MACROS", Verdict.FAIL, why, timeline, m)]
+    if not msgs:
+        why = "no syslog message in the shape of the configured templates to compare"
+        return [finding("SYSLOG-MACROS", Verdict.INCONCLUSIVE, why, timeline)]
+    ident = _identity_values(ctx, timeline)
+    attempts = group_attempts(timeline)
+    checked = 0
+    for i, a in enumerate(attempts):
+        lo, hi = a.start - REQUEST_BEFORE, min(_next_start(attempts, i), a.end + RESULT_AFTER)
+        for m in _in_window(msgs, lo, hi):
+            candidates = []
+            for which in {0, len(a.requests) - 1}:
+                values = {**ident, **_url_values(a, which)}
+                candidates += [template_regex(t, values) for t in req_t + res_t]
+            if not any(p.fullmatch(m.message) for p in candidates):
+                known = ", ".join(
+                    f"${k}={v}" for k, v in sorted({**ident, **_url_values(a, 0)}.items())
+                )
+                why = f"syslog message {m.message!r} is not a template expanded with the device's values ({known})"
+                return [
+                    finding("SYSLOG-MACROS", Verdict.FAIL, why, timeline, m, also=[a.requests[0]])
+                ]
+            checked += 1
+    if not checked:
+        why = "template-shaped syslog messages were seen, but none near a provisioning attempt"
+        return [finding("SYSLOG-MACROS", Verdict.INCONCLUSIVE, why, timeline)]
+    why = f"{checked} syslog messages are the configured templates with macros expanded"
+    return [finding("SYSLOG-MACROS", Verdict.PASS, why, timeline, msgs[0])]

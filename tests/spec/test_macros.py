@@ -1,0 +1,36 @@
+"""Macro expansion grammar: $NAME, $(NAME), $(NAME:p:q), $$, unknown names kept."""
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness.spec.macros import expand, template_regex, unexpanded_macros
+
+VALUES = {"PN": "CP-8831-3PCC", "MA": "000e08aabbcc", "MAC": "00:0e:08:aa:bb:cc", "A": "x$PNy"}
+
+
+def test_forms():
+    assert expand("$PN/$(MA).cfg", VALUES) == "CP-8831-3PCC/000e08aabbcc.cfg"
+    assert expand("$(MA:6)", VALUES) == "aabbcc"
+    assert expand("$(MA:0:6)", VALUES) == "000e08"
+    assert expand("$$PN", VALUES) == "$PN"
+    assert expand("$NOPE $(NOPE)", VALUES) == "$NOPE $(NOPE)"
+    assert expand("$MAC", VALUES) == "00:0e:08:aa:bb:cc"
+
+
+def test_not_recursive():
+    assert expand("$A", VALUES) == "x$PNy"
+
+
+def test_template_regex_wildcards_unknown():
+    pat = template_regex("$PN $MAC -- Resync failed: $ERR", {"PN": "P", "MAC": "M"})
+    assert pat.fullmatch("P M -- Resync failed: 404 Not Found")
+    assert not pat.fullmatch("Q M -- Resync failed: 404")
+
+
+def test_unexpanded():
+    assert unexpanded_macros("P $MAC -- $(PATH) costs $$5") == ["$MAC", "$(PATH)"]
+
+
+@given(st.text(alphabet="ab$()PN:0123 ", max_size=40))
+def test_expand_never_raises_and_is_identity_without_values(text):
+    assert expand(text, {}) == text.replace("$$", "$")
