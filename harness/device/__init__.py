@@ -1,1 +1,4 @@
-"""harness.device: see docs/architecture.md."""
+"""Devices under test: `sim` (the reference phone, with quirks) and, later, `remote` (a real phone).
+
+Only subpackages here; nothing is imported eagerly.
+"""

@@ -141,6 +141,15 @@ def syslog_result(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
     return [finding("SYSLOG-RESULT", Verdict.PASS, why, timeline, attempts[0].last)]
 
 
+def _expands_for(text: str, attempt: Attempt, ident: dict[str, str], templates: list[str]) -> bool:
+    """Whether `text` is one of `templates` expanded for the first or last request of `attempt`."""
+    for which in {0, len(attempt.requests) - 1}:
+        values = {**ident, **_url_values(attempt, which)}
+        if any(template_regex(t, values).fullmatch(text) for t in templates):
+            return True
+    return False
+
+
 @rule("SYSLOG-MACROS")
 def syslog_macros(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
     pre = _preconditions("SYSLOG-MACROS", timeline, ctx)
@@ -159,23 +168,23 @@ def syslog_macros(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
         return [finding("SYSLOG-MACROS", Verdict.INCONCLUSIVE, why, timeline)]
     ident = _identity_values(ctx, timeline)
     attempts = group_attempts(timeline)
+    windows = [
+        (a.start - REQUEST_BEFORE, min(_next_start(attempts, i), a.end + RESULT_AFTER), a)
+        for i, a in enumerate(attempts)
+    ]
     checked = 0
-    for i, a in enumerate(attempts):
-        lo, hi = a.start - REQUEST_BEFORE, min(_next_start(attempts, i), a.end + RESULT_AFTER)
-        for m in _in_window(msgs, lo, hi):
-            candidates = []
-            for which in {0, len(a.requests) - 1}:
-                values = {**ident, **_url_values(a, which)}
-                candidates += [template_regex(t, values) for t in req_t + res_t]
-            if not any(p.fullmatch(m.message) for p in candidates):
-                known = ", ".join(
-                    f"${k}={v}" for k, v in sorted({**ident, **_url_values(a, 0)}.items())
-                )
-                why = f"syslog message {m.message!r} is not a template expanded with the device's values ({known})"
-                return [
-                    finding("SYSLOG-MACROS", Verdict.FAIL, why, timeline, m, also=[a.requests[0]])
-                ]
-            checked += 1
+    for m in msgs:
+        near = [a for lo, hi, a in windows if lo <= m.time <= hi]
+        if not near:
+            continue
+        if not any(_expands_for(m.message, a, ident, req_t + res_t) for a in near):
+            a = near[0]
+            known = ", ".join(
+                f"${k}={v}" for k, v in sorted({**ident, **_url_values(a, 0)}.items())
+            )
+            why = f"syslog message {m.message!r} is not a template expanded with the device's values ({known})"
+            return [finding("SYSLOG-MACROS", Verdict.FAIL, why, timeline, m, also=[a.requests[0]])]
+        checked += 1
     if not checked:
         why = "template-shaped syslog messages were seen, but none near a provisioning attempt"
         return [finding("SYSLOG-MACROS", Verdict.INCONCLUSIVE, why, timeline)]

@@ -1,0 +1,271 @@
+"""The catalog of named quirks: documented deviations of the reference phone from the spec.
+
+A quirk is data: the requirement IDs it breaks, a sentence saying what the
+faulty firmware does, and the `Behaviour` fields it changes. The engine and the
+adapters consult one `Behaviour` (built by `behaviour_for(names)`), never a
+quirk name, so a deviation lives in exactly one field. No I/O and no spec
+numbers here: a quirk changes *how* the phone reads the spec, not the spec.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from types import MappingProxyType
+from typing import Any
+
+from harness.spec.status_table import Action
+
+
+@dataclass(frozen=True, slots=True)
+class Behaviour:
+    """Every knob a quirk may turn; the defaults are the spec-following phone."""
+
+    ua_identity: bool = True  # the UA carries the unit's serial (and MAC where the format has it)
+    ua_wrong_product: bool = False  # the UA names another product than the unit's own
+    # Table 3-1 row key ("404", "301", "3xx") -> the action taken instead of the row's
+    status_overrides: MappingProxyType[str, Action] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    class_b_retry_delay: float | None = None  # seconds instead of Resync_Error_Retry_Delay
+    auth_max_retries: int | None = None  # None: the row's max_retries
+    tls_verify_ca: bool = True
+    tls_check_cn: bool = True
+    tls_cn_suffix: bool | None = None  # None: the family's cn_suffix_accepted
+    tls_dns_ip_check: bool | None = None  # None: the family's dns_ip_check
+    tls_offer_aead: bool = False  # also offer AEAD (GCM) suites outside the family set
+    client_cert: str = "auto"  # auto (individual, else generic) | none | generic
+    dns_srv_lookup: bool = False
+    dns_failover: bool = True
+    syslog_enabled: bool = True
+    syslog_expand_macros: bool = True
+    upgrade_https_allowed: bool | None = None  # None: the family's upgrade_https_allowed
+    resync_during_call: bool = False
+    aes_wrong_kdf: bool = False  # derive the AES key with the other digest
+    gzip_supported: bool = True
+    post_as_get: bool = False
+    chunked_supported: bool = True
+    periodic_resync: bool = True
+    powerup_resync: bool = True
+    keep_profile_rule: bool = False  # fetched profiles may not change the Profile_Rule* values
+    profile_rules: tuple[str, ...] = (
+        "Profile_Rule",
+        "Profile_Rule_B",
+        "Profile_Rule_C",
+        "Profile_Rule_D",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Quirk:
+    name: str
+    breaks: tuple[str, ...]  # requirement IDs (harness.spec.catalog) this quirk makes fail
+    doc: str
+    changes: MappingProxyType[str, Any]
+
+
+def _q(name: str, breaks: tuple[str, ...], doc: str, **changes: Any) -> Quirk:
+    return Quirk(name, breaks, doc, MappingProxyType(changes))
+
+
+def _over(**rows: Action) -> MappingProxyType[str, Action]:
+    return MappingProxyType({k.removeprefix("s"): v for k, v in rows.items()})
+
+
+QUIRKS: dict[str, Quirk] = {
+    q.name: q
+    for q in (
+        _q(
+            "ua-missing-serial",
+            ("UA-FORMAT", "UA-IDENTITY"),
+            "The User-Agent leaves out the unit's serial (and MAC): `cisco/CP-8831-3PCC ()`.",
+            ua_identity=False,
+        ),
+        _q(
+            "ua-wrong-product",
+            ("UA-IDENTITY",),
+            "The User-Agent names a product other than the unit's own.",
+            ua_wrong_product=True,
+        ),
+        _q(
+            "retry-404-too-soon",
+            ("HTTP-404",),
+            "After a 404 (class B) the phone comes back after 10 s, not Resync_Error_Retry_Delay.",
+            class_b_retry_delay=10.0,
+        ),
+        _q(
+            "treat-404-as-success",
+            ("HTTP-404",),
+            "A 404 is taken as success (class A): the next try waits Resync_Periodic.",
+            status_overrides=_over(s404=Action.A),
+        ),
+        _q(
+            "ignore-redirect",
+            ("HTTP-301", "HTTP-302"),
+            "301/302 are not followed; they are failures (class C).",
+            status_overrides=_over(s301=Action.C, s302=Action.C),
+        ),
+        _q(
+            "auth-retry-forever",
+            ("HTTP-401", "HTTP-407"),
+            "A 401/407 is answered with credentials again and again (50 times), not at most twice.",
+            auth_max_retries=50,
+        ),
+        _q(
+            "no-auth-retry",
+            ("HTTP-401", "HTTP-407"),
+            "A 401/407 is never answered with credentials: it is class C at once.",
+            auth_max_retries=0,
+        ),
+        _q(
+            "accept-wrong-cn",
+            ("TLS-SERVER-CN",),
+            "The server certificate's CN is not compared with the server name.",
+            tls_check_cn=False,
+        ),
+        _q(
+            "reject-cn-suffix",
+            ("TLS-CN-SUFFIX",),
+            "A CN of the form `FQDN/anything` is compared whole, so it never matches.",
+            tls_cn_suffix=False,
+        ),
+        _q(
+            "accept-self-signed",
+            ("TLS-SERVER-CA",),
+            "The server certificate chain is not verified: self-signed and unknown CAs pass.",
+            tls_verify_ca=False,
+        ),
+        _q(
+            "skip-dns-ip-check",
+            ("TLS-DNS-MATCH",),
+            "The server address is not checked against a DNS lookup of the certificate's name.",
+            tls_dns_ip_check=False,
+        ),
+        _q(
+            "offer-gcm-suites",
+            ("TLS-CIPHERS",),
+            "The ClientHello also offers AES-GCM suites, which are not in the family's set.",
+            tls_offer_aead=True,
+        ),
+        _q(
+            "no-client-cert",
+            ("TLS-CLIENT-CERT", "TLS-GENERIC-CERT"),
+            "No client certificate is presented, even when the server asks for one.",
+            client_cert="none",
+        ),
+        _q(
+            "generic-cert-always",
+            ("TLS-CLIENT-CERT",),
+            "The generic certificate is presented although the unit has an individual one.",
+            client_cert="generic",
+        ),
+        _q(
+            "srv-lookup",
+            ("DNS-A-ONLY",),
+            "The provisioning server's name is first looked up as SRV (`_http._tcp.name`).",
+            dns_srv_lookup=True,
+        ),
+        _q(
+            "no-failover",
+            ("DNS-FAILOVER",),
+            "Only the first A record is tried; when it does not answer the resync fails.",
+            dns_failover=False,
+        ),
+        _q(
+            "silent-syslog",
+            ("SYSLOG-REQUEST", "SYSLOG-RESULT", "DNS-ALL-DOWN"),
+            "No syslog message is sent, whatever the templates say.",
+            syslog_enabled=False,
+        ),
+        _q(
+            "syslog-no-macros",
+            ("SYSLOG-MACROS",),
+            "The syslog templates are sent as written, macros not expanded.",
+            syslog_expand_macros=False,
+        ),
+        _q(
+            "https-firmware",
+            ("UPGRADE-PROTO",),
+            "Firmware is fetched over HTTPS even where the family forbids it.",
+            upgrade_https_allowed=True,
+        ),
+        _q(
+            "resync-during-call",
+            ("RESYNC-IDLE",),
+            "A due resync runs at once, even during a call.",
+            resync_during_call=True,
+        ),
+        _q(
+            "aes-wrong-kdf",
+            ("PROFILE-AES",),
+            "The AES key is derived with the other digest (MD5 vs SHA-256): profiles are corrupt.",
+            aes_wrong_kdf=True,
+        ),
+        _q(
+            "ignore-gzip",
+            ("PROFILE-GZIP",),
+            "A gzip-compressed profile is not recognised: it is corrupt (class B).",
+            gzip_supported=False,
+        ),
+        _q(
+            "post-as-get",
+            ("HTTP-POST",),
+            "A `[--post x]` rule is fetched with GET and no body.",
+            post_as_get=True,
+        ),
+        _q(
+            "no-chunked",
+            ("HTTP-VERSIONS",),
+            "Chunked transfer encoding is not decoded: the chunk framing is taken as the profile.",
+            chunked_supported=False,
+        ),
+        _q(
+            "no-periodic-resync",
+            ("RESYNC-PERIODIC",),
+            "After a success no periodic resync is scheduled.",
+            periodic_resync=False,
+        ),
+        _q(
+            "no-powerup-resync",
+            ("RESYNC-POWERUP",),
+            "No resync at power-up, whatever Resync_On_Reset says.",
+            powerup_resync=False,
+        ),
+        _q(
+            "ignore-profile-rule-b",
+            ("REDIRECT-PREPROV",),
+            "Profile_Rule_B, _C and _D are never fetched; only Profile_Rule is.",
+            profile_rules=("Profile_Rule",),
+        ),
+        _q(
+            "keep-profile-rule",
+            ("REDIRECT-PREPROV",),
+            "A Profile_Rule set by a fetched profile is ignored: the factory rule stays.",
+            keep_profile_rule=True,
+        ),
+    )
+}
+
+
+class QuirkError(ValueError):
+    """An unknown quirk name."""
+
+
+def quirk(name: str) -> Quirk:
+    try:
+        return QUIRKS[name]
+    except KeyError:
+        known = ", ".join(sorted(QUIRKS))
+        raise QuirkError(f"unknown quirk {name!r} (known: {known})") from None
+
+
+def behaviour_for(names: tuple[str, ...] | list[str] = ()) -> Behaviour:
+    """The Behaviour of a phone with these quirks (later quirks win on the same field)."""
+    behaviour = Behaviour()
+    known = {f.name for f in fields(Behaviour)}
+    for name in names:
+        q = quirk(name)
+        unknown = set(q.changes) - known
+        if unknown:  # a catalog bug, caught by the tests
+            raise QuirkError(f"quirk {name!r} changes unknown fields {sorted(unknown)}")
+        behaviour = replace(behaviour, **dict(q.changes))
+    return behaviour

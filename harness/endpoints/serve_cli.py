@@ -1,0 +1,110 @@
+"""`harness serve`: the whole endpoint set standalone for lab work, printing traffic as it arrives.
+
+Serves a directory over TFTP, HTTP and HTTPS, receives syslog, answers DNS for
+the lab name, writes the lab PKI (server CA to trust, a device CA) to a folder,
+and prints one line per recorded transaction until interrupted. CLI glue only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from pathlib import Path
+
+from rich.markup import escape
+
+from harness.endpoints.lab import DEFAULT_FQDN, ProvisioningLab
+from harness.observe.events import Observation
+from harness.report.text import observation_line, terminal
+
+HELP = "serve a directory over TFTP/HTTP/HTTPS with syslog and DNS, showing what arrives"
+
+PORT_NAMES = ("tftp", "http", "https", "syslog", "dns")
+
+
+def _ports(text: str) -> dict[str, int]:
+    ports: dict[str, int] = {}
+    for item in filter(None, text.split(",")):
+        name, _, value = item.partition("=")
+        if name not in PORT_NAMES or not value.isdigit() or not 0 <= int(value) <= 65535:
+            raise argparse.ArgumentTypeError(
+                f"bad port setting {item!r}: use NAME=PORT with NAME in {', '.join(PORT_NAMES)}"
+            )
+        ports[name] = int(value)
+    return ports
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", required=True, help="directory whose files are served")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--fqdn", default=DEFAULT_FQDN, help="the lab's HTTPS server name")
+    parser.add_argument(
+        "--ports",
+        type=_ports,
+        default={},
+        help="fixed ports, e.g. tftp=69,http=80,https=443,syslog=514,dns=53 (default: ephemeral)",
+    )
+    parser.add_argument(
+        "--client-cert",
+        choices=("none", "optional", "required"),
+        default="optional",
+        help="whether HTTPS asks devices for a client certificate",
+    )
+    parser.add_argument(
+        "--pki-dir", help="where to write the lab CA certificates (default ROOT/../pki)"
+    )
+    parser.add_argument("--duration", type=float, help="stop after this many seconds")
+
+
+def run(args: argparse.Namespace) -> int:
+    console = terminal()
+    root = Path(args.root)
+    if not root.is_dir():
+        console.print(f"[red]--root {escape(str(root))}: not a directory[/]")
+        return 2
+    pki = Path(args.pki_dir) if args.pki_dir else root.resolve().parent / "pki"
+    pki.mkdir(parents=True, exist_ok=True)
+    lab = ProvisioningLab(
+        root,
+        fqdn=args.fqdn,
+        host=args.host,
+        client_cert=args.client_cert,
+        keylog_path=pki / "tls-keys.log",
+        ports=args.ports,
+    )
+
+    def show(o: Observation) -> None:
+        console.print(escape(observation_line(o)))
+
+    lab.recorder.subscribe(show)
+    try:
+        lab.start()
+    except OSError as exc:
+        console.print(
+            f"[red]cannot bind: {escape(str(exc))}[/] (ports in use, or below 1024 without root?)"
+        )
+        return 2
+    try:
+        ca = lab.server_ca.cert_pem.write_to_path(pki / "server-ca.pem")
+        lab.device_ca.cert_pem.write_to_path(pki / "device-ca.pem")
+        lab.device_ca.private_key_pem.write_to_path(pki / "device-ca.key")
+        console.print(f"[bold]serving {escape(str(root.resolve()))}[/]")
+        for name, url in lab.urls().items():
+            console.print(f"  {name:7} {url}")
+        console.print(f"  DNS answers {lab.fqdn} -> {lab.host}; devices must trust {ca}")
+        console.print(f"  TLS key log for Wireshark: {pki / 'tls-keys.log'}")
+        console.print("[dim]Ctrl-C to stop[/]")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            stop.wait(args.duration)
+        except KeyboardInterrupt:
+            pass
+    finally:
+        lab.stop()
+    if lab.problems:
+        console.print(f"{len(lab.problems)} problems with client input:")
+        for p in lab.problems:
+            console.print(f"  {escape(p)}")
+    return 0

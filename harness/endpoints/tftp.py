@@ -1,0 +1,767 @@
+"""The TFTP endpoint: an asyncio TFTP server that serves and accepts files and records them.
+
+`TftpServer` speaks RFC 1350 (read and write, octet and netascii) with the
+RFC 2347/2348/2349 options (blksize, tsize, timeout) and RFC 7440 windowsize.
+Each transfer runs from a new ephemeral port (a new TID) unless a fault says
+otherwise, retransmits on timeout a bounded number of times, answers strangers
+with ERROR 5, and ends with one `TftpTransfer` record. Files come from memory,
+a provider callback, or a root directory; no path ever leaves the root.
+
+The packet format lives in `tftp_wire.py`, the fault scripts in `tftp_faults.py`;
+this module holds only the sockets and the per-transfer state machine.
+Retransmit waits and fault delays are real time (network I/O stays real);
+record timestamps and durations come from the injected clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import threading
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from harness.clock import Clock
+from harness.endpoints.base import Endpoint
+from harness.endpoints.tftp_faults import NO_FAULTS, FaultScript, fault_key
+from harness.endpoints.tftp_wire import (
+    DEFAULT_BLKSIZE,
+    MODES,
+    Ack,
+    Data,
+    Error,
+    ErrorCode,
+    OptionAck,
+    Packet,
+    ReadRequest,
+    TftpDecodeError,
+    WriteRequest,
+    decode,
+    encode,
+    encode_ack,
+    encode_data,
+    encode_error,
+    from_netascii,
+    negotiate,
+    to_netascii,
+)
+from harness.observe.events import Address, DeviceKey, TftpTransfer
+from harness.observe.recorder import Recorder
+
+Provider = Callable[[str, Address], "bytes | None | Awaitable[bytes | None]"]
+MAX_INBOX = 1024  # datagrams queued for one transfer before further ones are dropped
+
+
+class Refusal(Exception):
+    """A request the server answers with an ERROR instead of a transfer."""
+
+    def __init__(self, code: int, message: str, problem: str | None = None) -> None:
+        super().__init__(message)
+        self.code = int(code)
+        self.message = message
+        self.problem = problem
+
+
+def safe_relative_name(filename: str) -> str:
+    """The request's name relative to the root ('/' prefix = root); Refusal if it leaves it."""
+    if "\x00" in filename:
+        raise Refusal(
+            ErrorCode.ACCESS_VIOLATION,
+            "Access violation",
+            f"file name {filename!r} contains a NUL byte; refused",
+        )
+    parts = filename.replace("\\", "/").split("/")
+    if ".." in parts:
+        raise Refusal(
+            ErrorCode.ACCESS_VIOLATION,
+            "Access violation",
+            f"file name {filename!r} climbs out of the root with '..'; refused",
+        )
+    return "/".join(p for p in parts if p not in ("", "."))
+
+
+class TftpServer(Endpoint):
+    """A scriptable TFTP server on 127.0.0.1:<ephemeral> by default.
+
+    root:        directory served (a leading '/' in a request is relative to it).
+    files:       in-memory files, {"/CP-8831-3PCC.cfg": b"..."}; looked up first.
+    provider:    callback (filename, client_addr) -> bytes | None (may be async),
+                 asked after `files` and before `root`; None means "not mine".
+    write_dir:   where WRQ uploads are stored (always also kept in `uploads`).
+    writable:    accept WRQ at all.
+    retransmit_timeout / max_retries: the server's retransmission policy.
+    """
+
+    name = "tftp"
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        files: Mapping[str, bytes | str] | None = None,
+        provider: Provider | None = None,
+        write_dir: str | os.PathLike[str] | None = None,
+        writable: bool = True,
+        retransmit_timeout: float = 1.0,
+        max_retries: int = 5,
+        max_blksize: int = 65464,
+        max_windowsize: int = 64,
+        max_upload: int = 64 * 1024 * 1024,
+        max_transfers: int = 256,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Clock | None = None,
+        recorder: Recorder | None = None,
+    ) -> None:
+        super().__init__(host=host, port=port, clock=clock, recorder=recorder)
+        self.root = Path(root) if root is not None else None
+        self.files: dict[str, bytes] = {}
+        for name, data in (files or {}).items():
+            self.add_file(name, data)
+        self.provider = provider
+        self.write_dir = Path(write_dir) if write_dir is not None else None
+        self.writable = writable
+        self.retransmit_timeout = float(retransmit_timeout)
+        self.max_retries = int(max_retries)
+        self.max_blksize = int(max_blksize)
+        self.max_windowsize = int(max_windowsize)
+        self.max_upload = int(max_upload)
+        self.max_transfers = int(max_transfers)
+        self.uploads: dict[str, bytes] = {}
+        self.transfers: list[TftpTransfer] = []
+        self._faults: dict[str, FaultScript] = {}
+        self._done = threading.Condition()
+        self._listener: asyncio.DatagramTransport | None = None
+        self._sessions: set[_Transfer] = set()
+        self._same_port: dict[Address, _Transfer] = {}
+
+    # -- configuration (any thread) ----------------------------------------------------
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"tftp://{host}:{self.port}"
+
+    def add_file(self, name: str, data: bytes | str) -> None:
+        """Serve `data` as `name` (leading '/' optional)."""
+        key = safe_relative_name(name)
+        self.files[key] = data.encode() if isinstance(data, str) else bytes(data)
+
+    def fault(self, filename: str | None = None) -> FaultScript:
+        """The fault script for `filename` (None or '*': every file); chain its methods."""
+        key = fault_key(filename)
+        return self._faults.setdefault(key, FaultScript(filename=key))
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    def faults_for(self, filename: str) -> FaultScript:
+        everyone = self._faults.get("*")
+        mine = self._faults.get(fault_key(filename))
+        if everyone is None:
+            return mine or NO_FAULTS
+        return everyone.merged(mine)
+
+    def wait_transfers(self, count: int = 1, timeout: float = 5.0) -> list[TftpTransfer]:
+        """Block until `count` transfers are recorded (sync tests); returns them all.
+
+        Do not call from the loop the server runs on (use `await wait_transfers_async`).
+        """
+        with self._done:
+            self._done.wait_for(lambda: len(self.transfers) >= count, timeout)
+            found = list(self.transfers)
+        if len(found) < count:
+            raise TimeoutError(f"tftp: {len(found)} transfer(s) recorded, wanted {count}")
+        return found
+
+    async def wait_transfers_async(
+        self, count: int = 1, timeout: float = 5.0
+    ) -> list[TftpTransfer]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(self.transfers) < count:
+            if loop.time() > deadline:
+                raise TimeoutError(
+                    f"tftp: {len(self.transfers)} transfer(s) recorded, wanted {count}"
+                )
+            await asyncio.sleep(0.01)
+        return list(self.transfers)
+
+    # -- life cycle ----------------------------------------------------------------------
+    async def _serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: _ListenerProtocol(self), local_addr=(self.host, self.port)
+        )
+        self._listener = transport
+        self.port = transport.get_extra_info("sockname")[1]
+        self._closers.append(transport.close)
+        self._closers.append(self._stop_sessions)
+
+    async def _stop_sessions(self) -> None:
+        tasks = [s.task for s in list(self._sessions) if s.task is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _finish(self, transfer: TftpTransfer) -> None:
+        self.record(transfer)
+        with self._done:
+            self.transfers.append(transfer)
+            self._done.notify_all()
+
+    # -- the listening port ----------------------------------------------------------------
+    def _on_listener_datagram(self, raw: bytes, addr: Address) -> None:
+        client = (addr[0], addr[1])
+        session = self._same_port.get(client)
+        if session is not None:
+            session.feed(raw)
+            return
+        assert self._listener is not None
+        try:
+            packet = decode(raw)
+        except TftpDecodeError as exc:
+            self.note_problem(f"malformed datagram from {client[0]}:{client[1]}: {exc}")
+            if raw[:2] != b"\x00\x05":
+                self._listener.sendto(
+                    encode_error(ErrorCode.ILLEGAL_OPERATION, f"Illegal TFTP operation: {exc}"),
+                    addr,
+                )
+            return
+        if isinstance(packet, ReadRequest | WriteRequest):
+            for other in self._sessions:
+                if other.client == client and other.raw_request == raw:
+                    return  # the client retransmitted its request; the transfer answers it
+            if len(self._sessions) >= self.max_transfers:
+                self.note_problem(
+                    f"request from {client[0]}:{client[1]} refused: "
+                    f"{self.max_transfers} transfers already running"
+                )
+                self._listener.sendto(encode_error(ErrorCode.NOT_DEFINED, "Server busy"), addr)
+                return
+            session = _Transfer(self, packet, raw, client)
+            self._sessions.add(session)
+            session.task = asyncio.get_running_loop().create_task(session.run())
+            return
+        if isinstance(packet, Error):
+            self.note_problem(
+                f"ERROR {packet.code} {packet.message!r} from {client[0]}:{client[1]} "
+                "reached the listening port, which has no transfer with it"
+            )
+            return
+        self.note_problem(
+            f"{packet.opcode.name} from {client[0]}:{client[1]} reached the listening port, "
+            "which takes only RRQ/WRQ; answered ERROR 5"
+        )
+        self._listener.sendto(encode_error(ErrorCode.UNKNOWN_TID, "Unknown transfer ID"), addr)
+
+    # -- content -----------------------------------------------------------------------------
+    async def load(self, filename: str, client: Address) -> bytes:
+        """The bytes served for `filename`; Refusal with the ERROR to send otherwise."""
+        key = safe_relative_name(filename)
+        if not key:
+            raise Refusal(ErrorCode.FILE_NOT_FOUND, "File not found (empty file name)")
+        if key in self.files:
+            return self.files[key]
+        if self.provider is not None:
+            try:
+                result = self.provider(filename, client)
+                if inspect.isawaitable(result):
+                    result = await result
+            except Exception as exc:
+                raise Refusal(
+                    ErrorCode.NOT_DEFINED,
+                    "Server error",
+                    f"provider failed for {filename!r} ({client[0]}): {type(exc).__name__}: {exc}",
+                ) from exc
+            if result is not None:
+                if isinstance(result, str):
+                    result = result.encode()
+                return bytes(result)
+        if self.root is not None:
+            path = self._inside(self.root, key, filename)
+            try:
+                if path.is_dir():
+                    raise Refusal(ErrorCode.ACCESS_VIOLATION, "Access violation (not a file)")
+                return path.read_bytes()
+            except FileNotFoundError:
+                pass
+            except PermissionError as exc:
+                raise Refusal(ErrorCode.ACCESS_VIOLATION, "Access violation") from exc
+            except OSError as exc:
+                raise Refusal(ErrorCode.NOT_DEFINED, f"Cannot read file: {exc.strerror}") from exc
+        raise Refusal(ErrorCode.FILE_NOT_FOUND, "File not found")
+
+    @staticmethod
+    def _inside(base: Path, key: str, filename: str) -> Path:
+        real_base = base.resolve()
+        path = (real_base / key).resolve()
+        if not path.is_relative_to(real_base):
+            raise Refusal(
+                ErrorCode.ACCESS_VIOLATION,
+                "Access violation",
+                f"file name {filename!r} resolves to {path}, outside the root {real_base} "
+                "(symlink); refused",
+            )
+        return path
+
+    def check_writable(self, filename: str) -> str:
+        key = safe_relative_name(filename)
+        if not self.writable:
+            raise Refusal(ErrorCode.ACCESS_VIOLATION, "Access violation (writes disabled)")
+        if not key:
+            raise Refusal(ErrorCode.ACCESS_VIOLATION, "Access violation (empty file name)")
+        if self.write_dir is not None:
+            self._inside(self.write_dir, key, filename)
+        return key
+
+    def store(self, key: str, filename: str, data: bytes) -> None:
+        """Keep an upload in memory and, with a write_dir, on disk (atomically)."""
+        if self.write_dir is not None:
+            path = self._inside(self.write_dir, key, filename)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f".{path.name}.part")
+                tmp.write_bytes(data)
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise Refusal(ErrorCode.DISK_FULL, f"Cannot store: {exc.strerror}") from exc
+        self.uploads[key] = data
+
+
+class _ListenerProtocol(asyncio.DatagramProtocol):
+    def __init__(self, server: TftpServer) -> None:
+        self.server = server
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        try:
+            self.server._on_listener_datagram(data, addr)
+        except Exception as exc:  # the listening port must survive anything
+            self.server.note_problem(f"internal error on a datagram from {addr}: {exc!r}")
+
+    def error_received(self, exc: Exception) -> None:
+        pass  # ICMP errors (a client went away) are not the listener's business
+
+
+class _TransferProtocol(asyncio.DatagramProtocol):
+    """The transfer's own port (its TID): the client's datagrams in, strangers get ERROR 5."""
+
+    def __init__(self, session: _Transfer) -> None:
+        self.session = session
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        session = self.session
+        if (addr[0], addr[1]) == session.client:
+            session.feed(data)
+            return
+        session.server.note_problem(
+            f"datagram from {addr[0]}:{addr[1]} to the transfer port of "
+            f"{session.client[0]}:{session.client[1]} ({session.filename!r}): wrong TID, "
+            "answered ERROR 5"
+        )
+        if data[:2] != b"\x00\x05" and session.transport is not None:
+            session.transport.sendto(
+                encode_error(ErrorCode.UNKNOWN_TID, "Unknown transfer ID"), addr
+            )
+
+    def error_received(self, exc: Exception) -> None:
+        pass  # ICMP port unreachable: the client is gone; retries will time out
+
+
+def _wake(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+class _End(Exception):
+    """Ends a transfer with an outcome."""
+
+    def __init__(self, outcome: str, code: int | None = None, message: str | None = None) -> None:
+        super().__init__(outcome)
+        self.outcome, self.code, self.message = outcome, code, message
+
+
+class _Transfer:
+    """One transfer's state machine (read or write), on its own port or the listener's."""
+
+    def __init__(
+        self, server: TftpServer, request: ReadRequest | WriteRequest, raw: bytes, client: Address
+    ) -> None:
+        self.server = server
+        self.request = request
+        self.raw_request = raw
+        self.client = client
+        self.filename = request.filename
+        self.faults = server.faults_for(request.filename)
+        self.task: asyncio.Task[None] | None = None
+        self.transport: asyncio.DatagramTransport | None = None
+        self.own_transport = False
+        self.inbox: deque[bytes] = deque()
+        self.waiter: asyncio.Future[None] | None = None
+        self.timeout = server.retransmit_timeout
+        self.accepted: dict[str, str] = {}
+        self.blocks = 0
+        self.bytes = 0
+        self.retransmissions = 0
+
+    # -- plumbing ----------------------------------------------------------------------------
+    def feed(self, raw: bytes) -> None:
+        if len(self.inbox) < MAX_INBOX:
+            self.inbox.append(raw)
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def send(self, raw: bytes) -> None:
+        assert self.transport is not None
+        self.transport.sendto(raw, self.client)
+
+    async def receive(self, deadline: float) -> Packet | None:
+        """The client's next packet, or None at `deadline` (loop time)."""
+        loop = asyncio.get_running_loop()
+        if not self.inbox:
+            delay = deadline - loop.time()
+            if delay <= 0:
+                return None
+            waiter = self.waiter = loop.create_future()
+            handle = loop.call_later(delay, _wake, waiter)
+            try:
+                await waiter
+            finally:
+                handle.cancel()
+                self.waiter = None
+            if not self.inbox:
+                return None
+        raw = self.inbox.popleft()
+        if len(raw) == 4 and raw[:2] == b"\x00\x04":
+            return Ack(int.from_bytes(raw[2:], "big"))
+        try:
+            return decode(raw)
+        except TftpDecodeError as exc:
+            self.server.note_problem(
+                f"malformed datagram from {self.client[0]}:{self.client[1]} during the transfer "
+                f"of {self.filename!r}: {exc}"
+            )
+            if raw[:2] != b"\x00\x05":
+                self.send(encode_error(ErrorCode.ILLEGAL_OPERATION, f"Illegal operation: {exc}"))
+            raise _End("error", ErrorCode.ILLEGAL_OPERATION, f"malformed packet: {exc}") from None
+
+    def deadline(self) -> float:
+        return asyncio.get_running_loop().time() + self.timeout
+
+    def refuse(self, refusal: Refusal) -> _End:
+        if refusal.problem:
+            self.server.note_problem(
+                f"{self.request.opcode.name} from {self.client[0]}: {refusal.problem}"
+            )
+        self.send(encode_error(refusal.code, refusal.message))
+        return _End("refused", refusal.code, refusal.message)
+
+    def unexpected(self, packet: Packet) -> _End:
+        """The client sent an ERROR (abort) or a packet that has no place here."""
+        if isinstance(packet, Error):
+            return _End("aborted", packet.code, f"client sent ERROR: {packet.message}")
+        text = f"unexpected {packet.opcode.name} from the client"
+        self.server.note_problem(
+            f"{text} {self.client[0]}:{self.client[1]} during {self.filename!r}"
+        )
+        self.send(encode_error(ErrorCode.ILLEGAL_OPERATION, f"Illegal operation: {text}"))
+        return _End("error", ErrorCode.ILLEGAL_OPERATION, text)
+
+    async def silence(self) -> None:
+        """The stall fault: ignore the client for as long as retries would have lasted."""
+        deadline = asyncio.get_running_loop().time() + self.timeout * (self.server.max_retries + 1)
+        while True:
+            try:
+                if await self.receive(deadline) is None:
+                    return
+            except _End:
+                continue
+
+    async def send_faulted(self, block: int, raw: bytes, first: bool) -> None:
+        """Send block (or, for writes, the ACK of block) under the fault script."""
+        faults = self.faults
+        if first and block in faults.delays:
+            await asyncio.sleep(faults.delays[block])
+        if not first:
+            self.retransmissions += 1
+        if faults.drops_block(block, first):
+            return
+        self.send(raw)
+        if first and block in faults.duplicates:
+            self.send(raw)
+
+    # -- life cycle --------------------------------------------------------------------------
+    async def run(self) -> None:
+        server = self.server
+        start = server.clock.now()
+        outcome: _End = _End("aborted", None, "server stopped")
+        try:
+            if self.faults.from_listening_port:
+                self.transport = server._listener
+                server._same_port[self.client] = self
+            else:
+                loop = asyncio.get_running_loop()
+                self.transport, _ = await loop.create_datagram_endpoint(
+                    lambda: _TransferProtocol(self), local_addr=(server.host, 0)
+                )
+                self.own_transport = True
+            try:
+                if isinstance(self.request, ReadRequest):
+                    await self.serve_read()
+                else:
+                    await self.serve_write()
+                outcome = _End("complete")
+            except _End as end:
+                outcome = end
+            except Refusal as refusal:
+                outcome = self.refuse(refusal)
+        except Exception as exc:  # a bug must not take the server down; it ends this transfer
+            server.note_problem(f"internal error in the transfer of {self.filename!r}: {exc!r}")
+            outcome = _End("error", ErrorCode.NOT_DEFINED, f"internal error: {exc!r}")
+        finally:
+            self.record(outcome, start)
+            if outcome.outcome == "complete" and isinstance(self.request, WriteRequest):
+                await self.dally()
+            self.close()
+
+    def record(self, end: _End, start: float) -> None:
+        server = self.server
+        now = server.clock.now()
+        # `server` is the address the client asked (the URL's host:port), not the
+        # transfer's new TID port.
+        server._finish(
+            TftpTransfer(
+                time=start,
+                client=self.client,
+                server=server.address,
+                device=DeviceKey(ip=self.client[0]),
+                evidence=server.evidence,
+                op=self.request.opcode.name,
+                filename=self.filename,
+                mode=self.request.mode.lower(),
+                options=dict(self.request.options),
+                accepted_options=dict(self.accepted),
+                outcome=end.outcome,
+                error_code=end.code,
+                error_message=end.message,
+                bytes=self.bytes,
+                blocks=self.blocks,
+                retransmissions=self.retransmissions,
+                duration=max(0.0, now - start),
+            )
+        )
+
+    async def dally(self) -> None:
+        """After the last ACK of a write, re-ACK a retransmitted last block for a while."""
+        last = encode_ack(self.blocks)
+        deadline = self.deadline()
+        try:
+            while (packet := await self.receive(deadline)) is not None:
+                if isinstance(packet, Data):
+                    self.send(last)
+        except (_End, asyncio.CancelledError):
+            pass
+
+    def close(self) -> None:
+        self.server._sessions.discard(self)
+        if self.server._same_port.get(self.client) is self:
+            del self.server._same_port[self.client]
+        if self.own_transport and self.transport is not None:
+            self.transport.close()
+
+    # -- common start ------------------------------------------------------------------------
+    def check_request(self) -> None:
+        mode = self.request.mode.lower()
+        if mode not in MODES:
+            raise Refusal(
+                ErrorCode.ILLEGAL_OPERATION,
+                f"Illegal operation: unsupported mode {self.request.mode!r}",
+                f"mode {self.request.mode!r} for {self.filename!r} is not netascii or octet",
+            )
+        if self.faults.error_reply is not None:
+            code, message = self.faults.error_reply
+            self.send(encode_error(code, message))
+            raise _End("refused", code, message)
+
+    def negotiate(self, size: int | None) -> None:
+        result = negotiate(
+            self.request.options,
+            op=self.request.opcode,
+            size=size,
+            max_blksize=self.server.max_blksize,
+            max_windowsize=self.server.max_windowsize,
+        )
+        for problem in result.problems:
+            self.server.note_problem(f"{self.request.opcode.name} {self.filename!r}: {problem}")
+        self.accepted = result.accepted
+        self.timeout = float(result.value("timeout", 0)) or self.server.retransmit_timeout
+
+    # -- read (RRQ) --------------------------------------------------------------------------
+    async def serve_read(self) -> None:
+        self.check_request()
+        data = await self.server.load(self.filename, self.client)
+        if self.request.mode.lower() == "netascii":
+            data = to_netascii(data)
+        self.negotiate(len(data))
+        blksize = int(self.accepted.get("blksize", DEFAULT_BLKSIZE))
+        window = int(self.accepted.get("windowsize", 1))
+        stall = self.faults.stall_block
+        if self.accepted:
+            await self.send_oack_for_read(stall)
+        nblocks = len(data) // blksize + 1
+        base, next_block, highest, retries = 1, 1, 0, 0
+        while base <= nblocks:
+            end = min(base + window - 1, nblocks)
+            if stall is not None and end > stall:
+                end = stall
+                if base > stall:
+                    await self.silence()
+                    raise _End("aborted", None, f"fault: stalled after block {stall}")
+            for block in range(next_block, end + 1):
+                offset = (block - 1) * blksize
+                raw = encode_data(block, data[offset : offset + blksize])
+                await self.send_faulted(block, raw, block > highest)
+                highest = max(highest, block)
+            next_block = end + 1
+            deadline = self.deadline()
+            while True:
+                packet = await self.receive(deadline)
+                if packet is None:
+                    retries += 1
+                    if retries > self.server.max_retries:
+                        raise _End(
+                            "timeout", None, f"no ACK for block {base} after {retries - 1} retries"
+                        )
+                    next_block = base
+                    break
+                if not isinstance(packet, Ack):
+                    raise self.unexpected(packet)
+                acked = _absolute(packet.block, base - 1, end)
+                if acked is None:
+                    continue  # stale or foreign ACK: ignore (no Sorcerer's Apprentice)
+                if acked == base - 1:
+                    if window > 1:  # RFC 7440: the receiver saw a gap; resend the window
+                        next_block = base
+                        break
+                    continue
+                retries = 0
+                base = acked + 1
+                self.blocks = acked
+                self.bytes = min(len(data), acked * blksize)
+                next_block = base  # a partial-window ACK resends from there
+                break
+
+    async def send_oack_for_read(self, stall: int | None) -> None:
+        oack = encode(OptionAck(self.accepted))
+        self.send(oack)
+        if stall == 0:
+            await self.silence()
+            raise _End("aborted", None, "fault: stalled after the OACK")
+        retries = 0
+        deadline = self.deadline()
+        while True:
+            packet = await self.receive(deadline)
+            if packet is None:
+                retries += 1
+                if retries > self.server.max_retries:
+                    raise _End("timeout", None, f"no ACK for the OACK after {retries - 1} retries")
+                self.retransmissions += 1
+                self.send(oack)
+                deadline = self.deadline()
+                continue
+            if isinstance(packet, Ack):
+                if packet.block == 0:
+                    return
+                continue
+            raise self.unexpected(packet)
+
+    # -- write (WRQ) -------------------------------------------------------------------------
+    async def serve_write(self) -> None:
+        self.check_request()
+        key = self.server.check_writable(self.filename)
+        self.negotiate(None)
+        tsize = self.accepted.get("tsize")
+        if tsize is not None and int(tsize) > self.server.max_upload:
+            raise Refusal(
+                ErrorCode.DISK_FULL,
+                f"Disk full or allocation exceeded ({tsize} > {self.server.max_upload} bytes)",
+            )
+        blksize = int(self.accepted.get("blksize", DEFAULT_BLKSIZE))
+        window = int(self.accepted.get("windowsize", 1))
+        stall = self.faults.stall_block
+        last_reply = encode(OptionAck(self.accepted)) if self.accepted else encode_ack(0)
+        self.send(last_reply)
+        if stall == 0:
+            await self.silence()
+            raise _End("aborted", None, "fault: stalled before block 1")
+        received = bytearray()
+        expected, unacked, retries, acked_high = 1, 0, 0, 0
+        deadline = self.deadline()
+        while True:
+            packet = await self.receive(deadline)
+            if packet is None:
+                retries += 1
+                if retries > self.server.max_retries:
+                    raise _End(
+                        "timeout", None, f"no DATA block {expected} after {retries - 1} retries"
+                    )
+                self.retransmissions += 1
+                self.send(last_reply)
+                deadline = self.deadline()
+                continue
+            if not isinstance(packet, Data):
+                raise self.unexpected(packet)
+            if packet.block != expected & 0xFFFF:
+                # duplicate or out of order: ACK the last block received in order
+                if expected > 1:
+                    last_reply = encode_ack(expected - 1)
+                self.retransmissions += 1
+                self.send(last_reply)
+                unacked = 0
+                continue
+            if len(packet.data) > blksize:
+                text = f"DATA block {expected} has {len(packet.data)} bytes, blksize is {blksize}"
+                self.server.note_problem(f"WRQ {self.filename!r}: {text}")
+                self.send(encode_error(ErrorCode.ILLEGAL_OPERATION, f"Illegal operation: {text}"))
+                raise _End("error", ErrorCode.ILLEGAL_OPERATION, text)
+            received += packet.data
+            if len(received) > self.server.max_upload:
+                message = f"Disk full or allocation exceeded (> {self.server.max_upload} bytes)"
+                self.send(encode_error(ErrorCode.DISK_FULL, message))
+                raise _End("error", ErrorCode.DISK_FULL, message)
+            self.blocks, self.bytes = expected, len(received)
+            retries = 0
+            last = len(packet.data) < blksize
+            unacked += 1
+            if last or unacked >= window:
+                last_reply = encode_ack(expected)
+                await self.send_faulted(expected, last_reply, expected > acked_high)
+                acked_high = max(acked_high, expected)
+                unacked = 0
+                if stall is not None and expected >= stall and not last:
+                    await self.silence()
+                    raise _End("aborted", None, f"fault: stalled after block {stall}")
+            deadline = self.deadline()
+            if last:
+                break
+            expected += 1
+        data = bytes(received)
+        if self.request.mode.lower() == "netascii":
+            data = from_netascii(data)
+        try:
+            self.server.store(key, self.filename, data)
+        except Refusal as refusal:
+            self.send(encode_error(refusal.code, refusal.message))
+            raise _End("error", refusal.code, refusal.message) from None
+
+
+def _absolute(wire_block: int, low: int, high: int) -> int | None:
+    """The absolute block in [low, high] whose 16-bit wire number is `wire_block`."""
+    for block in range(max(low, 0), high + 1):
+        if block & 0xFFFF == wire_block:
+            return block
+    return None
