@@ -27,6 +27,9 @@ _RULE_MODULES = (
     "harness.rules.http_rules",
     "harness.rules.dns_rules",
     "harness.rules.syslog_rules",
+    "harness.rules.tls_rules",
+    "harness.rules.status_rules",
+    "harness.rules.schedule_rules",
 )
 
 

@@ -1,0 +1,119 @@
+"""DHCP/BOOTP messages as bytes (RFC 2131, RFC 2132 options): encode and decode only.
+
+Sans-I/O. Options are kept raw (`dict[int, bytes]`); `encode_option_value`
+turns a configured value into bytes by the option's kind (OPTION_KINDS: text,
+an address, a list of addresses). Bad bytes raise `DhcpError` naming the offset.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import struct
+from dataclasses import dataclass, field
+
+MAGIC = b"\x63\x82\x53\x63"
+FIXED = struct.Struct("!BBBBIHH4s4s4s4s16s64s128s")
+BOOTREQUEST, BOOTREPLY = 1, 2
+FLAG_BROADCAST = 0x8000
+
+MESSAGE_TYPE, REQUESTED_IP, SERVER_ID, PARAM_LIST, LEASE_TIME, END, PAD = 53, 50, 54, 55, 51, 255, 0
+SUBNET_MASK, ROUTER, DNS = 1, 3, 6
+MESSAGE_TYPES = {1: "DISCOVER", 2: "OFFER", 3: "REQUEST", 4: "DECLINE", 5: "ACK", 6: "NAK",
+                 7: "RELEASE", 8: "INFORM"}  # fmt: skip
+TYPE_CODES = {v: k for k, v in MESSAGE_TYPES.items()}
+# how a configured value is written: RFC 2132, and Cisco's 150 (TFTP server list), 159/160
+OPTION_KINDS = {1: "ip", 3: "ips", 6: "ips", 51: "u32", 54: "ip", 66: "text", 67: "text",
+                150: "ips", 159: "text", 160: "text"}  # fmt: skip
+
+
+class DhcpError(ValueError):
+    """Bytes that are not a DHCP message; says what and where."""
+
+
+@dataclass
+class DhcpMessage:
+    op: int
+    xid: int
+    chaddr: bytes  # 6-byte MAC
+    message_type: str
+    ciaddr: str = "0.0.0.0"
+    yiaddr: str = "0.0.0.0"
+    siaddr: str = "0.0.0.0"
+    flags: int = 0
+    options: dict[int, bytes] = field(default_factory=dict)
+
+    @property
+    def mac(self) -> str:
+        return self.chaddr[:6].hex()
+
+    def requested_options(self) -> tuple[int, ...]:
+        return tuple(self.options.get(PARAM_LIST, b""))
+
+
+def encode_option_value(code: int, value: str | bytes | int | list[str]) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    kind = OPTION_KINDS.get(code, "text")
+    if kind == "u32":
+        return struct.pack("!I", int(value))  # type: ignore[arg-type]
+    if kind in ("ip", "ips"):
+        items = [value] if isinstance(value, str) else list(value)  # type: ignore[arg-type]
+        return b"".join(ipaddress.IPv4Address(str(v).strip()).packed for v in items)
+    return str(value).encode()
+
+
+def decode_option_value(code: int, raw: bytes) -> str:
+    """A readable form of an option value (for DhcpExchange.offered_options)."""
+    kind = OPTION_KINDS.get(code, "text")
+    if kind in ("ip", "ips") and len(raw) % 4 == 0:
+        return ",".join(str(ipaddress.IPv4Address(raw[i : i + 4])) for i in range(0, len(raw), 4))
+    if kind == "u32" and len(raw) == 4:
+        return str(struct.unpack("!I", raw)[0])
+    return raw.decode("latin-1")
+
+
+def encode(msg: DhcpMessage) -> bytes:
+    head = FIXED.pack(
+        msg.op, 1, 6, 0, msg.xid, 0, msg.flags,
+        ipaddress.IPv4Address(msg.ciaddr).packed, ipaddress.IPv4Address(msg.yiaddr).packed,
+        ipaddress.IPv4Address(msg.siaddr).packed, bytes(4), msg.chaddr.ljust(16, b"\0"),
+        bytes(64), bytes(128),
+    )  # fmt: skip
+    opts = bytes([MESSAGE_TYPE, 1, TYPE_CODES[msg.message_type]])
+    for code, value in msg.options.items():
+        if code in (MESSAGE_TYPE, END, PAD):
+            continue
+        for i in range(0, max(len(value), 1), 255):  # long values split (RFC 3396)
+            chunk = value[i : i + 255]
+            opts += bytes([code, len(chunk)]) + chunk
+    return head + MAGIC + opts + bytes([END])
+
+
+def decode(data: bytes) -> DhcpMessage:
+    if len(data) < FIXED.size + 4:
+        raise DhcpError(f"DHCP message too short: {len(data)} bytes (need {FIXED.size + 4})")
+    op, _htype, hlen, _, xid, _, flags, ci, yi, si, _gi, chaddr, _, _ = FIXED.unpack_from(data)
+    if data[FIXED.size : FIXED.size + 4] != MAGIC:
+        raise DhcpError(f"no DHCP magic cookie at offset {FIXED.size}")
+    options: dict[int, bytes] = {}
+    off = FIXED.size + 4
+    while off < len(data):
+        code = data[off]
+        if code == END:
+            break
+        if code == PAD:
+            off += 1
+            continue
+        if off + 1 >= len(data) or off + 2 + data[off + 1] > len(data):
+            raise DhcpError(f"option {code} at offset {off} runs past the end")
+        length = data[off + 1]
+        options[code] = options.get(code, b"") + data[off + 2 : off + 2 + length]
+        off += 2 + length
+    mtype = options.get(MESSAGE_TYPE, b"")
+    if len(mtype) != 1 or mtype[0] not in MESSAGE_TYPES:
+        raise DhcpError(f"missing or unknown DHCP message type (option 53 = {mtype!r})")
+    return DhcpMessage(
+        op, xid, chaddr[: min(hlen, 16)], MESSAGE_TYPES[mtype[0]],
+        str(ipaddress.IPv4Address(ci)), str(ipaddress.IPv4Address(yi)),
+        str(ipaddress.IPv4Address(si)), flags, options,
+    )  # fmt: skip

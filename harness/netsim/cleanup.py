@@ -1,0 +1,136 @@
+"""Removing what the netsim created: live topologies at exit, leftovers of killed runs.
+
+Every topology registers here when it comes up; an atexit handler takes down
+whatever this process still has. `cleanup(prefix=None)` removes every `hn*`
+namespace (killing the processes inside first), `hn*` links and nftables
+tables in the root namespace — what `harness netsim cleanup` runs.
+`cleanup(stale_only=True)` removes only the leftovers of processes that are
+gone, which is safe while parallel test workers run.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import signal
+import threading
+from typing import TYPE_CHECKING
+
+from harness.netsim import names
+from harness.netsim.system import NetsimError, list_namespaces, sh
+
+if TYPE_CHECKING:
+    from harness.netsim.topology import Topology
+
+_live: list[Topology] = []
+_lock = threading.Lock()
+
+
+def register(topo: Topology) -> None:
+    with _lock:
+        if topo not in _live:
+            _live.append(topo)
+
+
+def unregister(topo: Topology) -> None:
+    with _lock:
+        if topo in _live:
+            _live.remove(topo)
+
+
+@atexit.register
+def _down_all() -> None:
+    for topo in list(_live):
+        with contextlib.suppress(Exception):
+            topo.down()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _kill_inside(ns: str) -> None:
+    out = sh(["ip", "netns", "pids", ns], check=False).stdout
+    for word in out.split():
+        pid = int(word)
+        if pid in (os.getpid(), os.getppid()):
+            continue
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def remove_prefix(prefix: str) -> list[str]:
+    """Delete the namespaces whose names start with `prefix` (processes inside first)."""
+    removed = []
+    for ns in list_namespaces():
+        if ns.startswith(prefix):
+            _kill_inside(ns)
+            proc = sh(["ip", "netns", "del", ns], check=False)
+            if proc.returncode == 0:
+                removed.append(ns)
+    return removed
+
+
+def _root_links() -> list[str]:
+    out = sh(["ip", "-j", "link", "show"], check=False).stdout or "[]"
+    return [link["ifname"] for link in json.loads(out)]
+
+
+def _root_tables() -> list[tuple[str, str]]:
+    out = sh(["nft", "-j", "list", "tables"], check=False).stdout or "{}"
+    with contextlib.suppress(ValueError):
+        items = json.loads(out).get("nftables", [])
+        return [(t["table"]["family"], t["table"]["name"]) for t in items if "table" in t]
+    return []
+
+
+def leftovers(prefix: str | None = None) -> list[str]:
+    """Everything a cleanup would remove: namespaces, root links, root nft tables."""
+    stem = prefix or names.STEM
+    table_stem = names.table(stem) if prefix else names.STEM
+    found = [f"netns {ns}" for ns in list_namespaces() if ns.startswith(stem)]
+    found += [f"link {name}" for name in _root_links() if name.startswith(stem)]
+    found += [f"nft table {f} {t}" for f, t in _root_tables() if t.startswith(table_stem)]
+    return found
+
+
+def cleanup(prefix: str | None = None, *, stale_only: bool = False) -> list[str]:
+    """Remove leftovers whose names start with `prefix` (default: every `hn*` object).
+
+    With `stale_only`, only objects named after a process that no longer runs
+    (`hn<pid-hex>-...`) are removed. Returns what was removed.
+    """
+    stem = prefix or names.STEM
+    removed: list[str] = []
+
+    def wanted(name: str) -> bool:
+        if not name.startswith(stem):
+            return False
+        if stale_only:
+            pid = names.owned_by_pid(name)
+            return pid is not None and not _pid_alive(pid)
+        return True
+
+    for ns in list_namespaces():
+        if wanted(ns):
+            removed += [f"netns {n}" for n in remove_prefix(ns)]
+    for link in _root_links():
+        if wanted(link):
+            with contextlib.suppress(NetsimError):
+                sh(["ip", "link", "del", link])
+                removed.append(f"link {link}")
+    table_stem = names.table(stem) if prefix else names.STEM
+    for family, table in _root_tables():
+        if table.startswith(table_stem) and (not stale_only or wanted(table.replace("_", "-"))):
+            with contextlib.suppress(NetsimError):
+                sh(["nft", "delete", "table", family, table])
+                removed.append(f"nft table {family} {table}")
+    return removed

@@ -1,0 +1,1 @@
+"""Rules of the schedule_rules group (filled in by that group's work)."""
