@@ -35,10 +35,13 @@ class VirtualClock:
     """Time that advances by the amounts slept on it, plus real elapsed time.
 
     Real elapsed time is kept so that network round trips still show up as
-    (small) durations; `sleep` jumps ahead without waiting.
+    (small) durations; `sleep` jumps ahead without waiting, but first lets
+    I/O already in flight land (`settle` real seconds), so that a datagram sent
+    just before a jump is stamped before it, as it would be in real time.
     """
 
-    def __init__(self, start: float | None = None) -> None:
+    def __init__(self, start: float | None = None, *, settle: float = 0.005) -> None:
+        self.settle = settle
         self._lock = threading.Lock()
         self._offset = (start if start is not None else time.time()) - time.monotonic()
 
@@ -51,6 +54,7 @@ class VirtualClock:
             self._offset += max(0.0, seconds)
 
     async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(self.settle)
         self.advance(seconds)
         await asyncio.sleep(0)
 

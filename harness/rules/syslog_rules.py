@@ -55,6 +55,18 @@ def _url_values(attempt: Attempt, which: int) -> dict[str, str]:
     return values
 
 
+def _url_variants(attempt: Attempt, which: int) -> list[dict[str, str]]:
+    """The URL macro values of a request; $SERVIP may also be the host as the URL names it
+    (a phone may log the request before it has resolved the name)."""
+    values = _url_values(attempt, which)
+    host = getattr(attempt.requests[which], "host", None)
+    if host:
+        named = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+        if named and named != values.get("SERVIP"):
+            return [values, {**values, "SERVIP": named}]
+    return [values]
+
+
 def _configured(timeline: DeviceTimeline, ctx: RuleContext) -> bool:
     return bool(
         ctx.param("Syslog_Server") or ctx.facts.get("syslog_server") or timeline.of(SyslogMessage)
@@ -144,9 +156,10 @@ def syslog_result(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
 def _expands_for(text: str, attempt: Attempt, ident: dict[str, str], templates: list[str]) -> bool:
     """Whether `text` is one of `templates` expanded for the first or last request of `attempt`."""
     for which in {0, len(attempt.requests) - 1}:
-        values = {**ident, **_url_values(attempt, which)}
-        if any(template_regex(t, values).fullmatch(text) for t in templates):
-            return True
+        for url_values in _url_variants(attempt, which):
+            values = {**ident, **url_values}
+            if any(template_regex(t, values).fullmatch(text) for t in templates):
+                return True
     return False
 
 

@@ -1,0 +1,166 @@
+"""Scenarios: how one requirement (or a few) is put to a device, and judged.
+
+A `Scenario` arranges the lab's endpoints, makes the device provision
+(`ScenarioRun.provision`) and waits for what it needs; the rules then judge
+the lab's observations. `run_scenario()` gives each scenario a fresh lab on the
+device's clock (virtual time for the simulated phone), so the spec's hour-long
+delays take no wall time. Scenarios are registered with `@scenario(...)` in the
+modules of `harness.conformance.scenarios`; the conformance suite, the kill
+matrix and the rule tests all run the same scenarios. No judging here: rules.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.clock import VirtualClock
+from harness.device.base import VIRTUAL_TIME, DeviceUnderTest, DeviceUnsupported
+from harness.endpoints.lab import ProvisioningLab
+from harness.observe.events import Observation
+from harness.rules.finding import Finding, Verdict
+from harness.rules.registry import RuleContext, evaluate
+from harness.spec.family import Family
+
+# Virtual time at which every scenario's lab clock starts (a fixed epoch makes runs repeatable).
+LAB_EPOCH = 1_700_000_000.0
+
+
+@dataclass
+class ScenarioRun:
+    """What a scenario works with: the lab, the device, and what it tells the rules."""
+
+    lab: ProvisioningLab
+    device: DeviceUnderTest
+    family: Family
+    parameters: dict[str, str] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    async def provision(self, power_up: bool = True, **parameters: str) -> None:
+        """Configure the device with these parameters (kept for the rules) and start it."""
+        self.parameters.update(parameters)
+        await self.device.provision(self.lab, dict(self.parameters), power_up=power_up)
+
+    async def wait_attempts(self, count: int, timeout: float) -> bool:
+        return await self.device.wait_attempts(count, timeout)
+
+    def context(self) -> RuleContext:
+        facts = {"syslog_server": self.lab.syslog.url, **self.facts}
+        return RuleContext(self.family, self.device.identity, dict(self.parameters), facts)
+
+    def findings(self, only: Iterable[str] | None = None) -> list[Finding]:
+        return evaluate(self.lab.timelines(), self.context(), only=only)
+
+
+ScenarioFn = Callable[[ScenarioRun], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    requirements: tuple[str, ...]  # the requirement IDs this scenario's findings judge
+    run: ScenarioFn
+    needs: frozenset[str] = frozenset()  # device capabilities (harness.device.base)
+    families: tuple[str, ...] = ("*",)
+    doc: str = ""
+
+    def applies_to(self, family: str) -> bool:
+        return "*" in self.families or family in self.families
+
+
+_SCENARIOS: dict[str, Scenario] = {}
+
+
+def scenario(
+    *requirements: str,
+    name: str | None = None,
+    needs: Iterable[str] = (),
+    families: Iterable[str] = ("*",),
+) -> Callable[[ScenarioFn], ScenarioFn]:
+    """Register `fn` as the scenario that puts `requirements` to a device."""
+
+    def deco(fn: ScenarioFn) -> ScenarioFn:
+        key = name or fn.__name__.removeprefix("scenario_").replace("_", "-")
+        if key in _SCENARIOS and _SCENARIOS[key].run is not fn:
+            raise ValueError(f"scenario {key!r} registered twice")
+        _SCENARIOS[key] = Scenario(
+            key,
+            tuple(requirements),
+            fn,
+            frozenset(needs),
+            tuple(families),
+            (fn.__doc__ or "").strip(),
+        )
+        return fn
+
+    return deco
+
+
+def scenarios() -> dict[str, Scenario]:
+    """Every registered scenario (imports the modules of harness.conformance.scenarios)."""
+    import harness.conformance.scenarios as pkg
+
+    for mod in pkgutil.iter_modules(pkg.__path__):
+        importlib.import_module(f"{pkg.__name__}.{mod.name}")
+    return dict(_SCENARIOS)
+
+
+def scenarios_for(requirement: str) -> list[Scenario]:
+    return [s for s in scenarios().values() if requirement in s.requirements]
+
+
+@dataclass
+class ScenarioOutcome:
+    scenario: Scenario
+    findings: list[Finding]  # only those of the scenario's requirements
+    observations: list[Observation]
+    parameters: dict[str, str]
+    problems: list[str]
+
+
+async def run_scenario(
+    sc: Scenario, device: DeviceUnderTest, *, workdir: Path | None = None
+) -> ScenarioOutcome:
+    """Run one scenario against `device` in a fresh lab; judge its requirements."""
+    family = device.family
+    missing = sorted(sc.needs - device.capabilities)
+    if missing or not sc.applies_to(family.name):
+        why = (
+            f"the device cannot do what the scenario needs: {', '.join(missing)}"
+            if missing
+            else f"the scenario does not apply to family {family.name}"
+        )
+        skipped = [
+            Finding(r, Verdict.SKIPPED, why, device.identity.serial) for r in sc.requirements
+        ]
+        return ScenarioOutcome(sc, skipped, [], {}, [])
+    clock = VirtualClock(start=LAB_EPOCH) if VIRTUAL_TIME in device.capabilities else None
+    root = workdir / "root" if workdir else None
+    keylog = workdir / "tls-keys.log" if workdir else None
+    lab = ProvisioningLab(root, clock=clock, keylog_path=keylog)
+    await lab.start_async()
+    run = ScenarioRun(lab, device, family)
+    try:
+        try:
+            await sc.run(run)
+        except DeviceUnsupported as exc:
+            skipped = [
+                Finding(r, Verdict.SKIPPED, str(exc), device.identity.serial)
+                for r in sc.requirements
+            ]
+            return ScenarioOutcome(sc, skipped, lab.observations, run.parameters, lab.problems)
+        finally:
+            await device.stop()
+        findings = run.findings(only=sc.requirements)
+        judged = {f.rule for f in findings}
+        for r in sc.requirements:
+            if r not in judged:
+                why = "no rule judged this requirement (no rule registered, or the device made no traffic)"
+                findings.append(Finding(r, Verdict.INCONCLUSIVE, why, device.identity.serial))
+        return ScenarioOutcome(sc, findings, lab.observations, run.parameters, lab.problems)
+    finally:
+        await lab.stop_async()

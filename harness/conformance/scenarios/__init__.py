@@ -1,0 +1,1 @@
+"""The conformance scenarios, one module per requirement group; each registers with @scenario."""
