@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     console = terminal()
     root = Path(args.root)
     if not root.is_dir():
-        console.print(f"[red]--root {escape(str(root))}: not a directory[/]")
+        print(f"harness serve: --root {root}: not a directory", file=sys.stderr)
         return 2
     pki = Path(args.pki_dir) if args.pki_dir else root.resolve().parent / "pki"
     pki.mkdir(parents=True, exist_ok=True)
