@@ -20,7 +20,39 @@ T = TypeVar("T", bound=Observation)
 log = logging.getLogger("harness.endpoints")
 
 
-class Endpoint:
+class Service:
+    """Something started and stopped from sync code (on the background loop) or async code.
+
+    Subclasses implement `start_async` and `stop_async`; the rest follows.
+    """
+
+    async def start_async(self) -> Self:
+        raise NotImplementedError
+
+    async def stop_async(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        """Start on the shared background loop (for sync code)."""
+        return run_sync(self.start_async())
+
+    def stop(self) -> None:
+        run_sync(self.stop_async())
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Self:
+        return await self.start_async()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop_async()
+
+
+class Endpoint(Service):
     name: ClassVar[str] = "endpoint"
 
     def __init__(
@@ -66,25 +98,9 @@ class Endpoint:
                 log.debug("closing %s: %s", self.name, exc)
         self._closers.clear()
 
-    def start(self) -> Self:
-        """Start on the shared background loop (for sync code)."""
-        return run_sync(self.start_async())
-
     def stop(self) -> None:
         if self._started:
             run_sync(self.stop_async())
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> Self:
-        return await self.start_async()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop_async()
 
     # -- records ------------------------------------------------------------------
     @property

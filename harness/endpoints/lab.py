@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any, Self
 
 from harness.clock import REAL_CLOCK, Clock
-from harness.endpoints.base import Endpoint
+from harness.endpoints.base import Endpoint, Service
 from harness.endpoints.dns import DnsServer
 from harness.endpoints.http import HttpServer
 from harness.endpoints.https import HttpsServer
-from harness.endpoints.loop import run_sync
 from harness.endpoints.syslog import SyslogServer
 from harness.endpoints.tftp import TftpServer
 from harness.observe.events import Observation
@@ -34,7 +33,7 @@ from harness.spec.family import load_family
 DEFAULT_FQDN = "prov.example.test"
 
 
-class ProvisioningLab:
+class ProvisioningLab(Service):
     def __init__(
         self,
         root: str | Path | None = None,
@@ -99,24 +98,6 @@ class ProvisioningLab:
             await ep.stop_async()
         if self._own_root:
             shutil.rmtree(self.root, ignore_errors=True)
-
-    def start(self) -> Self:
-        return run_sync(self.start_async())
-
-    def stop(self) -> None:
-        run_sync(self.stop_async())
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> Self:
-        return await self.start_async()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop_async()
 
     # -- content ------------------------------------------------------------------
     def put(self, name: str, data: bytes | str) -> Path:
