@@ -9,7 +9,8 @@ STAMP  := $(VENV)/.installed
 # command -> Debian package that provides it
 SYSTEM_TOOLS := tshark:tshark tcpdump:tcpdump dumpcap:tshark nft:nftables ip:iproute2 \
 	curl:curl tftp:tftp-hpa atftp:atftp dig:dnsutils logger:bsdutils \
-	in.tftpd:tftpd-hpa nginx:nginx-light dnsmasq:dnsmasq-base openssl:openssl
+	in.tftpd:tftpd-hpa nginx:nginx-light dnsmasq:dnsmasq-base openssl:openssl \
+	chromium:chromium
 
 .PHONY: demo test lint format system venv clean bench
 
@@ -49,7 +50,9 @@ system:
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# Debian's python3 needs python3-venv (ensurepip) to make a virtualenv.
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+		export DEBIAN_FRONTEND=noninteractive; apt-get update -q && apt-get install -y -q python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
