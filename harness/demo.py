@@ -1,18 +1,22 @@
-"""`harness demo`: a five-minute tour that does something real.
+"""`harness demo` (`make demo`): the conformance suite, a capture, and its analysis.
 
-Starts the whole endpoint set, serves a profile, fetches it with real clients
-nobody here wrote (tftp-hpa over TFTP, curl over HTTP and over HTTPS with the
-device's client certificate), sends the phone's syslog lines with `logger`,
-resolves the lab name with `dig`, then prints what the endpoints recorded and
-how the spec rules judge it. Orchestration only; each piece lives elsewhere.
+Runs `harness conform` against two simulated phones at once (the clean
+reference phone and one with a quirk: retry-404-too-soon), capturing the
+loopback traffic with tcpdump while it runs, then `harness analyze` on that
+capture, and prints where the reports are (report.html first). `--clients`
+runs the older tour instead: real clients nobody here wrote (tftp-hpa, curl,
+logger, dig) against the provisioning lab. Orchestration only; each piece
+lives elsewhere.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from rich.console import Console
@@ -25,7 +29,8 @@ from harness.spec.family import load_family
 from harness.spec.macros import expand
 from harness.spec.user_agent import format_user_agent
 
-HELP = "run a short tour: real clients provision from the harness's endpoints"
+HELP = "run the conformance suite on a clean and a quirky simulated phone, analyze the capture"
+QUIRK = "retry-404-too-soon"
 
 DEVICE = DeviceIdentity(product="CP-8831-3PCC", serial="88012BA01234", mac="000e08abcdef")
 FAMILY = "cisco-8831-3pcc"
@@ -39,6 +44,8 @@ PROFILE = b"""<flat-profile>
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keep", metavar="DIR", help="keep the lab's files (PKI, profile) in DIR")
+    parser.add_argument("--clients", action="store_true", help="the real-client tour instead")
+    parser.add_argument("--out", type=Path, help="report directory (default reports/demo-<time>)")
 
 
 def _run(console: Console, title: str, argv: list[str]) -> subprocess.CompletedProcess[str]:
@@ -103,6 +110,80 @@ def lab_param(fam, role: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    return clients_run(args) if args.clients else conform_run(args)
+
+
+def _start_capture(pcap: Path, console: Console) -> subprocess.Popen[bytes] | None:
+    tool = shutil.which("tcpdump")
+    if tool is None:
+        console.print("[yellow]no tcpdump: the demo runs without a capture[/]")
+        return None
+    proc = subprocess.Popen(
+        [tool, "-i", "lo", "-U", "-s", "0", "-w", str(pcap), "udp or tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(1.0)  # let it open the interface
+    if proc.poll() is not None:
+        err = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
+        console.print(f"[yellow]tcpdump could not capture ({err}): no capture[/]")
+        return None
+    return proc
+
+
+def _stop_capture(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is None:
+        return
+    time.sleep(0.5)
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def conform_run(args: argparse.Namespace) -> int:
+    from harness.cli import main as harness_main
+
+    console = terminal()
+    out = (args.out or Path("reports") / time.strftime("demo-%Y%m%d-%H%M%S")).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    devices = out / "lab.toml"
+    devices.write_text(
+        f'[reference]\nkind = "sim"\n\n[quirky]\nkind = "sim"\nquirks = ["{QUIRK}"]\n'
+    )
+    console.rule(f"[bold]1. harness conform: the reference phone and one with quirk {QUIRK}")
+    pcap = out / "demo.pcap"
+    cap = _start_capture(pcap, console)
+    try:
+        code = harness_main(["conform", "--devices", str(devices), "--out", str(out), "-j", "2"])
+    finally:
+        _stop_capture(cap)
+    results = json.loads((out / "work" / "results.json").read_text()) if code in (0, 1) else []
+    failed = {(r["device"], r["requirement"]) for r in results if r["verdict"] == "fail"}
+    if cap is not None and pcap.exists():
+        console.rule("[bold]2. harness analyze on the capture the run made")
+        harness_main(
+            ["analyze", str(pcap), "--format", "json", "--out", str(out / "analyze.json")]
+            + ["--no-progress"]
+        )
+        console.print(f"  capture: {pcap}\n  analysis: {out / 'analyze.json'}")
+    console.rule("[bold]3. reports")
+    for name in ("report.html", "report.json", "junit.xml"):
+        if (out / name).exists():
+            console.print(f"  {name}: {out / name}")
+    console.print(f"open {out / 'report.html'} in a browser")
+    clean_ok = not any(dev == "reference" for dev, _ in failed)
+    quirky_ok = any(dev == "quirky" for dev, _ in failed)
+    console.print(
+        f"reference phone: {'no failures' if clean_ok else 'FAILURES'}; quirky phone: "
+        f"{'caught' if quirky_ok else 'NOT caught'} ({', '.join(r for d, r in sorted(failed) if d == 'quirky')})"
+    )
+    return 0 if clean_ok and quirky_ok else 1
+
+
+def clients_run(args: argparse.Namespace) -> int:
     console = terminal()
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="harness-demo-"))
     work.mkdir(parents=True, exist_ok=True)

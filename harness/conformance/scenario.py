@@ -43,7 +43,9 @@ class ScenarioRun:
     async def provision(self, power_up: bool = True, **parameters: str) -> None:
         """Configure the device with these parameters (kept for the rules) and start it."""
         self.parameters.update(parameters)
-        await self.device.provision(self.lab, dict(self.parameters), power_up=power_up)
+        applied = await self.device.provision(self.lab, dict(self.parameters), power_up=power_up)
+        if applied:  # a real phone runs with shortened delays: the rules judge those
+            self.parameters.update(applied)
 
     async def wait_attempts(self, count: int, timeout: float) -> bool:
         return await self.device.wait_attempts(count, timeout)
@@ -141,7 +143,9 @@ async def run_scenario(
     clock = VirtualClock(start=LAB_EPOCH) if VIRTUAL_TIME in device.capabilities else None
     root = workdir / "root" if workdir else None
     keylog = workdir / "tls-keys.log" if workdir else None
-    lab = ProvisioningLab(root, clock=clock, keylog_path=keylog)
+    lab_options = getattr(device, "lab_options", None)  # a real phone: reachable host, fixed ports
+    extra = lab_options() if lab_options else {}
+    lab = ProvisioningLab(root, clock=clock, keylog_path=keylog, **extra)
     await lab.start_async()
     run = ScenarioRun(lab, device, family)
     try:

@@ -41,9 +41,11 @@ class DeviceUnderTest(Protocol):
 
     async def provision(
         self, lab: ProvisioningLab, parameters: dict[str, str], *, power_up: bool = True
-    ) -> None:
+    ) -> dict[str, str] | None:
         """Configure the device with `parameters` (over its family defaults) to use `lab`
-        (DNS, syslog, DHCP option 66, trusted CA) and start it provisioning."""
+        (DNS, syslog, DHCP option 66, trusted CA) and start it provisioning. A device that
+        had to change parameters (a real phone's shortened delays) returns what it applied;
+        the scenario's parameters (and so the rules) take those values."""
 
     async def wait_attempts(self, count: int, timeout: float) -> bool:
         """Wait until the device has made `count` provisioning attempts in all (resync or

@@ -82,10 +82,11 @@ def ffdhe2048_pem() -> bytes:
 
 
 def version_label(ssl_version: str | None) -> str | None:
-    """'TLSv1.2' (ssl's name) -> 'TLS1.2' (the harness's name)."""
+    """'TLSv1.2' (ssl's name) -> 'TLS1.2' (the harness's name); 'TLSv1' -> 'TLS1.0'."""
     if not ssl_version:
         return None
-    return ssl_version.replace("TLSv", "TLS").replace("SSLv", "SSL")
+    label = ssl_version.replace("TLSv", "TLS").replace("SSLv", "SSL")
+    return label if "." in label else f"{label}.0"
 
 
 @dataclass

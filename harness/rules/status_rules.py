@@ -1,1 +1,652 @@
-"""Rules of the status_rules group (filled in by that group's work)."""
+"""Rules of Table 3-1 (HTTP-200 ... HTTP-TIMEOUT) and of how profiles are fetched and read
+(PROFILE-AES, PROFILE-GZIP, PROFILE-PLAIN-HTTP, HTTP-VERSIONS, HTTP-POST).
+
+Each attempt's answer is looked up in the spec's table (`status_row`, `transport_row`);
+the rules then judge what the device did next: redirect-now -> the next request goes to
+the Location at once; auth-retry -> retried at once with credentials, at most
+`max_retries` times, then the row's `then` class; class A -> the next attempt after
+`Resync_Periodic` (+ 0..`Resync_Random_Delay` x the family's unit); B and C -> after the
+N-th value of `Resync_Error_Retry_Delay` (N = consecutive failures).
+
+Facts a scenario (or an analyst) may give in `RuleContext.facts`:
+- `served`: {path: [{"body": bytes, "version": "HTTP/1.0"}, ...]}: what the server's
+  successive 200 answers on `path` carried (the last entry repeats);
+- `unanswered`: [{"time": t, "outcome": "timeout" | "connection-error", "url": u}]:
+  connections the lab accepted (or saw refused) that got no HTTP answer.
+Pure functions over observations; no I/O, and no status code or delay written here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+from harness.observe.events import HttpExchange, Observation, TftpTransfer
+from harness.observe.timeline import DeviceTimeline
+from harness.profiles import (
+    ProfileError,
+    decrypt_profile,
+    is_encrypted,
+    is_gzip,
+    load_profile_bytes,
+)
+from harness.rules.attempts import FOLLOW_UP_WINDOW, Attempt, group_attempts, request_path
+from harness.rules.finding import Finding, Verdict
+from harness.rules.registry import RuleContext, finding, rule
+from harness.spec._data import load_data
+from harness.spec.macros import expand, template_regex, unexpanded_macros
+from harness.spec.status_table import (
+    Action,
+    StatusRow,
+    all_status_rows,
+    all_transport_rows,
+    status_row,
+    transport_row,
+)
+from harness.spec.values import parse_bool, parse_delay_schedule
+
+# Harness tolerances (not spec facts): how far an observed delay may stray from the
+# spec's, and how long a device may wait for an answer before it gives up.
+TIMING_TOLERANCE_S = 10.0
+TIMING_TOLERANCE_RATIO = 0.02
+UNANSWERED_WAIT_ALLOWANCE_S = 300.0
+# TFTP error code for "file not found" (RFC 1350), the TFTP form of a 404.
+_TFTP_NOT_FOUND = 1
+
+_RULE_DATA = load_data("profile_rule")
+_OPTIONS = tuple(o.removeprefix("--") for o in _RULE_DATA["options"])
+_GPP_PREFIX = _RULE_DATA["gpp"]["prefix"]
+_PROFILE_RULES = ("Profile_Rule", "Profile_Rule_B", "Profile_Rule_C", "Profile_Rule_D")
+
+
+# -- what the device was told to fetch ---------------------------------------------------
+@dataclass(frozen=True)
+class RuleTarget:
+    """One Profile_Rule* as far as the rules need it: its options and its URL path."""
+
+    parameter: str
+    options: dict[str, str]
+    path: str | None
+
+
+def _identity_macros(ctx: RuleContext) -> dict[str, str]:
+    ident = ctx.identity
+    values: dict[str, str] = {}
+    if ident.product:
+        values["PN"] = ident.product
+    if ident.serial:
+        values["SN"] = ident.serial
+    if ident.mac:
+        ma = ident.mac.lower().replace(":", "").replace("-", "")
+        values.update(MA=ma, MAU=ma.upper(), MAC=":".join(ma[i : i + 2] for i in range(0, 12, 2)))
+    return values
+
+
+def rule_targets(ctx: RuleContext) -> list[RuleTarget]:
+    """The configured profile rules (simple `[options] URL` form; alternatives use the last)."""
+    out = []
+    for name in _PROFILE_RULES:
+        text = ctx.param(name).strip()
+        if not text:
+            continue
+        text = text.split("|")[-1].strip()
+        options: dict[str, str] = {}
+        m = re.match(r"\s*\[([^\]]*)\]\s*", text)
+        if m:
+            for opt in _OPTIONS:
+                om = re.search(rf"--{re.escape(opt)}\s+(\S+)", m.group(1))
+                if om:
+                    options[opt] = om.group(1)
+            text = text[m.end() :]
+        if "://" not in text:  # no scheme: TFTP; no server: the DHCP option 66 server
+            text = ("tftp://dhcp" if text.startswith("/") else "tftp://") + text
+        path = urlsplit(text).path or None
+        if path and "$" in path:
+            path = expand(path, _identity_macros(ctx))
+            path = None if unexpanded_macros(path) else path
+        out.append(RuleTarget(name, options, path))
+    return out
+
+
+def target_for(ctx: RuleContext, path: str) -> RuleTarget | None:
+    targets = rule_targets(ctx)
+    return next((t for t in targets if t.path == path), targets[0] if targets else None)
+
+
+# -- what the server served --------------------------------------------------------------
+def _served_entries(ctx: RuleContext, timeline: DeviceTimeline) -> dict[int, dict]:
+    """id(exchange) -> the `served` fact entry of that 200 answer (k-th answer, last repeats)."""
+    served = ctx.facts.get("served")
+    if not isinstance(served, dict):
+        return {}
+    seen: dict[str, int] = {}
+    out: dict[int, dict] = {}
+    for ex in timeline.of(HttpExchange):
+        if ex.status != 200:
+            continue
+        path = request_path(ex)
+        entries = served.get(path)
+        if not entries:
+            continue
+        k = seen.get(path, 0)
+        seen[path] = k + 1
+        out[id(ex)] = entries[min(k, len(entries) - 1)]
+    return out
+
+
+def body_kind(body: bytes) -> str:
+    """`encrypted`, `gzip` (of a clear profile), `clear` (a readable profile) or `invalid`."""
+    if is_encrypted(body):
+        return "encrypted"
+    try:
+        load_profile_bytes(body)
+    except ProfileError:
+        return "invalid"
+    return "gzip" if is_gzip(body) else "clear"
+
+
+def profile_valid(body: bytes, target: RuleTarget | None, ctx: RuleContext) -> bool | None:
+    """Whether the device can read `body` as a profile under its rule's key (None: unknown)."""
+    key = target.options.get("key") if target else None
+    if key is not None and "$" in key:
+        return None
+    try:
+        load_profile_bytes(body, key, ctx.family.aes_kdf_digest)
+    except ProfileError:
+        return False
+    return True
+
+
+def _inner_is_gzip(body: bytes, target: RuleTarget | None, ctx: RuleContext) -> bool:
+    if is_gzip(body):
+        return True
+    key = target.options.get("key") if target else None
+    if not (key and is_encrypted(body)):
+        return False
+    try:
+        return is_gzip(decrypt_profile(body, key, ctx.family.aes_kdf_digest))
+    except ProfileError:
+        return False
+
+
+# -- attempts and their outcome class ----------------------------------------------------
+@dataclass(frozen=True)
+class Outcome:
+    """One attempt as Table 3-1 sees it: the row of its final answer and the class it makes."""
+
+    start: float
+    end: float
+    row: StatusRow
+    klass: Action  # A, B or C: what the spec says the attempt counts as
+    what: str  # "HTTP 404 for /p.cfg", "no answer (timeout) from http://..."
+    about: Observation | None = None
+    attempt: Attempt | None = None
+    served: dict | None = None  # the `served` fact of the final 200 answer
+    allowance: float = 0.0  # time the device may have spent waiting before giving up
+
+
+def _class_of(row: StatusRow, ctx: RuleContext) -> tuple[Action, str]:
+    """The outcome class the spec gives a row, and a note when a setting changes it."""
+    action = row.action
+    if action is Action.AUTH_RETRY:
+        return row.then or Action.C, f"credentials refused after {row.max_retries} retries"
+    if action is Action.REDIRECT_NOW:
+        return Action.C, "a redirect that was not followed"
+    if action is Action.B and row.key != "corrupt":
+        try:
+            fails = parse_bool(ctx.param("Resync_Fails_On_FNF") or "Yes", "Resync_Fails_On_FNF")
+        except ValueError:
+            fails = True
+        if not fails:
+            return Action.A, "Resync_Fails_On_FNF = No: a missing file is not a failure"
+    return action, ""
+
+
+def _outcome_of(attempt: Attempt, ctx: RuleContext, served: dict[int, dict]) -> Outcome:
+    last = attempt.last
+    entry = None
+    if isinstance(last, HttpExchange):
+        path = request_path(last)
+        if last.status is None:
+            row = transport_row("connection-error")
+            what = f"no answer ({last.outcome}) to {last.method} {path}"
+        else:
+            row = status_row(last.status)
+            what = f"HTTP {last.status} for {last.method} {path}"
+            entry = served.get(id(last))
+            if row.action is Action.A and entry is not None and "body" in entry:
+                valid = profile_valid(entry["body"], target_for(ctx, path), ctx)
+                if valid is False:
+                    row = transport_row("corrupt")
+                    what = f"HTTP {last.status} with a body that is not a valid profile ({path})"
+    else:
+        assert isinstance(last, TftpTransfer)
+        path = request_path(last)
+        if last.outcome == "complete":
+            row = transport_row("complete")
+        elif last.error_code == _TFTP_NOT_FOUND:
+            row = transport_row("not-found")
+        else:
+            row = transport_row("timeout" if last.outcome == "timeout" else "connection-error")
+        what = f"TFTP {last.outcome} for {path}"
+    klass, _ = _class_of(row, ctx)
+    return Outcome(attempt.start, attempt.end, row, klass, what, last, attempt, entry)
+
+
+def outcomes(timeline: DeviceTimeline, ctx: RuleContext) -> list[Outcome]:
+    """Every attempt of the device with its Table 3-1 row and class, in time order."""
+    served = _served_entries(ctx, timeline)
+    out = [_outcome_of(a, ctx, served) for a in group_attempts(timeline)]
+    for fact in ctx.facts.get("unanswered") or ():
+        row = transport_row(str(fact.get("outcome", "connection-error")))
+        t = float(fact["time"])
+        what = f"no answer ({row.key}) from {fact.get('url', 'the server')}"
+        klass, _ = _class_of(row, ctx)
+        allowance = UNANSWERED_WAIT_ALLOWANCE_S if row.key == "timeout" else 0.0
+        out.append(Outcome(t, t, row, klass, what, allowance=allowance))
+    out.sort(key=lambda o: o.start)
+    return out
+
+
+# -- timing ----------------------------------------------------------------------------
+def expected_delay(
+    klass: Action, failures_before: int, ctx: RuleContext
+) -> tuple[float, float, str] | str:
+    """(shortest, longest, text) for the next attempt after class `klass`; a reason when
+    the spec gives no delay to judge against."""
+    if klass is Action.A:
+        if ctx.param("Resync_At").strip():
+            return "Resync_At is set: the next resync follows the daily schedule"
+        try:
+            periodic = int(ctx.param("Resync_Periodic") or "0")
+            units = int(ctx.param("Resync_Random_Delay") or "0")
+        except ValueError as exc:
+            return f"cannot read the periodic settings: {exc}"
+        if periodic <= 0:
+            return "Resync_Periodic = 0: no periodic resync is expected"
+        extra = max(0, units) * ctx.family.random_delay_unit_seconds
+        text = f"Resync_Periodic {periodic} s (+ up to {extra} s Resync_Random_Delay)"
+        return float(periodic), float(periodic + extra), text
+    name = "Resync_Error_Retry_Delay"
+    try:
+        schedule = parse_delay_schedule(ctx.param(name), name)
+    except ValueError as exc:
+        return str(exc)
+    if schedule.is_empty:
+        return f"{name} is empty"
+    lo, hi = schedule.bounds(failures_before)
+    nth = f"value {failures_before + 1} of " if len(schedule.steps) > 1 else ""
+    span = f"{lo:g} s" if lo == hi else f"{lo:g}..{hi:g} s"
+    return lo, hi, f"{span} ({nth}{name} = {ctx.param(name)!r})"
+
+
+def judge_next(
+    outs: list[Outcome], i: int, ctx: RuleContext, klass: Action | None = None
+) -> tuple[Verdict, str]:
+    """Was the attempt after outs[i] as late as the spec's class for outs[i] says?"""
+    cur = outs[i]
+    klass = klass or cur.klass
+    failures = 0
+    for prev in reversed(outs[:i]):
+        if prev.klass is Action.A:
+            break
+        failures += 1
+    _, note = _class_of(cur.row, ctx)
+    head = f"{cur.what} is class {klass.value}" + (f" ({note})" if note else "")
+    expected = expected_delay(klass, failures, ctx)
+    if isinstance(expected, str):
+        return Verdict.INCONCLUSIVE, f"{head}; {expected}"
+    lo, hi, text = expected
+    if i + 1 >= len(outs):
+        return Verdict.INCONCLUSIVE, (
+            f"{head}; the device made no later attempt to time (expected after {text})"
+        )
+    nxt = outs[i + 1]
+    gap = nxt.start - cur.end
+    tol = max(TIMING_TOLERANCE_S, TIMING_TOLERANCE_RATIO * hi)
+    seen = f"the next attempt came {gap:.0f} s later"
+    if gap < lo - tol or gap > hi + tol + cur.allowance:
+        return Verdict.FAIL, f"{head}, but {seen}; expected after {text}"
+    return Verdict.PASS, f"{head} and {seen}, as expected after {text}"
+
+
+def _verdict(
+    req_id: str,
+    timeline: DeviceTimeline,
+    results: list[tuple[Verdict, str, Observation | None]],
+    nothing: str,
+) -> list[Finding]:
+    """One finding from per-case results: the first FAIL, else PASS, else INCONCLUSIVE."""
+    if not results:
+        return [finding(req_id, Verdict.INCONCLUSIVE, nothing, timeline)]
+    about = [o for _, _, o in results if o is not None]
+    for verdict, why, obs in results:
+        if verdict is Verdict.FAIL:
+            return [finding(req_id, verdict, why, timeline, obs)]
+    passed = [(why, obs) for verdict, why, obs in results if verdict is Verdict.PASS]
+    if passed:
+        why = passed[0][0]
+        if len(passed) > 1:
+            why = f"all {len(passed)} cases pass; first: {why}; last: {passed[-1][0]}"
+        first = passed[0][1]
+        return [finding(req_id, Verdict.PASS, why, timeline, first, also=about)]
+    return [finding(req_id, Verdict.INCONCLUSIVE, results[0][1], timeline, results[0][2])]
+
+
+def _judge_outcomes(
+    req_id: str,
+    timeline: DeviceTimeline,
+    ctx: RuleContext,
+    select: Callable[[Outcome], bool],
+    nothing: str,
+    label: Callable[[Outcome], str] | None = None,
+) -> list[Finding]:
+    outs = outcomes(timeline, ctx)
+    results = []
+    for i, o in enumerate(outs):
+        if select(o):
+            verdict, why = judge_next(outs, i, ctx)
+            if label is not None:
+                why = f"{label(o)}: {why}"
+            results.append((verdict, why, o.about))
+    return _verdict(req_id, timeline, results, nothing)
+
+
+# -- Table 3-1: classes A, B, C ---------------------------------------------------------
+def _class_rule(req_id: str) -> Callable[[DeviceTimeline, RuleContext], list[Finding]]:
+    def judge(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
+        return _judge_outcomes(
+            req_id,
+            timeline,
+            ctx,
+            lambda o: o.row.requirement == req_id and o.row.action.is_outcome_class,
+            f"no attempt of the device got an answer covered by {req_id}",
+        )
+
+    judge.__name__ = f"judge_{req_id.lower().replace('-', '_')}"
+    return judge
+
+
+def _rows_by_action() -> dict[str, set[Action]]:
+    out: dict[str, set[Action]] = {}
+    for row in (*all_status_rows(), *all_transport_rows()):
+        out.setdefault(row.requirement, set()).add(row.action)
+    return out
+
+
+# -- Table 3-1: redirect-now -------------------------------------------------------------
+def _redirect_rule(req_id: str) -> Callable[[DeviceTimeline, RuleContext], list[Finding]]:
+    def judge(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
+        reqs = [o for a in group_attempts(timeline) for o in a.requests]
+        results = []
+        for i, ex in enumerate(reqs):
+            if not isinstance(ex, HttpExchange) or ex.status is None:
+                continue
+            row = status_row(ex.status)
+            if row.requirement != req_id or row.action is not Action.REDIRECT_NOW:
+                continue
+            location = next((v for k, v in ex.response_headers if k.lower() == "location"), None)
+            head = f"HTTP {ex.status} for {ex.method} {request_path(ex)}"
+            if not location:
+                results.append((Verdict.INCONCLUSIVE, f"{head} carried no Location", ex))
+                continue
+            results.append(_judge_redirect(ex, location, reqs[i + 1 :], head))
+        return _verdict(req_id, timeline, results, f"the server sent no answer covered by {req_id}")
+
+    judge.__name__ = f"judge_{req_id.lower().replace('-', '_')}"
+    return judge
+
+
+def _judge_redirect(
+    ex: HttpExchange, location: str, later: list[Observation], head: str
+) -> tuple[Verdict, str, Observation | None]:
+    base = f"{ex.scheme}://{ex.host or 'server'}{ex.url}"
+    new = urlsplit(urljoin(base, location))
+    want_path = new.path or "/"
+    want = f"{want_path}?{new.query}" if new.query else want_path
+    if not later:
+        return Verdict.FAIL, f"{head}: the device never requested the Location {location}", ex
+    nxt = later[0]
+    gap = nxt.time - ex.time
+    if gap > FOLLOW_UP_WINDOW:
+        why = (
+            f"{head}: the next request came {gap:.0f} s later (to {request_path(nxt)}); "
+            f"the spec says at once (within {FOLLOW_UP_WINDOW:g} s) to {location}"
+        )
+        return Verdict.FAIL, why, ex
+    got = nxt.url if isinstance(nxt, HttpExchange) else request_path(nxt)
+    if urlsplit(got).path != want_path or (new.query and urlsplit(got).query != new.query):
+        why = f"{head}: the device then asked for {got}, not the Location {location}"
+        return Verdict.FAIL, why, ex
+    if new.port and nxt.server and nxt.server[1] != new.port:
+        why = f"{head}: the device went to port {nxt.server[1]}, not {new.port} of {location}"
+        return Verdict.FAIL, why, ex
+    return Verdict.PASS, f"{head}: the device asked for {want} {gap:.1f} s later, at once", ex
+
+
+# -- Table 3-1: auth-retry ---------------------------------------------------------------
+def _credentials_header(ex: HttpExchange) -> str:
+    proxy = any(k.lower() == "proxy-authenticate" for k, _ in ex.response_headers)
+    return "Proxy-Authorization" if proxy else "Authorization"
+
+
+def _auth_rule(req_id: str) -> Callable[[DeviceTimeline, RuleContext], list[Finding]]:
+    def judge(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
+        outs = outcomes(timeline, ctx)
+        results = []
+        for i, o in enumerate(outs):
+            if o.attempt is None:
+                continue
+            reqs = list(o.attempt.requests)
+            first = next(
+                (
+                    k
+                    for k, r in enumerate(reqs)
+                    if isinstance(r, HttpExchange)
+                    and r.status is not None
+                    and status_row(r.status).requirement == req_id
+                    and status_row(r.status).action is Action.AUTH_RETRY
+                ),
+                None,
+            )
+            if first is None:
+                continue
+            results.append(_judge_auth(outs, i, reqs, first, ctx))
+        return _verdict(req_id, timeline, results, f"the server sent no answer covered by {req_id}")
+
+    judge.__name__ = f"judge_{req_id.lower().replace('-', '_')}"
+    return judge
+
+
+def _judge_auth(
+    outs: list[Outcome], i: int, reqs: list[Observation], first: int, ctx: RuleContext
+) -> tuple[Verdict, str, Observation | None]:
+    challenge = reqs[first]
+    assert isinstance(challenge, HttpExchange) and challenge.status is not None
+    row = status_row(challenge.status)
+    head = f"HTTP {challenge.status} for {challenge.method} {request_path(challenge)}"
+    header = _credentials_header(challenge)
+    retries = [r for r in reqs[first + 1 :] if isinstance(r, HttpExchange)]
+    target = target_for(ctx, request_path(challenge))
+    has_credentials = bool(target and "uid" in target.options)
+    if has_credentials and not retries:
+        why = (
+            f"{head}: the device did not retry with credentials at once although its "
+            f"profile rule gives --uid (up to {row.max_retries} retries expected)"
+        )
+        return Verdict.FAIL, why, challenge
+    if len(retries) > row.max_retries:
+        why = f"{head}: the device retried {len(retries)} times; the spec allows at most {row.max_retries}"
+        return Verdict.FAIL, why, retries[row.max_retries]
+    bare = next((r for r in retries if r.header(header) is None), None)
+    if bare is not None:
+        return Verdict.FAIL, f"{head}: a retry carried no {header} header", bare
+    final = reqs[-1]
+    if isinstance(final, HttpExchange) and final.status == challenge.status:
+        verdict, why = judge_next(outs, i, ctx)
+        lead = f"retried {len(retries)} time(s) with {header}, still refused; "
+        return verdict, lead + why, challenge
+    status = final.status if isinstance(final, HttpExchange) else None
+    why = (
+        f"{head}: retried at once with {header} ({len(retries)} retry/retries), then HTTP {status}"
+    )
+    return Verdict.PASS, why, challenge
+
+
+def _register_table_rules() -> None:
+    for req_id, actions in _rows_by_action().items():
+        if not req_id.startswith("HTTP-"):
+            continue
+        if Action.REDIRECT_NOW in actions:
+            rule(req_id)(_redirect_rule(req_id))
+        elif Action.AUTH_RETRY in actions:
+            rule(req_id)(_auth_rule(req_id))
+        else:
+            rule(req_id)(_class_rule(req_id))
+
+
+_register_table_rules()
+
+
+# -- profiles --------------------------------------------------------------------------
+def _served_body(o: Outcome) -> bytes | None:
+    return o.served.get("body") if o.served else None
+
+
+@rule("PROFILE-AES")
+def profile_aes(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
+    """An encrypted profile under the rule's key is read (class A); a wrong key is class B."""
+
+    def select(o: Outcome) -> bool:
+        body = _served_body(o)
+        return body is not None and is_encrypted(body)
+
+    return _judge_outcomes(
+        "PROFILE-AES",
+        timeline,
+        ctx,
+        select,
+        "the server served no AES-encrypted profile",
+        lambda o: "an AES-encrypted profile",
+    )
+
+
+@rule("PROFILE-GZIP")
+def profile_gzip(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
+    def select(o: Outcome) -> bool:
+        body = _served_body(o)
+        if body is None or o.about is None:
+            return False
+        return _inner_is_gzip(body, target_for(ctx, request_path(o.about)), ctx)
+
+    return _judge_outcomes(
+        "PROFILE-GZIP",
+        timeline,
+        ctx,
+        select,
+        "the server served no gzip-compressed profile",
+        lambda o: "a gzip-compressed profile",
+    )
+
+
+@rule("HTTP-VERSIONS")
+def http_versions(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
+    """An HTTP/1.0 answer and a chunked HTTP/1.1 answer are read like any other."""
+    kinds: set[str] = set()
+
+    def kind(o: Outcome) -> str:
+        ex = o.about
+        if not isinstance(ex, HttpExchange) or o.served is None:
+            return ""
+        chunked = any(
+            k.lower() == "transfer-encoding" and "chunked" in v.lower()
+            for k, v in ex.response_headers
+        )
+        if chunked:
+            return "a chunked HTTP/1.1 answer"
+        return "an HTTP/1.0 answer" if o.served.get("version") == "HTTP/1.0" else ""
+
+    def select(o: Outcome) -> bool:
+        k = kind(o)
+        if k:
+            kinds.add(k)
+        return bool(k)
+
+    found = _judge_outcomes(
+        "HTTP-VERSIONS",
+        timeline,
+        ctx,
+        select,
+        "no HTTP/1.0 or chunked answer was served",
+        kind,
+    )
+    missing = {"an HTTP/1.0 answer", "a chunked HTTP/1.1 answer"} - kinds
+    f = found[0]
+    if f.verdict is Verdict.PASS and missing:
+        why = f"{f.why} (not exercised: {', '.join(sorted(missing))})"
+        found = [Finding(f.rule, f.verdict, why, f.device, f.time, f.frames, f.evidence)]
+    return found
+
+
+@rule("HTTP-POST")
+def http_post(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
+    """A rule with `[--post x]` is fetched with POST whose body is GPP_x, macros expanded."""
+    posts = [t for t in rule_targets(ctx) if "post" in t.options]
+    if not posts:
+        why = "no profile rule asks for POST ([--post x])"
+        return [finding("HTTP-POST", Verdict.SKIPPED, why, timeline)]
+    results: list[tuple[Verdict, str, Observation | None]] = []
+    for target in posts:
+        letter = target.options["post"].upper()
+        gpp = f"{_GPP_PREFIX}{letter}"
+        template = ctx.param(gpp)
+        pattern = template_regex(template, _identity_macros(ctx))
+        for ex in timeline.of(HttpExchange):
+            if target.path is not None and request_path(ex) != target.path:
+                continue
+            head = f"{ex.method} {ex.url} ({target.parameter} asks [--post {letter.lower()}])"
+            body = ex.request_body.decode("utf-8", "replace")
+            if ex.method != "POST":
+                results.append((Verdict.FAIL, f"{head}: not a POST", ex))
+            elif not pattern.fullmatch(body):
+                why = f"{head}: body {body[:80]!r} is not {gpp} = {template!r} expanded"
+                results.append((Verdict.FAIL, why, ex))
+            else:
+                results.append((Verdict.PASS, f"{head}: POST with {gpp} expanded", ex))
+    return _verdict("HTTP-POST", timeline, results, "the device made no request for a POST rule")
+
+
+@rule("PROFILE-PLAIN-HTTP")
+def profile_plain_http(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
+    """A server-side finding: a profile sent in clear over plain HTTP fails the server."""
+    served = _served_entries(ctx, timeline)
+    results: list[tuple[Verdict, str, Observation | None]] = []
+    for ex in timeline.of(HttpExchange):
+        entry = served.get(id(ex))
+        if ex.scheme != "http" or entry is None or "body" not in entry:
+            continue
+        kind = body_kind(entry["body"])
+        head = f"the server answered {ex.method} {request_path(ex)} over http://"
+        if kind in ("clear", "gzip"):
+            why = f"{head} with a profile in clear ({kind}); encrypt it (--key) or use HTTPS"
+            results.append((Verdict.FAIL, why, ex))
+        elif kind == "encrypted":
+            results.append((Verdict.PASS, f"{head} with an AES-encrypted profile", ex))
+    return _verdict(
+        "PROFILE-PLAIN-HTTP", timeline, results, "no profile was served over plain HTTP"
+    )
+
+
+def requirements() -> Iterable[str]:
+    """The requirement IDs this module judges."""
+    table = [r for r in _rows_by_action() if r.startswith("HTTP-")]
+    return (
+        *table,
+        "PROFILE-AES",
+        "PROFILE-GZIP",
+        "PROFILE-PLAIN-HTTP",
+        "HTTP-VERSIONS",
+        "HTTP-POST",
+    )

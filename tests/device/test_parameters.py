@@ -6,9 +6,10 @@ import random
 
 import pytest
 
-from harness.device.sim.parameters import Parameters, parse_bool, parse_delay_schedule
+from harness.device.sim.parameters import Parameters
 from harness.profiles import parse_profile_detailed
 from harness.spec import family_names, load_family
+from harness.spec.values import parse_bool, parse_delay_schedule
 
 
 @pytest.mark.parametrize("family", family_names())

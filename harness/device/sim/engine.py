@@ -43,7 +43,7 @@ from harness.device.sim.engine_table import (
 )
 from harness.device.sim.identity import Identity
 from harness.device.sim.macro_values import PRVST, MacroState, macro_values, option_macro_values
-from harness.device.sim.parameters import Parameters, parse_bool, parse_delay_schedule
+from harness.device.sim.parameters import Parameters
 from harness.device.sim.profile_rule import (
     RuleSyntaxError,
     RuleUrl,
@@ -66,6 +66,7 @@ from harness.spec.family import Family
 from harness.spec.macros import expand
 from harness.spec.status_table import Action, StatusRow, status_row, transport_row
 from harness.spec.user_agent import format_user_agent
+from harness.spec.values import parse_bool, parse_delay_schedule
 
 # A redirect chain longer than this is a loop (engine safety, not a spec fact).
 MAX_REDIRECTS = 5
@@ -139,6 +140,9 @@ class Engine:
         self.identity = identity
         self.params = params if params is not None else Parameters(family)
         self.behaviour = behaviour or Behaviour()
+        wrong_rule = self.behaviour.factory_profile_rule
+        if wrong_rule is not None and self._p("Profile_Rule") == family.default("Profile_Rule"):
+            self.params.apply({"Profile_Rule": wrong_rule})  # a quirk's factory rule
         self.rng = rng or random.Random(0)
         self.dhcp_tftp_server = dhcp_tftp_server  # DHCP option 66 ("host" or "host:port")
         self.state = State.OFF
@@ -299,6 +303,9 @@ class Engine:
                 values = self._read_profile(ev.body)
             except ProfileError as exc:
                 row = transport_row("corrupt")
+                if self.behaviour.status_overrides.get(row.key) is Action.A:
+                    self._next_rule(out, last=(row, ev.status))  # a quirk reads it as success
+                    return
                 self._finish(out, row, row.action, ev.status, f"corrupt profile: {exc}")
                 return
             self._apply(values, out)
@@ -387,7 +394,7 @@ class Engine:
             return False
         host, port = url.host, url.port
         if host is None:
-            if not self.dhcp_tftp_server:
+            if not self.dhcp_tftp_server or not self.behaviour.dhcp_option_66:
                 row = transport_row("connection-error")
                 self._finish(out, row, Action.C, None, f"{where}: no server and no DHCP option 66")
                 return False
@@ -500,7 +507,9 @@ class Engine:
         self.job = Job(kind="upgrade", prvst=self._next_prvst, rules=[])
         where = "Upgrade_Rule" if from_rule else "admin upgrade URL"
         try:
-            alt = select_alternative(parse_upgrade_rule(text), self._macros())
+            alts = parse_upgrade_rule(text)
+            last_only = self.behaviour.upgrade_last_alternative and alts
+            alt = alts[-1] if last_only else select_alternative(alts, self._macros())
         except RuleSyntaxError as exc:
             self._finish(out, transport_row("connection-error"), Action.C, None, f"{where}: {exc}")
             return
@@ -512,6 +521,11 @@ class Engine:
         https_ok = self.behaviour.upgrade_https_allowed
         https_ok = self.family.upgrade_https_allowed if https_ok is None else https_ok
         self._last_upgrade_at = self.now
+        if scheme == "tftp" and not self.behaviour.upgrade_tftp_allowed:
+            self.job.target = Target(scheme, alt.url.host or "", alt.url.port, alt.url.target)
+            row = transport_row("connection-error")
+            self._finish(out, row, Action.C, None, f"{where}: firmware over TFTP not supported")
+            return
         if scheme == "https" and not https_ok:
             self.job.target = Target(scheme, alt.url.host or "", alt.url.port, alt.url.target)
             self._finish(
@@ -562,7 +576,7 @@ class Engine:
         self.state = State.WAITING
         self.job = None
         if job.kind == "resync":
-            delay = self._after_resync(ok, action, out)
+            delay = self._after_resync(ok, action, out, row.key)
             out.append(self._attempt(job, url, status, row, action, err, delay))
             if ok and not self._upgrade_held:
                 self._start_upgrade(self._p("Upgrade_Rule"), out, from_rule=True)
@@ -576,11 +590,14 @@ class Engine:
         if self._bool("Resync_After_Upgrade_Attempt"):
             self._start_resync(PRVST["power_up"] if ok else PRVST["requested"], out)
 
-    def _after_resync(self, ok: bool, action: Action, out: list) -> float | None:
+    def _after_resync(self, ok: bool, action: Action, out: list, row_key: str = "") -> float | None:
         if not ok:
             self._next_prvst = PRVST["retry"]
             b_delay = self.behaviour.class_b_retry_delay
-            if action is Action.B and b_delay is not None:
+            row_delay = self.behaviour.row_retry_delay.get(row_key)
+            if row_delay is not None:
+                delay = row_delay
+            elif action is Action.B and b_delay is not None:
                 delay = b_delay
             else:
                 delay = self._schedule("Resync_Error_Retry_Delay", self._error_count)
@@ -705,6 +722,8 @@ class Engine:
             server_ip=address,
         )
         values = macro_values(self.identity, state)
+        if self.behaviour.ccert_values is not None:  # a quirk's words for $CCERT
+            values["CCERT"] = self.behaviour.ccert_values[not self.identity.has_individual_cert]
         if t is not None:
             values.update(
                 SCHEME=t.scheme,

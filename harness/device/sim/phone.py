@@ -24,7 +24,11 @@ from harness.device.sim.adapters.dns_client import resolve
 from harness.device.sim.adapters.http_client import http_fetch
 from harness.device.sim.adapters.syslog_client import send_syslog
 from harness.device.sim.adapters.tftp_client import tftp_get
-from harness.device.sim.adapters.tls_client import check_server, client_context
+from harness.device.sim.adapters.tls_client import (
+    check_negotiated,
+    check_server,
+    client_context,
+)
 from harness.device.sim.engine import Engine
 from harness.device.sim.engine_table import (
     ApplyProfile,
@@ -356,6 +360,7 @@ class SimPhone:
             timeout=self.http_timeout,
             ssl_context=ctx,
             check_server=check,
+            check_cipher=lambda name: check_negotiated(name, self.behaviour),
             chunked_supported=self.behaviour.chunked_supported,
         )
 

@@ -27,13 +27,22 @@ class Behaviour:
         default_factory=lambda: MappingProxyType({})
     )
     class_b_retry_delay: float | None = None  # seconds instead of Resync_Error_Retry_Delay
+    # Table 3-1 row key ("404", "5xx", "timeout") -> seconds instead of Resync_Error_Retry_Delay
+    row_retry_delay: MappingProxyType[str, float] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
     auth_max_retries: int | None = None  # None: the row's max_retries
     tls_verify_ca: bool = True
     tls_check_cn: bool = True
     tls_cn_suffix: bool | None = None  # None: the family's cn_suffix_accepted
     tls_dns_ip_check: bool | None = None  # None: the family's dns_ip_check
     tls_offer_aead: bool = False  # also offer AEAD (GCM) suites outside the family set
+    # a fragment of IANA suite names: the phone offers those suites but aborts the handshake
+    # (closes before its request) when the server picks one ("" = none)
+    tls_abort_suite_name: str = ""
     client_cert: str = "auto"  # auto (individual, else generic) | none | generic
+    # what `$CCERT` expands to (with, without an individual certificate); None: the spec's words
+    ccert_values: tuple[str, str] | None = None
     dns_srv_lookup: bool = False
     dns_failover: bool = True
     syslog_enabled: bool = True
@@ -47,6 +56,10 @@ class Behaviour:
     periodic_resync: bool = True
     powerup_resync: bool = True
     keep_profile_rule: bool = False  # fetched profiles may not change the Profile_Rule* values
+    upgrade_last_alternative: bool = False  # Upgrade_Rule: take its last alternative, no conditions
+    dhcp_option_66: bool = True  # a rule with no server uses the DHCP option 66 TFTP server
+    factory_profile_rule: str | None = None  # a wrong factory Profile_Rule (None: the family's)
+    upgrade_tftp_allowed: bool = True  # firmware may come over TFTP
     profile_rules: tuple[str, ...] = (
         "Profile_Rule",
         "Profile_Rule_B",
@@ -76,8 +89,10 @@ QUIRKS: dict[str, Quirk] = {
     for q in (
         _q(
             "ua-missing-serial",
-            ("UA-FORMAT", "UA-IDENTITY"),
-            "The User-Agent leaves out the unit's serial (and MAC): `cisco/CP-8831-3PCC ()`.",
+            ("UA-FORMAT",),
+            "The User-Agent leaves out the unit's serial (and MAC): `cisco/CP-8831-3PCC ()`. "
+            "UA-IDENTITY cannot be judged on such a User-Agent (inconclusive), so only "
+            "UA-FORMAT is named.",
             ua_identity=False,
         ),
         _q(
@@ -90,7 +105,7 @@ QUIRKS: dict[str, Quirk] = {
             "retry-404-too-soon",
             ("HTTP-404",),
             "After a 404 (class B) the phone comes back after 10 s, not Resync_Error_Retry_Delay.",
-            class_b_retry_delay=10.0,
+            row_retry_delay=MappingProxyType({"404": 10.0}),
         ),
         _q(
             "treat-404-as-success",
@@ -241,6 +256,84 @@ QUIRKS: dict[str, Quirk] = {
             ("REDIRECT-PREPROV",),
             "A Profile_Rule set by a fetched profile is ignored: the factory rule stays.",
             keep_profile_rule=True,
+        ),
+        _q(
+            "follow-any-redirect",
+            ("HTTP-3XX",),
+            "Every 3xx with a Location is followed at once, not only 301/302 (which Table 3-1 "
+            "allows); the other 3xx are not treated as class C.",
+            status_overrides=_over(s3xx=Action.REDIRECT_NOW),
+        ),
+        _q(
+            "treat-4xx-as-success",
+            ("HTTP-400", "HTTP-403", "HTTP-4XX"),
+            "A 400, 403 or other unhandled 4xx is taken as success (class A), not class C.",
+            status_overrides=_over(s400=Action.A, s403=Action.A, s4xx=Action.A),
+        ),
+        _q(
+            "retry-5xx-immediately",
+            ("HTTP-500", "HTTP-501", "HTTP-502", "HTTP-503", "HTTP-504", "HTTP-5XX"),
+            "After a 5xx the phone comes back at once, not after Resync_Error_Retry_Delay.",
+            row_retry_delay=MappingProxyType(
+                {k: 0.0 for k in ("500", "501", "502", "503", "504", "5xx")}
+            ),
+        ),
+        _q(
+            "treat-2xx-as-success",
+            ("HTTP-200",),
+            "Any 2xx (201, 204...) is taken as success (class A); only a 200 with a profile is.",
+            status_overrides=_over(s2xx=Action.A),
+        ),
+        _q(
+            "accept-corrupt-profile",
+            ("HTTP-CORRUPT",),
+            "A 200 whose body is not a valid profile is taken as success (class A), not class B.",
+            status_overrides=MappingProxyType({"corrupt": Action.A}),
+        ),
+        _q(
+            "retry-unreachable-too-soon",
+            ("HTTP-CONNERR", "HTTP-TIMEOUT"),
+            "After a connection error or a timeout the phone comes back after 10 s, not after "
+            "Resync_Error_Retry_Delay.",
+            row_retry_delay=MappingProxyType({"connection-error": 10.0, "timeout": 10.0}),
+        ),
+        _q(
+            "broken-aes128-cbc",
+            ("TLS-NEGOTIATE",),
+            "AES-128-CBC suites are offered, but when the server picks one the phone closes "
+            "the connection after the handshake, before sending its request.",
+            tls_abort_suite_name="_WITH_AES_128_CBC_",
+        ),
+        _q(
+            "ccert-yes-no",
+            ("MACRO-CCERT",),
+            "`$CCERT` expands to `yes` / `no` instead of `Installed` / `Not Installed`.",
+            ccert_values=("yes", "no"),
+        ),
+        _q(
+            "upgrade-skip-stages",
+            ("UPGRADE-MULTISTAGE",),
+            "The Upgrade_Rule's $SWVER conditions are ignored: the last alternative (the final "
+            "release) is fetched at once, skipping the intermediate stages.",
+            upgrade_last_alternative=True,
+        ),
+        _q(
+            "tftp-ignore-option-66",
+            ("TFTP-DHCP66",),
+            "The TFTP server from DHCP option 66 is ignored: a rule with no server fails.",
+            dhcp_option_66=False,
+        ),
+        _q(
+            "wrong-default-rule",
+            ("TFTP-DEFAULT-RULE",),
+            "The factory Profile_Rule is the literal `/device.cfg`, not `/<product>.cfg`.",
+            factory_profile_rule="/device.cfg",
+        ),
+        _q(
+            "no-tftp-upgrade",
+            ("TFTP-RESYNC",),
+            "Firmware is never fetched over TFTP: an Upgrade_Rule naming TFTP fails at once.",
+            upgrade_tftp_allowed=False,
         ),
     )
 }

@@ -143,6 +143,7 @@ async def http_fetch(
     timeout: float = 10.0,
     ssl_context: ssl.SSLContext | None = None,
     check_server: Callable[[bytes | None, str], Awaitable[None]] | None = None,
+    check_cipher: Callable[[str | None], None] | None = None,
     chunked_supported: bool = True,
     version: str = "HTTP/1.1",
 ) -> FetchResult:
@@ -168,6 +169,9 @@ async def http_fetch(
                 sslobj = writer.get_extra_info("ssl_object")
                 der = sslobj.getpeercert(binary_form=True) if sslobj else None
                 try:
+                    if check_cipher is not None:  # the negotiated suite (OpenSSL's name)
+                        cipher = sslobj.cipher() if sslobj else None
+                        check_cipher(cipher[0] if cipher else None)
                     await check_server(der, action.address)
                 except TlsRejected as exc:
                     return FetchResult(outcome="connection-error", error=f"TLS: {exc}")

@@ -11,6 +11,7 @@ the DNS match of the server address (TLS-DNS-MATCH). Quirks arrive as a
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import ssl
 import tempfile
@@ -22,6 +23,7 @@ from cryptography.x509.oid import NameOID
 from harness.device.sim.identity import Identity
 from harness.device.sim.quirks import Behaviour
 from harness.spec.cert_name import cn_matches_host
+from harness.spec.ciphers import cipher_suite_name
 from harness.spec.family import Family
 
 _TLS_VERSION = {
@@ -49,6 +51,20 @@ def openssl_cipher_names(suites: frozenset[int], *, add_aead: bool = False) -> l
         if number in suites or (add_aead and c.get("aead")):
             names.append(c["name"])
     return names
+
+
+def check_negotiated(openssl_name: str | None, behaviour: Behaviour) -> None:
+    """Raise TlsRejected when a quirk makes the phone give up on the negotiated suite."""
+    fragment = behaviour.tls_abort_suite_name
+    if not fragment or not openssl_name:
+        return
+    probe = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    probe.set_ciphers("ALL:COMPLEMENTOFALL:@SECLEVEL=0")
+    number = next(
+        (c["id"] & 0xFFFF for c in probe.get_ciphers() if c["name"] == openssl_name), None
+    )
+    if number is not None and fragment in cipher_suite_name(number):
+        raise TlsRejected(f"gave up after the server picked {cipher_suite_name(number)}")
 
 
 def _load_chain(ctx: ssl.SSLContext, cert_pem: bytes, key_pem: bytes) -> None:
@@ -83,6 +99,8 @@ def client_context(
     ctx.set_ciphers(":".join(names) + ":@SECLEVEL=0")
     ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
     ctx.maximum_version = _TLS_VERSION[family.tls_max_version]
+    if behaviour.tls_offer_aead and ctx.maximum_version < ssl.TLSVersion.TLSv1_2:
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2  # AEAD suites exist from TLS 1.2 on
     if behaviour.tls_verify_ca and ca_pem:
         ctx.load_verify_locations(cadata=ca_pem.decode("ascii"))
         ctx.verify_mode = ssl.CERT_REQUIRED
@@ -109,6 +127,14 @@ def _san_dns(cert: x509.Certificate) -> list[str]:
     return [n.lower() for n in ext.value.get_values_for_type(x509.DNSName)]
 
 
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 async def check_server(
     der: bytes | None,
     host: str,
@@ -127,7 +153,8 @@ async def check_server(
         if behaviour.tls_cn_suffix is None
         else (behaviour.tls_cn_suffix)
     )
-    if behaviour.tls_check_cn:
+    # A URL by address has no name to compare: the DNS match below names the server.
+    if behaviour.tls_check_cn and not _is_address(host):
         san = _san_dns(cert)
         san_ok = family.tls_check_san and host.lower() in san
         if not cn_matches_host(cn, host, suffix_accepted=suffix) and not san_ok:

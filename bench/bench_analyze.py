@@ -1,0 +1,552 @@
+"""Benchmark: `harness analyze` against tshark, pyshark and dpkt on a 1,000,000-packet capture.
+
+Generates once (cached under bench/out/, git-ignored) a realistic mixed capture:
+about half provisioning traffic across many devices (DHCP, DNS, TFTP with
+new-TID transfers, HTTP, HTTPS handshakes with a certificate, syslog), half
+unrelated (RTP, SIP, SSH, other HTTP, ARP). Then runs each tool in its own
+process and prints packets/s, peak memory (ru_maxrss of that process) and the
+ratio to tshark. pyshark runs on a slice (it is far too slow for the whole
+file) and is scaled; the slice size is printed. Run: `python -m bench.bench_analyze`.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+OUT = Path(__file__).parent / "out"
+PACKETS = 1_000_000
+PYSHARK_SLICE = 20_000
+TFTP_BLOCKS = 24
+HTTP_BODY = 8000
+TSHARK_FILTER = "http.request or tftp.opcode<=2 or dns or dhcp or syslog or tls.handshake.type==1"
+TSHARK_FIELDS = [
+    "frame.number",
+    "http.user_agent",
+    "http.request.uri",
+    "tftp.source_file",
+    "dns.qry.name",
+    "dhcp.option.tftp_server_name",
+    "syslog.msg",
+    "tls.handshake.ciphersuite",
+]
+
+_UA = "cisco/CP-8831-3PCC ({serial})"
+
+
+# -- frame building (struct only: a million scapy packets would take minutes) ----------
+def _ip(a: str) -> bytes:
+    return bytes(int(x) for x in a.split("."))
+
+
+def _eth(src: bytes, dst: bytes, etype: int = 0x0800) -> bytes:
+    return dst + src + struct.pack("!H", etype)
+
+
+def _ipv4(src: bytes, dst: bytes, proto: int, payload: bytes) -> bytes:
+    return struct.pack("!BBHHHBBH", 0x45, 0, 20 + len(payload), 0, 0x4000, 64, proto, 0) + (
+        src + dst + payload
+    )
+
+
+def udp_frame(smac, dmac, src, sport, dst, dport, payload: bytes) -> bytes:
+    u = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    return _eth(smac, dmac) + _ipv4(src, dst, 17, u)
+
+
+def tcp_frame(smac, dmac, src, sport, dst, dport, seq, ack, flags, payload=b"") -> bytes:
+    t = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack, 0x50, flags, 65535, 0, 0)
+    return _eth(smac, dmac) + _ipv4(src, dst, 6, t + payload)
+
+
+def _certificate_der() -> bytes:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "prov.example.net")])
+    import datetime
+
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=365))
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+def _hs(mtype: int, body: bytes) -> bytes:
+    return bytes([mtype]) + len(body).to_bytes(3, "big") + body
+
+
+def _record(ctype: int, body: bytes) -> bytes:
+    return bytes([ctype, 3, 3]) + struct.pack("!H", len(body)) + body
+
+
+def tls_flights(sni: str, der: bytes) -> tuple[bytes, bytes]:
+    suites = [0x0039, 0x0035, 0x0033, 0x002F, 0x0005, 0x0004, 0x00FF]
+    name = sni.encode()
+    sni_ext = struct.pack("!HHHBH", 0, len(name) + 5, len(name) + 3, 0, len(name)) + name
+    ch = (
+        b"\x03\x03"
+        + os.urandom(32)
+        + b"\x00"
+        + struct.pack("!H", 2 * len(suites))
+        + b"".join(struct.pack("!H", s) for s in suites)
+        + b"\x01\x00"
+        + struct.pack("!H", len(sni_ext))
+        + sni_ext
+    )
+    sh = b"\x03\x03" + os.urandom(32) + b"\x00" + b"\x00\x35" + b"\x00"
+    certs = len(der).to_bytes(3, "big") + der
+    cert_msg = len(certs).to_bytes(3, "big") + certs
+    server = _record(22, _hs(2, sh) + _hs(11, cert_msg) + _hs(14, b""))
+    return _record(22, _hs(1, ch)), server
+
+
+def generate(path: Path, packets: int = PACKETS, seed: int = 5) -> None:
+    """Write the mixed capture (see the module docstring)."""
+    from harness.capture.pcapwrite import PcapWriter
+
+    rnd = random.Random(seed)
+    der = _certificate_der()
+    client_hello, server_flight = tls_flights("prov.example.net", der)
+    server_mac, router = b"\x02\x00\x00\x00\x00\x01", b"\x02\x00\x00\x00\x00\xfe"
+    prov = _ip("198.51.100.1")
+    devices = [
+        (
+            bytes([0x00, 0x11, 0x22, (i >> 16) & 255, (i >> 8) & 255, i & 255]),
+            _ip(f"10.{(i >> 8) & 255}.{i & 255}.{1 + (i % 200)}"),
+            f"88012BA{i:05d}",
+        )
+        for i in range(2000)
+    ]
+    t = 1_700_000_000.0
+    n = 0
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        w = PcapWriter(f)
+
+        def put(frame: bytes) -> None:
+            nonlocal n, t
+            t += 0.0002
+            w.write(t, frame)
+            n += 1
+
+        seq = 1000
+        while n < packets:
+            start = n
+            mac, ip, serial = devices[rnd.randrange(len(devices))]
+            sport = rnd.randrange(20000, 60000)
+            # -- provisioning: one resync cycle of a device (~46 packets) --
+            bootp = (
+                b"\x01\x01\x06\x00"
+                + os.urandom(4)
+                + b"\x00" * 20
+                + mac
+                + b"\x00" * 202
+                + b"\x63\x82\x53\x63"
+            )
+            put(
+                udp_frame(
+                    mac,
+                    b"\xff" * 6,
+                    b"\0" * 4,
+                    68,
+                    b"\xff" * 4,
+                    67,
+                    bootp + b"\x35\x01\x01\x37\x04\x01\x03\x42\x96\xff",
+                )
+            )
+            offer = bytearray(bootp)
+            offer[0] = 2
+            offer[16:20] = ip
+            put(
+                udp_frame(
+                    server_mac,
+                    mac,
+                    prov,
+                    67,
+                    ip,
+                    68,
+                    bytes(offer) + b"\x35\x01\x05\x42\x10tftp.example.net\xff",
+                )
+            )
+            qid = rnd.randrange(65536)
+            q = (
+                struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+                + b"\x04prov\x07example\x03net\x00\x00\x01\x00\x01"
+            )
+            put(udp_frame(mac, router, ip, sport, prov, 53, q))
+            put(
+                udp_frame(
+                    router,
+                    mac,
+                    prov,
+                    53,
+                    ip,
+                    sport,
+                    struct.pack("!HHHHHH", qid, 0x8180, 1, 1, 0, 0)
+                    + q[12:]
+                    + b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04"
+                    + prov,
+                )
+            )
+            tid = rnd.randrange(30000, 60000)
+            put(
+                udp_frame(
+                    mac, router, ip, sport, prov, 69, b"\x00\x01CP-8831-3PCC.cfg\x00octet\x00"
+                )
+            )
+            for block in range(1, TFTP_BLOCKS + 1):  # a 12 KB profile
+                size = 512 if block < TFTP_BLOCKS else 100
+                put(
+                    udp_frame(
+                        router,
+                        mac,
+                        prov,
+                        tid,
+                        ip,
+                        sport,
+                        b"\x00\x03" + struct.pack("!H", block) + b"x" * size,
+                    )
+                )
+                put(
+                    udp_frame(
+                        mac, router, ip, sport, prov, tid, b"\x00\x04" + struct.pack("!H", block)
+                    )
+                )
+            # HTTP
+            hp = sport + 1
+            put(tcp_frame(mac, router, ip, hp, prov, 80, seq, 0, 0x02))
+            put(tcp_frame(router, mac, prov, 80, ip, hp, 5000, seq + 1, 0x12))
+            req = (
+                f"GET /CP-8831-3PCC.cfg HTTP/1.1\r\nHost: prov.example.net\r\n"
+                f"User-Agent: {_UA.format(serial=serial)}\r\n\r\n"
+            ).encode()
+            put(tcp_frame(mac, router, ip, hp, prov, 80, seq + 1, 5001, 0x18, req))
+            body = b"<flat-profile>" + b"p" * (HTTP_BODY - 29) + b"</flat-profile>"
+            resp = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+            for off in range(0, len(resp), 1400):  # the response in MSS-sized segments
+                put(
+                    tcp_frame(
+                        router,
+                        mac,
+                        prov,
+                        80,
+                        ip,
+                        hp,
+                        5001 + off,
+                        seq + 1 + len(req),
+                        0x18,
+                        resp[off : off + 1400],
+                    )
+                )
+            put(
+                tcp_frame(mac, router, ip, hp, prov, 80, seq + 1 + len(req), 5001 + len(resp), 0x11)
+            )
+            put(
+                tcp_frame(router, mac, prov, 80, ip, hp, 5001 + len(resp), seq + 2 + len(req), 0x11)
+            )
+            # HTTPS handshake
+            sp = sport + 2
+            put(tcp_frame(mac, router, ip, sp, prov, 443, seq, 0, 0x02))
+            put(tcp_frame(router, mac, prov, 443, ip, sp, 7000, seq + 1, 0x12))
+            put(tcp_frame(mac, router, ip, sp, prov, 443, seq + 1, 7001, 0x18, client_hello))
+            put(
+                tcp_frame(
+                    router,
+                    mac,
+                    prov,
+                    443,
+                    ip,
+                    sp,
+                    7001,
+                    seq + 1 + len(client_hello),
+                    0x18,
+                    server_flight,
+                )
+            )
+            c2 = seq + 1 + len(client_hello)
+            fin = _record(20, b"\x01") + _record(22, os.urandom(40))
+            put(tcp_frame(mac, router, ip, sp, prov, 443, c2, 7001 + len(server_flight), 0x18, fin))
+            s2 = 7001 + len(server_flight)
+            put(tcp_frame(router, mac, prov, 443, ip, sp, s2, c2 + len(fin), 0x18, fin))
+            app = _record(23, os.urandom(120))
+            put(tcp_frame(mac, router, ip, sp, prov, 443, c2 + len(fin), s2 + len(fin), 0x18, app))
+            put(
+                tcp_frame(
+                    mac, router, ip, sp, prov, 443, c2 + len(fin) + len(app), s2 + len(fin), 0x04
+                )
+            )
+            # syslog
+            for what in ("Requesting", "Successful"):
+                put(
+                    udp_frame(
+                        mac,
+                        router,
+                        ip,
+                        514,
+                        prov,
+                        514,
+                        f"<134>CP-8831-3PCC {mac.hex()} -- {what} resync http://prov/x".encode(),
+                    )
+                )
+            # -- unrelated: as many packets again --
+            for _ in range(n - start):
+                r = rnd.random()
+                if r < 0.55:  # RTP
+                    put(
+                        udp_frame(
+                            mac,
+                            router,
+                            ip,
+                            16384 + 2 * rnd.randrange(1000),
+                            _ip("203.0.113.9"),
+                            20000,
+                            b"\x80\x00" + os.urandom(10) + b"\xd5" * 160,
+                        )
+                    )
+                elif r < 0.65:  # SIP
+                    put(
+                        udp_frame(
+                            mac,
+                            router,
+                            ip,
+                            5060,
+                            _ip("203.0.113.10"),
+                            5060,
+                            b"OPTIONS sip:x@203.0.113.10 SIP/2.0\r\nVia: SIP/2.0/UDP x\r\n\r\n",
+                        )
+                    )
+                elif r < 0.85:  # SSH
+                    put(
+                        tcp_frame(
+                            b"\x02" * 6,
+                            b"\x04" * 6,
+                            _ip("192.0.2.50"),
+                            22,
+                            _ip("192.0.2.60"),
+                            rnd.randrange(40000, 40010),
+                            rnd.randrange(1 << 32),
+                            1,
+                            0x18,
+                            os.urandom(96),
+                        )
+                    )
+                elif r < 0.95:  # other HTTP (not phones)
+                    put(
+                        tcp_frame(
+                            b"\x02" * 6,
+                            b"\x04" * 6,
+                            _ip("192.0.2.70"),
+                            80,
+                            _ip("192.0.2.71"),
+                            45000,
+                            rnd.randrange(1 << 32),
+                            1,
+                            0x10,
+                            os.urandom(1200),
+                        )
+                    )
+                else:  # ARP
+                    put(
+                        _eth(mac, b"\xff" * 6, 0x0806)
+                        + b"\x00\x01\x08\x00\x06\x04\x00\x01"
+                        + mac
+                        + ip
+                        + b"\x00" * 6
+                        + prov
+                    )
+            seq += 100000
+    tmp.rename(path)
+
+
+# -- measurement ----------------------------------------------------------------------
+_WRAP = (
+    "import resource, subprocess, sys, time\n"
+    "t = time.perf_counter()\n"
+    "p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n"
+    "dt = time.perf_counter() - t\n"
+    "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+    "print(dt, rss, p.returncode)\n"
+    "sys.stderr.write(p.stderr.decode()[-2000:] if p.returncode not in (0, 1) else '')\n"
+)
+
+
+def measure(cmd: list[str]) -> tuple[float, float, int]:
+    """(seconds, peak MB, exit code) of cmd in its own process."""
+    out = subprocess.run([sys.executable, "-c", _WRAP, *cmd], capture_output=True, text=True)
+    if out.stderr:
+        print(out.stderr, file=sys.stderr)
+    dt, rss, rc = out.stdout.split()
+    return float(dt), int(rss) / 1024, int(rc)
+
+
+_DPKT = r"""
+import sys, dpkt
+ports = {53, 67, 68, 69, 80, 443, 514}
+n = hits = 0
+with open(sys.argv[1], 'rb') as f:
+    for ts, buf in dpkt.pcap.Reader(f):
+        n += 1
+        eth = dpkt.ethernet.Ethernet(buf)
+        ip = eth.data
+        if not isinstance(ip, dpkt.ip.IP):
+            continue
+        l4 = ip.data
+        if not isinstance(l4, (dpkt.tcp.TCP, dpkt.udp.UDP)):
+            continue
+        if l4.sport not in ports and l4.dport not in ports:
+            continue
+        hits += 1
+        p = l4.data
+        if l4.dport == 80 and p.startswith(b'GET '):
+            try:
+                dpkt.http.Request(p).headers.get('user-agent')
+            except Exception:
+                pass
+        elif 53 in (l4.sport, l4.dport):
+            dpkt.dns.DNS(p)
+        elif l4.dport == 69:
+            p[2:].split(b'\0')
+        elif 514 == l4.dport:
+            p.decode('latin-1')
+print(n, hits)
+"""
+
+_PYSHARK = r"""
+import sys, pyshark
+cap = pyshark.FileCapture(sys.argv[1], display_filter=sys.argv[2], keep_packets=False)
+n = 0
+for pkt in cap:
+    n += 1
+    for layer in ('http', 'tftp', 'dns', 'syslog', 'tls'):
+        if hasattr(pkt, layer):
+            getattr(pkt, layer)
+cap.close()
+print(n)
+"""
+
+
+def _slice(src: Path, dst: Path, count: int) -> None:
+    with open(src, "rb") as f, open(dst, "wb") as out:
+        out.write(f.read(24))
+        for _ in range(count):
+            hdr = f.read(16)
+            if len(hdr) < 16:
+                break
+            n = struct.unpack("<I", hdr[8:12])[0]
+            out.write(hdr + f.read(n))
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    cap = OUT / "mixed-1m.pcap"
+    if not cap.exists():
+        t = time.perf_counter()
+        print(f"generating {cap} ({PACKETS} packets)...", flush=True)
+        generate(cap)
+        print(f"  done in {time.perf_counter() - t:.1f} s, {cap.stat().st_size >> 20} MB")
+    rows: list[tuple[str, float, float, str]] = []
+    py = sys.executable
+    dt, mb, rc = measure(
+        [
+            py,
+            "-m",
+            "harness.cli",
+            "analyze",
+            str(cap),
+            "--format",
+            "json",
+            "--out",
+            str(OUT / "report.json"),
+            "--no-progress",
+        ]
+    )
+    rows.append(("harness analyze (full analysis + rules)", PACKETS / dt, mb, f"exit {rc}"))
+    dt, mb, _ = measure(
+        [
+            py,
+            "-c",
+            "import sys; from harness.analyze.engine import analyze_capture; "
+            "analyze_capture(sys.argv[1])",
+            str(cap),
+        ]
+    )
+    rows.append(("  of which: analysis only (no rules, no report)", PACKETS / dt, mb, ""))
+    dt2, mb2, _ = measure(
+        [
+            py,
+            "-m",
+            "harness.cli",
+            "analyze",
+            str(cap),
+            str(cap),
+            "-j",
+            "2",
+            "--format",
+            "json",
+            "--out",
+            os.devnull,
+            "--no-progress",
+        ]
+    )
+    rows.append(
+        ("harness analyze -j 2 (same file twice)", 2 * PACKETS / dt2, mb2, "peak of parent")
+    )
+    tshark_rate = None
+    if shutil.which("tshark"):
+        cmd = ["tshark", "-r", str(cap), "-n", "-Y", TSHARK_FILTER, "-T", "fields"]
+        for fld in TSHARK_FIELDS:
+            cmd += ["-e", fld]
+        dt, mb, _ = measure(cmd)
+        tshark_rate = PACKETS / dt
+        rows.append(("tshark -Y ... -T fields", tshark_rate, mb, ""))
+    try:
+        import dpkt  # noqa: F401
+
+        dt, mb, _ = measure([py, "-c", _DPKT, str(cap)])
+        rows.append(("dpkt, port prefilter", PACKETS / dt, mb, ""))
+    except ImportError:
+        rows.append(("dpkt", 0.0, 0.0, "not installed"))
+    try:
+        import pyshark  # noqa: F401
+
+        part = OUT / f"slice-{PYSHARK_SLICE}.pcap"
+        if not part.exists():
+            _slice(cap, part, PYSHARK_SLICE)
+        dt, mb, _ = measure([py, "-c", _PYSHARK, str(part), TSHARK_FILTER])
+        rows.append(
+            (
+                f"pyshark, display filter ({PYSHARK_SLICE} slice)",
+                PYSHARK_SLICE / dt,
+                mb,
+                "scaled from the slice",
+            )
+        )
+    except ImportError:
+        rows.append(("pyshark", 0.0, 0.0, "not installed"))
+    print(f"{'tool':48} {'packets/s':>12} {'peak MB':>9} {'vs tshark':>10}")
+    for name, rate, mb, note in rows:
+        ratio = f"{rate / tshark_rate:.2f}x" if tshark_rate and rate else "-"
+        print(f"{name:48} {rate:12,.0f} {mb:9.1f} {ratio:>10}  {note}")
+    print(f"(machine: {os.cpu_count()} cores; goal: harness >= 7x tshark, peak < 200 MB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""`harness analyze PCAP...`: analyze captures, judge each device, print or write a report.
+
+Argument handling and output only; the analysis is `harness.analyze.engine`,
+the judging `harness.analyze.judge`, the JSON shape `harness.report.json_report`.
+Exit codes: 0 no finding failed, 1 some finding failed, 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from harness.analyze.engine import CaptureResult, Ports, analyze_capture
+from harness.analyze.judge import judge
+from harness.analyze.params import ParamError, load_profile_file, parse_param_args
+from harness.analyze.render import render_html, render_junit, render_text
+from harness.capture.reader import CaptureFormatError
+from harness.report.json_report import build_report, dumps, write_report
+from harness.spec.family import FamilyError, family_names, load_family
+
+HELP = "analyze pcap/pcapng captures: provisioning transactions per device, spec findings"
+FORMATS = ("text", "json", "html", "junit")
+PORT_KINDS = ("dns", "dhcp", "tftp", "syslog")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("pcap", nargs="+", help="capture files (pcap or pcapng, optionally gzipped)")
+    p.add_argument("--family", default="cisco-8831-3pcc", help="device family (or a .toml file)")
+    p.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="device parameter"
+    )
+    p.add_argument("--profile", help="the device's profile file (XML flat profile, or encrypted)")
+    p.add_argument("--key", help="passphrase of an encrypted --profile (and of profiles seen)")
+    p.add_argument("--trust-ca", metavar="PEM", help="CA certificates the devices trust")
+    p.add_argument("--format", choices=FORMATS, default="text")
+    p.add_argument("--out", help="write the report here instead of standard output")
+    p.add_argument("-j", "--jobs", type=int, default=1, help="captures analyzed in parallel")
+    p.add_argument(
+        "--port",
+        action="append",
+        default=[],
+        metavar="KIND=PORT",
+        help=f"also treat UDP PORT as KIND ({', '.join(PORT_KINDS)})",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _ports(items: list[str]) -> Ports:
+    extra: dict[str, set[int]] = {}
+    for item in items:
+        kind, _, port = item.partition("=")
+        if kind not in PORT_KINDS or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ParamError(f"--port {item!r}: expected KIND=PORT with KIND in {PORT_KINDS}")
+        extra.setdefault(kind, set()).add(int(port))
+    return Ports().with_extra(extra)
+
+
+def _family(name: str):  # noqa: ANN202
+    if name.endswith(".toml"):
+        from harness.spec.family import load_family_file
+
+        return load_family_file(name)
+    if name not in family_names():
+        raise FamilyError(f"--family {name}: unknown (known: {', '.join(family_names())})")
+    return load_family(name)
+
+
+def _one(args: tuple[str, Ports, str | None, bool]) -> CaptureResult:
+    path, ports, key, show = args
+    if not show:
+        return analyze_capture(path, ports=ports, profile_key=key)
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    size = os.path.getsize(path)
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+        console=None,
+    ) as bar:
+        task = bar.add_task(Path(path).name, total=size)
+        return analyze_capture(
+            path, ports=ports, profile_key=key, progress=lambda pos: bar.update(task, completed=pos)
+        )
+
+
+def run(args: argparse.Namespace) -> int:
+    err = sys.stderr
+    try:
+        family = _family(args.family)
+        cli_params = parse_param_args(args.param)
+        file_params = load_profile_file(args.profile, args.key) if args.profile else {}
+        ports = _ports(args.port)
+        if args.jobs < 1:
+            raise ParamError("-j must be at least 1")
+        if args.trust_ca and not Path(args.trust_ca).is_file():
+            raise ParamError(f"--trust-ca {args.trust_ca}: no such file")
+    except (ParamError, FamilyError) as exc:
+        print(f"harness analyze: {exc}", file=err)
+        return 2
+    for path in args.pcap:
+        if not Path(path).is_file():
+            print(f"harness analyze: {path}: no such file", file=err)
+            return 2
+    show = err.isatty() and not args.no_progress and args.jobs == 1
+    jobs = [(p, ports, args.key, show and os.path.getsize(p) > 8 << 20) for p in args.pcap]
+    try:
+        if args.jobs > 1 and len(jobs) > 1:
+            with ProcessPoolExecutor(max_workers=min(args.jobs, len(jobs))) as pool:
+                results = list(pool.map(_one, jobs))
+        else:
+            results = [_one(j) for j in jobs]
+    except CaptureFormatError as exc:
+        print(f"harness analyze: {exc}", file=err)
+        return 2
+    except OSError as exc:
+        print(f"harness analyze: {exc.filename}: {exc.strerror}", file=err)
+        return 2
+    observations = [o for r in results for o in r.observations]
+    facts: dict[str, Any] = {}
+    if args.trust_ca:
+        facts["trusted_ca_pem"] = Path(args.trust_ca).read_text("utf-8", "replace")
+    _, findings, notes = judge(
+        observations,
+        family,
+        seen_profiles=[p for r in results for p in r.profiles],
+        file_params=file_params,
+        cli_params=cli_params,
+        facts=facts,
+    )
+    for r in results:
+        notes.extend(f"{r.path}: {p}" for p in r.read_problems)
+    report = build_report(
+        captures=results,
+        observations=observations,
+        findings=findings,
+        meta={"tool": "harness analyze", "family": family.name, "notes": notes},
+    )
+    failed = any(f.verdict == "fail" for f in findings)
+    del observations, results, findings  # the report holds copies: free the records
+    big = len(report["transactions"]) > 5000
+    if args.format == "json" and big:  # stream: no whole-document string in memory
+        if args.out:
+            with open(args.out, "w", encoding="utf-8") as fp:
+                write_report(report, fp)
+        else:
+            write_report(report, sys.stdout)
+    else:
+        text = {
+            "json": dumps,
+            "text": render_text,
+            "html": render_html,
+            "junit": render_junit,
+        }[args.format](report)
+        if args.out:
+            Path(args.out).write_text(text, "utf-8")
+        else:
+            sys.stdout.write(text)
+    for note in notes:
+        print(f"harness analyze: {note}", file=err)
+    return 1 if failed else 0

@@ -1,0 +1,513 @@
+"""The streaming analyzer: one capture file in, observations and counts out.
+
+`analyze_capture(path)` reads records (`harness.capture.reader`), decodes them
+to TCP/UDP (`harness.capture.packets`), and routes only the packets a
+provisioning dissector wants, decided by cheap tests before any object is
+built: UDP by port (DNS, DHCP, TFTP, syslog; `Ports` lists them) plus the
+ports of open TFTP transfers and a one-byte syslog test; TCP by flow, typed on
+its first payload (HTTP request/response, TLS handshake) and otherwise
+ignored for its lifetime. Memory is bounded: open flows, transfers and
+reassembly buffers all have limits, and what hits a limit is counted.
+
+Devices are attributed at the end: the client's IP, its Ethernet source MAC
+(when that MAC is seen with one IP only: a router's MAC names nobody), the
+serial and product of its User-Agent or client certificate, DHCP chaddr.
+No rules and no output formats here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.analyze.dhcp import DhcpError, dhcp_observation
+from harness.analyze.dns import DnsTracker
+from harness.analyze.http import HttpConnection, looks_like_http
+from harness.analyze.params import sniff_profile
+from harness.analyze.syslog import looks_like_syslog, syslog_observation
+from harness.analyze.tcp import TcpDirection
+from harness.analyze.tftp import TftpTracker, parse_request
+from harness.analyze.tls import TlsConnection, looks_like_tls
+from harness.capture.packets import PacketDecoder, ip_text, mac_text
+from harness.capture.reader import CaptureReader
+from harness.observe.events import DeviceKey, Observation
+from harness.spec.user_agent import identify_user_agent
+
+MAX_FLOWS = 20000
+FLOW_IDLE = 300.0
+MAX_IGNORED = 200000
+MAX_PROBLEMS = 1000
+SWEEP_EVERY = 1 << 16
+GENERIC_SERIALS = frozenset({"ciscogeneric"})
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Which UDP ports carry which protocol (TCP protocols are recognised by content)."""
+
+    dns: frozenset[int] = frozenset({53})
+    dhcp: frozenset[int] = frozenset({67, 68})
+    tftp: frozenset[int] = frozenset({69})
+    syslog: frozenset[int] = frozenset({514})
+    sniff_syslog: bool = True  # treat "<PRI>..." datagrams on other ports as syslog
+    sniff_tftp: bool = True  # treat RRQ/WRQ-shaped datagrams on other ports as TFTP
+
+    def with_extra(self, extra: dict[str, set[int]]) -> Ports:
+        return dataclasses.replace(
+            self, **{k: getattr(self, k) | frozenset(v) for k, v in extra.items()}
+        )
+
+
+@dataclass
+class CaptureResult:
+    """What one capture gave: observations, counts, and every problem with its frame."""
+
+    path: str
+    packets: int = 0
+    malformed: int = 0
+    problems: list[tuple[int, str]] = field(default_factory=list)  # (frame, why)
+    read_problems: list[str] = field(default_factory=list)
+    observations: list[Observation] = field(default_factory=list)
+    profiles: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    stats: dict[str, int] = field(default_factory=dict)
+    linktypes: list[int] = field(default_factory=list)
+    format: str = ""
+
+
+class _Flow:
+    __slots__ = ("client", "server", "c2s", "s2c", "app", "last", "ts", "fins", "key")
+
+    def __init__(self) -> None:
+        self.app = None
+        self.ts = 0.0
+        self.fins = 0
+
+
+class Analyzer:
+    """Feed it records; it keeps the state of every flow and transfer (see module docstring)."""
+
+    def __init__(self, source: str, ports: Ports | None = None, profile_key: str | None = None):
+        self.source = source
+        self.ports = ports or Ports()
+        self.profile_key = profile_key
+        self.result = CaptureResult(path=source.removeprefix("capture:"))
+        self.decoder = PacketDecoder()
+        self.observations: list[Observation] = self.result.observations
+        self.flows: dict[tuple, _Flow] = {}
+        self.ignored: dict[tuple, bool] = {}
+        self.ip_macs: dict[bytes, bytes] = {}
+        self.mac_ips: dict[bytes, set[bytes]] = {}
+        self._ipcache: dict[bytes, str] = {}
+        self._ua_cache: dict[str, object] = {}
+        self.tftp = TftpTracker(source, self._emit_with_body, self.problem, self._ip)
+        self.tftp_ports: set[int] = set()
+        self.dns = DnsTracker(source, self._emit, self.problem)
+        self.frame = 0
+        self.now = 0.0
+        self.stats = {
+            "tcp_flows": 0,
+            "tcp_flows_ignored": 0,
+            "tcp_flows_dropped_limit": 0,
+            "tcp_retransmissions": 0,
+            "tcp_overlaps": 0,
+            "tcp_gaps": 0,
+            "tcp_gap_bytes": 0,
+        }
+
+    # -- plumbing -------------------------------------------------------------
+    def problem(self, frame: int, why: str) -> None:
+        self.result.malformed += 1
+        if len(self.result.problems) < MAX_PROBLEMS:
+            self.result.problems.append((frame, why))
+
+    def _ip(self, raw: bytes) -> str:
+        s = self._ipcache.get(raw)
+        if s is None:
+            if len(self._ipcache) > 65536:
+                self._ipcache.clear()
+            s = self._ipcache[raw] = ip_text(raw)
+        return s
+
+    def _learn_mac(self, ip: bytes, mac: bytes | None) -> None:
+        if mac is None or self.ip_macs.get(ip) == mac:
+            return
+        self.ip_macs[ip] = mac
+        ips = self.mac_ips.setdefault(mac, set())
+        if len(ips) < 4:
+            ips.add(ip)
+
+    def _emit(self, obs: Observation) -> None:
+        self.observations.append(obs)
+
+    def _emit_with_body(self, obs: Observation, body: bytes) -> None:
+        dev = obs.device
+        ua = getattr(obs, "user_agent", None)
+        if ua:
+            parts = self._ua_cache.get(ua, _MISSING)
+            if parts is _MISSING:
+                if len(self._ua_cache) > 4096:
+                    self._ua_cache.clear()
+                parts = self._ua_cache[ua] = identify_user_agent(ua)[1]
+            if parts is not None and (parts.serial or parts.product or parts.mac):
+                dev = DeviceKey(
+                    ip=dev.ip,
+                    mac=parts.mac or dev.mac,
+                    serial=parts.serial or dev.serial,
+                    product=parts.product or dev.product,
+                )
+                obs = dataclasses.replace(obs, device=dev)
+        self.observations.append(obs)
+        if body:
+            params = sniff_profile(body, self.profile_key)
+            if params:
+                what = getattr(obs, "url", None) or getattr(obs, "filename", "")
+                self.result.profiles.append((dev.ip or "", what, params))
+
+    def _emit_tls(self, obs: Observation) -> None:
+        subj = getattr(obs, "client_cert_subject", None)
+        if subj:
+            serial = subj.get("L")
+            if serial and serial.lower() not in GENERIC_SERIALS:
+                dev = obs.device
+                mac = (subj.get("ST") or subj.get("S") or "").replace(":", "").lower()
+                obs = dataclasses.replace(
+                    obs,
+                    device=DeviceKey(
+                        ip=dev.ip,
+                        mac=mac if len(mac) == 12 else dev.mac,
+                        serial=serial,
+                        product=subj.get("OU") or dev.product,
+                    ),
+                )
+        self.observations.append(obs)
+
+    # -- the hot loop -----------------------------------------------------------
+    def run(self, reader: CaptureReader, progress: Callable[[int], None] | None = None) -> None:
+        decode = self.decoder.decode
+        ports = self.ports
+        dns_p, dhcp_p, tftp_p, syslog_p = ports.dns, ports.dhcp, ports.tftp, ports.syslog
+        sniff_sys, sniff_tftp = ports.sniff_syslog, ports.sniff_tftp
+        tftp_ports = self.tftp_ports
+        flows, ignored = self.flows, self.ignored
+        frame = self.frame
+        udp_wanted = dns_p | dhcp_p | tftp_p | syslog_p
+        sniff_first = (60 if sniff_sys else -1, 0 if sniff_tftp else -1)
+        for ts, lt, data in reader:
+            frame += 1
+            if frame & (SWEEP_EVERY - 1) == 0:
+                self.frame, self.now = frame, ts
+                self._sweep(ts)
+                if progress is not None:
+                    progress(reader.position)
+            # fast path: untagged Ethernet + IPv4 without options or fragments; packets no
+            # dissector wants are dropped here, before any object is built
+            if (
+                lt == 1
+                and len(data) >= 42
+                and data[12] == 8
+                and data[13] == 0
+                and data[14] == 69
+                and not (data[20] & 0x3F or data[21])
+            ):
+                proto = data[23]
+                if proto == 17:
+                    sport = (data[34] << 8) | data[35]
+                    dport = (data[36] << 8) | data[37]
+                    if (
+                        dport not in udp_wanted
+                        and sport not in udp_wanted
+                        and dport not in tftp_ports
+                        and sport not in tftp_ports
+                        and (len(data) == 42 or data[42] not in sniff_first)
+                    ):
+                        continue
+                elif proto == 6 and len(data) >= 54:
+                    sport = (data[34] << 8) | data[35]
+                    dport = (data[36] << 8) | data[37]
+                    if (data[26:30], sport, data[30:34], dport) in ignored:
+                        continue
+            pkt = decode(frame, ts, lt, data)
+            if pkt is None:
+                continue
+            sport, dport = pkt.sport, pkt.dport
+            if pkt.proto == 17:
+                if dport in tftp_ports or sport in tftp_ports:
+                    self._tftp(pkt)
+                elif dport in dns_p or sport in dns_p:
+                    self._dns(pkt)
+                elif dport in tftp_p:
+                    self._tftp_request(pkt)
+                elif dport in syslog_p:
+                    self._syslog(pkt)
+                elif dport in dhcp_p and sport in dhcp_p:
+                    self._dhcp(pkt)
+                else:
+                    p = pkt.payload
+                    if not p:
+                        continue
+                    b0 = p[0]
+                    if b0 == 60 and sniff_sys and looks_like_syslog(p):
+                        self._syslog(pkt)
+                    elif b0 == 0 and sniff_tftp and len(p) > 4 and p[1] in (1, 2) and p[-1] == 0:
+                        self._tftp_request(pkt)
+                continue
+            key = (pkt.src, sport, pkt.dst, dport)
+            fl = flows.get(key)
+            if fl is None:
+                fl = flows.get((pkt.dst, dport, pkt.src, sport))
+                if fl is None:
+                    if key in ignored:
+                        continue
+                    fl = self._new_flow(pkt, key)
+                    if fl is None:
+                        continue
+            self._tcp(fl, pkt)
+        self.frame = frame
+
+    # -- UDP ----------------------------------------------------------------------
+    def _dns(self, pkt) -> None:  # noqa: ANN001 - Packet
+        src = (self._ip(pkt.src), pkt.sport)
+        dst = (self._ip(pkt.dst), pkt.dport)
+        if pkt.dport in self.ports.dns:
+            self._learn_mac(pkt.src, pkt.src_mac)
+        self.dns.packet(pkt.frame, pkt.time, src, dst, pkt.payload, self._device_key)
+
+    def _device_key(self, ip: str) -> DeviceKey:
+        return DeviceKey(ip=ip)
+
+    def _dhcp(self, pkt) -> None:  # noqa: ANN001
+        try:
+            obs = dhcp_observation(
+                pkt.frame,
+                pkt.time,
+                (self._ip(pkt.src), pkt.sport),
+                (self._ip(pkt.dst), pkt.dport),
+                pkt.payload,
+                self.source,
+            )
+        except DhcpError as exc:
+            self.problem(pkt.frame, str(exc))
+            return
+        self.observations.append(obs)
+
+    def _syslog(self, pkt) -> None:  # noqa: ANN001
+        self._learn_mac(pkt.src, pkt.src_mac)
+        src = (self._ip(pkt.src), pkt.sport)
+        self.observations.append(
+            syslog_observation(
+                pkt.frame,
+                pkt.time,
+                src,
+                (self._ip(pkt.dst), pkt.dport),
+                pkt.payload,
+                DeviceKey(ip=src[0]),
+                self.source,
+            )
+        )
+
+    def _tftp_request(self, pkt) -> None:  # noqa: ANN001
+        if parse_request(pkt.payload) is None:
+            if pkt.dport in self.ports.tftp:
+                self.problem(pkt.frame, "datagram to the TFTP port is not a read/write request")
+            return
+        self._learn_mac(pkt.src, pkt.src_mac)
+        self.tftp.request(
+            pkt.frame,
+            pkt.time,
+            (pkt.src, pkt.sport),
+            (pkt.dst, pkt.dport),
+            DeviceKey(),
+            pkt.payload,
+        )
+        self.tftp_ports.add(pkt.sport)
+
+    def _tftp(self, pkt) -> None:  # noqa: ANN001
+        src, dst = (pkt.src, pkt.sport), (pkt.dst, pkt.dport)
+        if not self.tftp.packet(pkt.frame, pkt.time, src, dst, pkt.payload) and (
+            pkt.dport in self.ports.tftp
+        ):
+            self._tftp_request(pkt)
+
+    # -- TCP ----------------------------------------------------------------------
+    def _new_flow(self, pkt, key: tuple) -> _Flow | None:  # noqa: ANN001
+        flags, p = pkt.flags, pkt.payload
+        if flags & 0x12 == 0x02:  # SYN: the sender is the client
+            client_is_src = True
+            typ = None
+        elif p:
+            if looks_like_http(p):
+                typ = "http"
+                client_is_src = not p.startswith(b"HTTP/1.")
+            elif looks_like_tls(p):
+                typ = "tls"
+                client_is_src = not (len(p) > 5 and p[5] == 2)
+            else:
+                self._ignore(key)
+                return None
+        else:
+            return None
+        if len(self.flows) >= MAX_FLOWS:
+            self.stats["tcp_flows_dropped_limit"] += 1
+            oldest = min(self.flows.values(), key=lambda f: f.last)
+            self._close(oldest)
+        fl = _Flow()
+        if client_is_src:
+            fl.client, fl.server = (pkt.src, pkt.sport), (pkt.dst, pkt.dport)
+        else:
+            fl.client, fl.server = (pkt.dst, pkt.dport), (pkt.src, pkt.sport)
+        fl.key = (*fl.client, *fl.server)
+        fl.last = pkt.time
+        fl.c2s = TcpDirection(self._sink(fl, True), self._gap(fl))
+        fl.s2c = TcpDirection(self._sink(fl, False), self._gap(fl))
+        if typ is not None:
+            self._start_app(fl, typ, pkt.time)
+        self.flows[fl.key] = fl
+        self.stats["tcp_flows"] += 1
+        return fl
+
+    def _ignore(self, key: tuple) -> None:
+        if len(self.ignored) >= MAX_IGNORED:
+            self.ignored.clear()
+        self.ignored[key] = True
+        self.ignored[(key[2], key[3], key[0], key[1])] = True
+        self.stats["tcp_flows_ignored"] += 1
+
+    def _start_app(self, fl: _Flow, typ: str, ts: float) -> None:
+        client = (self._ip(fl.client[0]), fl.client[1])
+        server = (self._ip(fl.server[0]), fl.server[1])
+        dev = DeviceKey(ip=client[0])
+        if typ == "http":
+            fl.app = HttpConnection(
+                client, server, dev, self.source, self._emit_with_body, self.problem
+            )
+        else:
+            fl.app = TlsConnection(
+                client, server, dev, self.source, self._emit_tls, self.problem, ts
+            )
+
+    def _sink(self, fl: _Flow, from_client: bool) -> Callable[[bytes, int], None]:
+        def sink(data: bytes, frame: int) -> None:
+            if fl.app is None:
+                if from_client and looks_like_http(data):
+                    self._start_app(fl, "http", fl.ts)
+                elif looks_like_tls(data):
+                    self._start_app(fl, "tls", fl.ts)
+                else:
+                    fl.app = False  # not ours: stop feeding
+                    self._ignore(fl.key)
+                    self.flows.pop(fl.key, None)
+                    self.stats["tcp_flows_ignored"] -= 1
+                    return
+            if fl.app:
+                if from_client:
+                    fl.app.client_data(data, frame, fl.ts)
+                else:
+                    fl.app.server_data(data, frame, fl.ts)
+
+        return sink
+
+    def _gap(self, fl: _Flow) -> Callable[[int, int], None]:
+        def gap(seq: int, size: int) -> None:
+            self.stats["tcp_gaps"] += 1
+            self.stats["tcp_gap_bytes"] += size
+
+        return gap
+
+    def _tcp(self, fl: _Flow, pkt) -> None:  # noqa: ANN001
+        from_client = pkt.src == fl.client[0] and pkt.sport == fl.client[1]
+        d = fl.c2s if from_client else fl.s2c
+        fl.ts = fl.last = pkt.time
+        flags = pkt.flags
+        if from_client:
+            self._learn_mac(pkt.src, pkt.src_mac)
+        if flags & 0x02:
+            d.syn(pkt.seq)
+        if pkt.payload:
+            d.segment(pkt.seq, pkt.payload, pkt.frame)
+        if fl.app is False:
+            return
+        if flags & 0x04:  # RST
+            self._close(fl)
+        elif flags & 0x01:
+            fl.fins |= 1 if from_client else 2
+            if fl.fins == 3:
+                self._close(fl)
+
+    def _close(self, fl: _Flow) -> None:
+        if self.flows.get(fl.key) is fl:
+            del self.flows[fl.key]
+        for d in (fl.c2s, fl.s2c):
+            d.close()
+            self.stats["tcp_retransmissions"] += d.retransmissions
+            self.stats["tcp_overlaps"] += d.overlaps
+        if fl.app:
+            fl.app.close(fl.ts)
+        fl.app = False
+
+    def _sweep(self, now: float) -> None:
+        for fl in [f for f in self.flows.values() if now - f.last > FLOW_IDLE]:
+            self._close(fl)
+        self.tftp.expire(now)
+        open_ports = {t.client[1] for t in self.tftp.by_client.values()} | {
+            c[1] for c, _ in self.tftp.by_pair
+        }
+        self.tftp_ports.intersection_update(open_ports)
+
+    def finish(self) -> CaptureResult:
+        for fl in list(self.flows.values()):
+            self._close(fl)
+        self.tftp.finish()
+        self.dns.finish()
+        self.decoder.finish()
+        r = self.result
+        r.malformed += self.decoder.malformed_count
+        r.problems.extend(self.decoder.malformed[: max(0, MAX_PROBLEMS - len(r.problems))])
+        r.problems.sort()
+        r.stats = {**self.decoder.stats, **self.stats, "tftp_dropped_limit": self.tftp.dropped}
+        r.observations[:] = self._attribute(r.observations)
+        r.observations.sort(key=lambda o: o.time)
+        return r
+
+    def _attribute(self, observations: list[Observation]) -> list[Observation]:
+        """Add the MAC seen for each client IP (unless that MAC speaks for several IPs)."""
+        by_ip: dict[str, str] = {}
+        for ip, mac in self.ip_macs.items():
+            text = mac_text(mac)
+            if text and len(self.mac_ips.get(mac, ())) == 1:
+                by_ip[self._ip(ip)] = text
+        out = []
+        for o in observations:
+            d = o.device
+            if d.ip and not d.mac and d.ip in by_ip:
+                # the record was built here and is not shared yet: set the field in place
+                # (dataclasses.replace costs ~10 us a record, a visible share of the run)
+                object.__setattr__(o, "device", DeviceKey(d.ip, by_ip[d.ip], d.serial, d.product))
+            out.append(o)
+        return out
+
+
+def analyze_capture(
+    path: str | Path,
+    *,
+    ports: Ports | None = None,
+    profile_key: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> CaptureResult:
+    """Analyze one capture file; see the module docstring. Raises CaptureFormatError early."""
+    reader = CaptureReader(path)
+    analyzer = Analyzer(f"capture:{path}", ports, profile_key)
+    try:
+        analyzer.run(reader, progress)
+    finally:
+        reader.close()
+    result = analyzer.finish()
+    result.packets = reader.records
+    result.read_problems = [str(p) for p in reader.problems]
+    result.malformed += len(reader.problems)
+    result.problems[:0] = [(p.record, f"file: {p}") for p in reader.problems]
+    result.linktypes = list(reader.linktypes)
+    result.format = reader.format + (".gz" if reader.compressed else "")
+    return result

@@ -1,0 +1,90 @@
+"""The device parameters timing rules need, from the command line, a file or the capture.
+
+Precedence (later wins): family defaults (applied by `RuleContext.param`), a
+profile seen in the capture for that device, `--profile FILE` (optionally
+decrypted with `--key`), `--param NAME=VALUE`. Profile parsing is
+`harness.profiles.load_profile_bytes` (gzip, AES, XML and plain forms) when
+that package is importable, else a small XML `<flat-profile>` reader here.
+No sockets here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from xml.etree import ElementTree
+
+try:
+    from harness.profiles.parse import load_profile_bytes as _load_profile_bytes
+except ImportError:  # the profiles package not landed: plain XML only
+    _load_profile_bytes = None
+
+
+class ParamError(ValueError):
+    """A --param, --profile or --key the user gave is unusable; the message says why."""
+
+
+def parse_param_args(items: list[str] | None) -> dict[str, str]:
+    """`NAME=VALUE` strings to a dict; a bad one raises ParamError naming it."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ParamError(f"--param {item!r}: expected NAME=VALUE (e.g. Resync_Periodic=3600)")
+        out[name.strip()] = value
+    return out
+
+
+def _xml_flat_profile(data: bytes) -> dict[str, str]:
+    try:
+        root = ElementTree.fromstring(data)
+    except ElementTree.ParseError as exc:
+        raise ParamError(f"not an XML flat profile: {exc}") from None
+    if root.tag != "flat-profile":
+        raise ParamError(f"not a flat profile: root element is <{root.tag}>")
+    return {child.tag: (child.text or "").strip() for child in root}
+
+
+def profile_parameters(data: bytes, key: str | None = None) -> dict[str, str]:
+    """The parameters of a profile's bytes; raises ParamError when they are not a profile."""
+    if _load_profile_bytes is not None:
+        try:
+            return dict(_load_profile_bytes(data, key))
+        except ValueError as exc:
+            raise ParamError(str(exc)) from None
+    if key:
+        raise ParamError("--key needs harness.profiles (not installed in this tree)")
+    return _xml_flat_profile(data.lstrip(b"\xef\xbb\xbf \r\n\t"))
+
+
+def load_profile_file(path: str, key: str | None = None) -> dict[str, str]:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ParamError(f"--profile {path}: cannot read: {exc.strerror}") from None
+    try:
+        return profile_parameters(data, key)
+    except ParamError as exc:
+        raise ParamError(f"--profile {path}: {exc}") from None
+
+
+def sniff_profile(body: bytes, key: str | None = None) -> dict[str, str] | None:
+    """Parameters of a body seen in the capture, if it is a profile (else None, quietly)."""
+    head = body[:64].lstrip(b"\xef\xbb\xbf \r\n\t")
+    if not head:
+        return None
+    plausible = (
+        head.startswith(b"<flat-profile")
+        or head.startswith(b"<?xml")
+        or head[:2]
+        in (
+            b"\x1f\x8b",
+            b"Sa",
+        )
+    )
+    if not plausible:
+        return None
+    try:
+        params = profile_parameters(body, key)
+    except (ParamError, ValueError):
+        return None
+    return params or None

@@ -1,0 +1,137 @@
+"""Renderings of an analysis report other than JSON: text (rich), minimal HTML, JUnit XML.
+
+Each takes the dict of `harness.report.json_report.build_report` and returns a
+string, so every format says the same facts. The full HTML report belongs to
+harness/report (a later issue); this one is a minimal valid page.
+No analysis and no file I/O here.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from rich.console import Console
+from rich.table import Table
+
+_SUMMARY = {
+    "http": lambda t: (
+        f"{t.get('method')} {t.get('url')} -> {t.get('status')}  UA={t.get('user_agent')}"
+    ),
+    "tftp": lambda t: (
+        f"{t.get('op')} {t.get('filename')} {t.get('outcome')} {t.get('bytes')} B"
+        + (f" error {t.get('error_code')}" if t.get("error_code") is not None else "")
+    ),
+    "tls": lambda t: (
+        f"SNI={t.get('server_name')} suites={len(t.get('offered_cipher_suites', []))}"
+        f" chosen={_hex(t.get('chosen_cipher_suite'))} CN={t.get('server_cert_subject_cn')}"
+        + (f" alert={t['alert']}" if t.get("alert") else "")
+    ),
+    "syslog": lambda t: f"<{t.get('facility')}.{t.get('severity')}> {t.get('message')}",
+    "dns": lambda t: f"{t.get('qname')} {t.get('qtype')} {t.get('rcode')} {t.get('answers')}",
+    "dhcp": lambda t: (
+        f"{t.get('message_type')} mac={t.get('client_mac')}"
+        f" req={t.get('requested_options')} opts={t.get('offered_options')}"
+    ),
+}
+
+
+def _hex(v: Any) -> str:
+    return f"0x{v:04x}" if isinstance(v, int) else str(v)
+
+
+def summary(t: dict[str, Any]) -> str:
+    fn = _SUMMARY.get(t.get("kind", ""))
+    return fn(t) if fn else ""
+
+
+def render_text(report: dict[str, Any], width: int = 120) -> str:
+    buf = io.StringIO()
+    con = Console(file=buf, width=width, force_terminal=False, color_system=None)
+    for c in report.get("captures", []):
+        con.print(f"capture {c['path']}: {c['packets']} packets, {c['malformed']} malformed")
+        for p in c.get("problems", [])[:10]:
+            con.print(f"  frame {p['frame']}: {p['why']}")
+    by_dev: dict[str | None, list[dict]] = {}
+    for t in report.get("transactions", []):
+        by_dev.setdefault(t.get("device"), []).append(t)
+    devices = {d["id"]: d for d in report.get("devices", [])}
+    for dev_id, ts in by_dev.items():
+        d = devices.get(dev_id or "", {})
+        title = (
+            f"device {dev_id}  ip={d.get('ip')} mac={d.get('mac')} serial={d.get('serial')}"
+            f" product={d.get('product')}"
+            if dev_id
+            else "unattributed"
+        )
+        table = Table(title=title, title_justify="left")
+        for col in ("time", "kind", "frames", "what"):
+            table.add_column(col)
+        for t in ts:
+            fr = t.get("frames", [])
+            frames = ",".join(map(str, fr[:4])) + ("…" if len(fr) > 4 else "")
+            table.add_row(f"{t['time']:.3f}", t["kind"], frames, summary(t))
+        con.print(table)
+    findings = report.get("findings", [])
+    table = Table(title=f"findings ({len(findings)})", title_justify="left")
+    for col in ("rule", "verdict", "device", "frames", "why"):
+        table.add_column(col)
+    for f in findings:
+        table.add_row(
+            f["rule"],
+            f["verdict"],
+            str(f.get("device")),
+            ",".join(map(str, f["frames"][:4])),
+            f["why"],
+        )
+    con.print(table)
+    for note in report.get("meta", {}).get("notes", []):
+        con.print(f"note: {note}")
+    return buf.getvalue()
+
+
+def render_junit(report: dict[str, Any]) -> str:
+    findings = report.get("findings", [])
+    suite = ET.Element(
+        "testsuite",
+        name="harness analyze",
+        tests=str(len(findings)),
+        failures=str(sum(f["verdict"] == "fail" for f in findings)),
+        skipped=str(sum(f["verdict"] in ("inconclusive", "skipped") for f in findings)),
+    )
+    for f in findings:
+        case = ET.SubElement(
+            suite, "testcase", classname=f"device.{f.get('device')}", name=f["rule"]
+        )
+        props = ET.SubElement(case, "properties")
+        ET.SubElement(props, "property", name="rule", value=f["rule"])
+        ET.SubElement(props, "property", name="frames", value=",".join(map(str, f["frames"])))
+        if f["verdict"] == "fail":
+            ET.SubElement(case, "failure", message=f["why"]).text = f["why"]
+        elif f["verdict"] in ("inconclusive", "skipped"):
+            ET.SubElement(case, "skipped", message=f"{f['verdict']}: {f['why']}")
+    root = ET.Element("testsuites")
+    root.append(suite)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def render_html(report: dict[str, Any]) -> str:
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{e(str(f['rule']))}</td><td class='{e(f['verdict'])}'>{e(f['verdict'])}</td>"
+        f"<td>{e(str(f.get('device')))}</td><td>{e(f['why'])}</td></tr>"
+        for f in report.get("findings", [])
+    )
+    tx = "".join(
+        f"<tr><td>{t['time']:.3f}</td><td>{e(str(t.get('device')))}</td><td>{e(t['kind'])}</td>"
+        f"<td>{e(summary(t))}</td></tr>"
+        for t in report.get("transactions", [])
+    )
+    return (
+        "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>harness analyze</title>"
+        "<style>.fail{color:#b00}.pass{color:#070}td{padding:0 .5em}</style></head><body>"
+        f"<h1>Findings</h1><table>{rows}</table><h1>Transactions</h1><table>{tx}</table>"
+        "</body></html>\n"
+    )

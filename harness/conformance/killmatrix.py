@@ -1,0 +1,238 @@
+"""The kill matrix: every quirk of the reference phone against the requirements it names.
+
+For the clean phone every requirement must pass or be skipped with a reason,
+in every family. For each quirk of `harness.device.sim.quirks.QUIRKS` the
+scenarios of the requirements it names, plus the `SMOKE` scenarios, run in
+every family where a named requirement applies; the quirk is *killed* when
+each named requirement fails in at least one family, and *over-kills* when a
+requirement it does not name fails in one of the scenarios run. A quirk naming
+a requirement no scenario judges yet is *not yet provable*. `markdown()` renders
+docs/kill-matrix.md; `python -m harness.conformance.killmatrix --write PATH`
+regenerates it. Running and folding only: the scenarios arrange, the rules judge.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.conformance.runner import DeviceSpec, ScenarioCache, fold, judge, run_device
+from harness.conformance.scenario import scenarios
+from harness.device.sim.quirks import QUIRKS, quirk
+from harness.rules.finding import Verdict
+from harness.spec.catalog import catalog
+from harness.spec.family import family_names
+
+# Scenarios every quirk also runs, to catch a quirk breaking what it does not name.
+SMOKE = ("power-up-resync-over-http",)
+
+
+def families() -> list[str]:
+    return sorted(family_names())
+
+
+def clean_verdicts(family: str) -> dict[str, tuple[Verdict, str]]:
+    """Requirement -> (verdict, why) for the clean phone in one family (the whole suite)."""
+    results = run_device(DeviceSpec(name=f"clean-{family}", family=family))
+    out: dict[str, tuple[Verdict, str]] = {}
+    for req in catalog():
+        mine = [r for r in results if r.requirement == req]
+        out[req] = fold_results(mine)
+    return out
+
+
+def fold_results(results: Iterable[Any]) -> tuple[Verdict, str]:
+    """(verdict, why) over RequirementResults (a fail wins, inconclusive keeps it from passing)."""
+    from harness.rules.finding import Finding
+
+    return fold(Finding(r.requirement, r.verdict, f"{r.scenario}: {r.why}") for r in results)
+
+
+def quirk_scenarios(name: str) -> list[str]:
+    """The scenarios run for a quirk: those judging what it names, plus the smoke set."""
+    q = quirk(name)
+    every = scenarios()
+    named = [s.name for s in every.values() if set(s.requirements) & set(q.breaks)]
+    return list(dict.fromkeys(named + [s for s in SMOKE if s in every]))
+
+
+@dataclass
+class QuirkRow:
+    quirk: str
+    breaks: tuple[str, ...]
+    scenarios: list[str]
+    unjudged: list[str]  # named requirements no scenario judges yet
+    failed: dict[str, list[str]] = field(default_factory=dict)  # requirement -> families
+    verdicts: dict[str, dict[str, str]] = field(default_factory=dict)  # family -> req -> verdict
+    families: list[str] = field(default_factory=list)
+
+    @property
+    def survived(self) -> list[str]:
+        judged = [r for r in self.breaks if r not in self.unjudged]
+        return [r for r in judged if r not in self.failed]
+
+    @property
+    def extra(self) -> dict[str, list[str]]:
+        return {r: fs for r, fs in self.failed.items() if r not in self.breaks}
+
+    @property
+    def status(self) -> str:
+        if self.extra:
+            return "over-kills " + ", ".join(sorted(self.extra))
+        if self.survived:
+            return "survives " + ", ".join(self.survived)
+        if self.unjudged:
+            return "not yet provable (no scenario for " + ", ".join(self.unjudged) + ")"
+        return "killed"
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "killed" or self.status.startswith("not yet provable")
+
+
+def run_quirk(name: str, fams: Iterable[str] | None = None) -> QuirkRow:
+    q = quirk(name)
+    every = scenarios()
+    judged = {r for s in every.values() for r in s.requirements}
+    row = QuirkRow(name, q.breaks, quirk_scenarios(name), [r for r in q.breaks if r not in judged])
+    for fam in fams or families():
+        if not any(catalog()[r].applies_to(fam) for r in q.breaks):
+            continue
+        row.families.append(fam)
+        spec = DeviceSpec(name=f"{name}-{fam}", family=fam, quirks=(name,))
+        cache = ScenarioCache()
+        per_req: dict[str, list] = {}
+        for sc_name in row.scenarios:
+            outcome = cache.outcome(spec, every[sc_name])
+            for req in outcome.scenario.requirements:
+                per_req.setdefault(req, []).append(judge(req, outcome, spec.name))
+        row.verdicts[fam] = {}
+        for req, results in per_req.items():
+            verdict, _ = fold_results(results)
+            row.verdicts[fam][req] = verdict.value
+            if verdict is Verdict.FAIL:
+                row.failed.setdefault(req, []).append(fam)
+    return row
+
+
+@dataclass
+class KillMatrix:
+    clean: dict[str, dict[str, tuple[Verdict, str]]]  # family -> requirement -> (verdict, why)
+    rows: list[QuirkRow]
+
+    def clean_problems(self) -> list[str]:
+        out = []
+        for fam, verdicts in self.clean.items():
+            for req, (v, why) in verdicts.items():
+                if v not in (Verdict.PASS, Verdict.SKIPPED) or (v is Verdict.SKIPPED and not why):
+                    out.append(f"{fam} {req}: {v.value}: {why}")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "clean": {
+                fam: {r: {"verdict": v.value, "why": w} for r, (v, w) in vs.items()}
+                for fam, vs in self.clean.items()
+            },
+            "quirks": [
+                {
+                    "quirk": r.quirk,
+                    "breaks": list(r.breaks),
+                    "status": r.status,
+                    "scenarios": r.scenarios,
+                    "families": r.families,
+                    "failed": r.failed,
+                }
+                for r in self.rows
+            ],
+        }
+
+
+def build(jobs: int = 2) -> KillMatrix:
+    fams = families()
+    names = sorted(QUIRKS)
+    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+        clean = dict(zip(fams, pool.map(clean_verdicts, fams), strict=True))
+        rows = list(pool.map(run_quirk, names))
+    return KillMatrix(clean, rows)
+
+
+def _cell(row: QuirkRow, req: str) -> str:
+    named = req in row.breaks
+    if req in row.failed:
+        fams = ", ".join(f.removeprefix("cisco-") for f in row.failed[req])
+        return f"**KILL** ({fams})" if named else f"**EXTRA FAIL** ({fams})"
+    if named:
+        return "no scenario" if req in row.unjudged else "**SURVIVES**"
+    return ""
+
+
+def markdown(matrix: KillMatrix) -> str:
+    reqs = list(catalog())
+    used = [r for r in reqs if any(r in row.breaks or r in row.failed for row in matrix.rows)]
+    lines = [
+        "# Kill matrix (generated: `python -m harness.conformance.killmatrix --write "
+        "docs/kill-matrix.md`)",
+        "",
+        "Every quirk of the reference phone (`harness/device/sim/quirks.py`) must make fail "
+        "exactly the requirements it names. What was run per quirk: the scenarios of the "
+        f"requirements it names plus the smoke set ({', '.join(SMOKE)}), in every family where "
+        "a named requirement applies; the 'no others' claim holds for those scenarios. "
+        "**KILL** = the named requirement failed (families in brackets); **SURVIVES** = it did "
+        "not fail anywhere; **EXTRA FAIL** = a requirement the quirk does not name failed; "
+        "'no scenario' = no scenario judges it yet (not yet provable, not passed).",
+        "",
+        "## Clean phone",
+        "",
+        "| requirement | " + " | ".join(matrix.clean) + " |",
+        "| --- | " + " | ".join("---" for _ in matrix.clean) + " |",
+    ]
+    for req in reqs:
+        cells = []
+        for fam in matrix.clean:
+            v, why = matrix.clean[fam][req]
+            text = v.value if v is Verdict.PASS else f"{v.value}: {why}"
+            cells.append(text.replace("|", "/")[:90])
+        lines.append(f"| {req} | " + " | ".join(cells) + " |")
+    lines += ["", "## Quirks", "", "| quirk | status | scenarios run |", "| --- | --- | --- |"]
+    for row in matrix.rows:
+        lines.append(f"| {row.quirk} | {row.status} | {', '.join(row.scenarios)} |")
+    lines += ["", "## Quirks x requirements", ""]
+    lines.append("| quirk | " + " | ".join(used) + " |")
+    lines.append("| --- | " + " | ".join("---" for _ in used) + " |")
+    for row in matrix.rows:
+        lines.append(f"| {row.quirk} | " + " | ".join(_cell(row, r) for r in used) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="build the kill matrix (quirks x requirements)")
+    parser.add_argument("--write", type=Path, help="write the Markdown table here")
+    parser.add_argument("--json", type=Path, help="write the matrix as JSON here")
+    parser.add_argument("-j", "--jobs", type=int, default=2)
+    args = parser.parse_args(argv)
+    matrix = build(args.jobs)
+    text = markdown(matrix)
+    if args.write:
+        args.write.write_text(text)
+    if args.json:
+        import json
+
+        args.json.write_text(json.dumps(matrix.to_dict(), indent=2))
+    if not args.write and not args.json:
+        print(text)
+    bad = [r for r in matrix.rows if not r.ok]
+    for r in bad:
+        print(f"kill matrix: {r.quirk}: {r.status}", file=sys.stderr)
+    for p in matrix.clean_problems():
+        print(f"kill matrix: clean phone: {p}", file=sys.stderr)
+    return 1 if bad or matrix.clean_problems() else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
