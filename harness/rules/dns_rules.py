@@ -1,7 +1,7 @@
 """Rules on a device's DNS queries: DNS-A-ONLY.
 
-DNS-FAILOVER and DNS-ALL-DOWN need a scenario with dead servers; they are
-judged by the network-simulation rules.
+DNS-FAILOVER and DNS-ALL-DOWN need a scenario with dead servers; their rules
+live with the scheduling rules (harness/rules/schedule_rules.py).
 """
 
 from __future__ import annotations

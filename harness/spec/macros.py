@@ -74,3 +74,12 @@ def template_regex(template: str, values: Mapping[str, str]) -> re.Pattern[str]:
 def unexpanded_macros(text: str) -> list[str]:
     """Macro tokens left in a text that should have been expanded (`$PN`, `$(MAC)`)."""
     return [m.group(0) for m in _TOKEN.finditer(text) if m.group(0) != "$$"]
+
+
+_SERIES = re.compile(r"\d[0-9A-Za-z]*")
+
+
+def product_series_number(product: str) -> str:
+    """`$PSN`: the series part of a product name (`SPA525G` -> `525G`, `CP-8831-3PCC` -> `8831`)."""
+    m = _SERIES.search(product)
+    return m.group() if m else product

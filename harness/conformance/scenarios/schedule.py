@@ -16,7 +16,7 @@ import asyncio
 from harness.conformance.scenario import ScenarioRun, scenario
 from harness.device.base import CALLS, UPGRADE
 from harness.profiles import render_xml_profile
-from harness.spec.macros import expand
+from harness.spec.macros import expand, product_series_number
 
 NEVER = 10**9  # an attempt count no device reaches: "just let time pass"
 
@@ -51,7 +51,6 @@ def product_of(run: ScenarioRun) -> str:
 
 def factory_profile_path(run: ScenarioRun) -> str:
     """The path the family's factory Profile_Rule names for this device (`/CP-8831-3PCC.cfg`)."""
-    from harness.device.sim.macro_values import product_series_number  # the $PSN definition
 
     ident, product = run.device.identity, product_of(run)
     mac = (ident.mac or "").lower().replace(":", "")

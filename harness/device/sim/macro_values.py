@@ -26,6 +26,7 @@ from typing import Protocol
 
 from harness.device.sim.profile_rule import RuleUrl
 from harness.spec._data import load_data
+from harness.spec.macros import product_series_number
 
 _SPEC = load_data("profile_rule")
 MACRO_NAMES: tuple[str, ...] = tuple(_SPEC["macros"]["names"])
@@ -74,15 +75,6 @@ class MacroState:
     server_ip: str = ""
     ip: str | None = None
     external_ip: str | None = None
-
-
-_SERIES = re.compile(r"\d[0-9A-Za-z]*")
-
-
-def product_series_number(product: str) -> str:
-    """`$PSN`: the series part of a product name (`SPA525G` -> `525G`, `CP-8831-3PCC` -> `8831`)."""
-    m = _SERIES.search(product)
-    return m.group() if m else product
 
 
 def _mac_hex(mac: str) -> str:

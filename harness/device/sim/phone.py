@@ -65,6 +65,18 @@ def _host_port(text: str, default_port: int) -> Address | None:
     return (host, int(port)) if port.isdigit() else (text, default_port)
 
 
+async def _first_of(*futures: asyncio.Future[Any]) -> set[asyncio.Future[Any]]:
+    """Wait for the first of `futures`; cancel the others, also when the waiter is cancelled
+    (so a stopped phone leaves no pending task behind)."""
+    try:
+        done, _ = await asyncio.wait(futures, return_when=asyncio.FIRST_COMPLETED)
+        return done
+    finally:
+        for f in futures:
+            if not f.done():
+                f.cancel()
+
+
 class SimPhone:
     def __init__(
         self,
@@ -271,12 +283,7 @@ class SimPhone:
             self._poke()
             inbox_get = asyncio.ensure_future(self._inbox.get())
             assert self._wake is not None
-            woken = asyncio.ensure_future(self._wake.wait())
-            done, pending = await asyncio.wait(
-                {inbox_get, woken}, return_when=asyncio.FIRST_COMPLETED
-            )
-            for p in pending:
-                p.cancel()
+            done = await _first_of(inbox_get, asyncio.ensure_future(self._wake.wait()))
             if inbox_get in done:
                 self._blocked = False
                 self._feed(inbox_get.result())
@@ -288,11 +295,8 @@ class SimPhone:
         if isinstance(self.clock, VirtualClock):
             await self.clock.sleep(wait)
             return True
-        sleeper = asyncio.ensure_future(self.clock.sleep(wait))
         inbox = asyncio.ensure_future(self._inbox.get())
-        done, pending = await asyncio.wait({sleeper, inbox}, return_when=asyncio.FIRST_COMPLETED)
-        for p in pending:
-            p.cancel()
+        done = await _first_of(asyncio.ensure_future(self.clock.sleep(wait)), inbox)
         if inbox in done:
             self._feed(inbox.result())
             return False
