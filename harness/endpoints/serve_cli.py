@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     )
 
     def show(o: Observation) -> None:
-        console.print(escape(observation_line(o)))
+        console.print(escape(observation_line(o)), soft_wrap=True)
 
     lab.recorder.subscribe(show)
     try:
