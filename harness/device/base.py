@@ -24,6 +24,9 @@ CALLS = "calls"  # the harness can start and end a call on the device
 POWER_CYCLE = "power-cycle"  # the harness can power the device up as from the factory
 DHCP_OPTION_66 = "dhcp-option-66"  # the harness gives the device its TFTP server as DHCP option 66
 UPGRADE = "upgrade"  # the device can be made to fetch firmware
+# the harness can make the device a unit without its own client certificate
+# (firmware before 2.0.x): `drop_individual_certificate()` before `provision()`
+GENERIC_CERT_UNIT = "generic-cert-unit"
 
 
 class DeviceUnsupported(RuntimeError):

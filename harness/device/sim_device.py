@@ -23,7 +23,14 @@ if TYPE_CHECKING:
 
 class SimDevice:
     capabilities = frozenset(
-        {base.VIRTUAL_TIME, base.CALLS, base.POWER_CYCLE, base.DHCP_OPTION_66, base.UPGRADE}
+        {
+            base.VIRTUAL_TIME,
+            base.CALLS,
+            base.POWER_CYCLE,
+            base.DHCP_OPTION_66,
+            base.UPGRADE,
+            base.GENERIC_CERT_UNIT,
+        }
     )
 
     def __init__(
@@ -38,6 +45,7 @@ class SimDevice:
         self.family = load_family(family) if isinstance(family, str) else family
         self.quirks = tuple(quirks)
         self.individual_cert = individual_cert
+        self._generic_unit = False  # set by drop_individual_certificate() until stop()
         self.seed = seed
         self._identity = Identity.for_family(self.family, index)
         self.phone: SimPhone | None = None
@@ -57,7 +65,7 @@ class SimDevice:
             generic_cert_pem=generic.cert_pem.bytes(),
             generic_key_pem=generic.private_key_pem.bytes(),
         )
-        if self.individual_cert:
+        if self.individual_cert and not self._generic_unit:
             own = lab.device_ca.issue_client_cert(i.product, i.serial, i.mac)
             ident = replace(
                 ident, cert_pem=own.cert_pem.bytes(), key_pem=own.private_key_pem.bytes()
@@ -67,7 +75,7 @@ class SimDevice:
     async def provision(
         self, lab: ProvisioningLab, parameters: dict[str, str], *, power_up: bool = True
     ) -> None:
-        await self.stop()
+        await self._stop_phone()
         params = {"Syslog_Server": f"{lab.syslog.host}:{lab.syslog.port}", **parameters}
         self.phone = SimPhone(
             self.family,
@@ -99,7 +107,15 @@ class SimDevice:
         else:
             self.phone.end_call()
 
+    def drop_individual_certificate(self) -> None:
+        """Be a unit without its own client certificate until the next stop()."""
+        self._generic_unit = True
+
     async def stop(self) -> None:
+        self._generic_unit = False
+        await self._stop_phone()
+
+    async def _stop_phone(self) -> None:
         if self.phone is not None:
             await self.phone.stop()
             self.phone = None

@@ -35,16 +35,22 @@ def test_every_tls_requirement_has_a_scenario_and_a_quirk():
 async def test_clean_phone_passes(name, family):
     got = await verdicts(name, family)
     for rule, (verdict, why) in got.items():
-        if rule == "TLS-GENERIC-CERT":  # a unit with its own certificate: not for this rule
-            assert verdict is Verdict.SKIPPED and "individual" in why, why
-        else:
-            assert verdict is Verdict.PASS, f"{rule}: {verdict} {why}"
+        assert verdict is Verdict.PASS, f"{rule}: {verdict} {why}"
 
 
 @pytest.mark.parametrize("family", FAMILIES)
 async def test_unit_without_its_own_certificate_presents_the_generic_one(family):
     got = await verdicts("tls-generic-client-certificate", family, individual_cert=False)
     assert got["TLS-GENERIC-CERT"][0] is Verdict.PASS, got
+
+
+async def test_a_device_that_cannot_drop_its_certificate_skips_the_generic_scenario():
+    class RealPhoneLike(SimDevice):
+        capabilities = SimDevice.capabilities - {"generic-cert-unit"}
+
+    out = await run_scenario(scenarios()["tls-generic-client-certificate"], RealPhoneLike())
+    ((verdict, why),) = [(f.verdict, f.why) for f in out.findings]
+    assert verdict is Verdict.SKIPPED and "generic-cert-unit" in why
 
 
 def _target(quirk):

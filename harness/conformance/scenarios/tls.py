@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from harness.conformance.scenario import ScenarioRun, scenario
+from harness.device.base import GENERIC_CERT_UNIT
 from harness.endpoints.https import HttpsServer
 from harness.pki.variants import other_host
 from harness.profiles import render_xml_profile
@@ -148,9 +149,12 @@ async def scenario_tls_client_cert(run: ScenarioRun) -> None:
     await run.wait_attempts(1, timeout=ATTEMPT_TIMEOUT)
 
 
-@scenario("TLS-GENERIC-CERT", name="tls-generic-client-certificate")
+@scenario("TLS-GENERIC-CERT", name="tls-generic-client-certificate", needs=[GENERIC_CERT_UNIT])
 async def scenario_tls_generic_cert(run: ScenarioRun) -> None:
-    """The server asks for a client certificate; a unit without its own shows the generic one."""
+    """The server asks for a client certificate of a unit made to have none of its own: it
+    must show the generic one."""
+    run.device.drop_individual_certificate()  # type: ignore[attr-defined]
+    run.facts["individual_cert"] = False
     serve(run, variant="valid", client_cert="optional", client_ca=run.lab.device_ca)
     await _provision(run, _by_name(run))
     await run.wait_attempts(1, timeout=ATTEMPT_TIMEOUT)

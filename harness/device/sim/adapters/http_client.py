@@ -16,6 +16,7 @@ import os
 import re
 import ssl
 from collections.abc import Awaitable, Callable
+from urllib.parse import quote
 
 from harness.device.sim.adapters.tls_client import TlsRejected
 from harness.device.sim.engine_table import Fetch, FetchResult
@@ -67,14 +68,22 @@ def authorization(challenge: str, uid: str, pwd: str, method: str, uri: str) -> 
     return "Digest " + ", ".join(fields)
 
 
+def request_target(path: str) -> str:
+    """The path as it goes on the request line: characters a URL may not hold raw (a macro
+    value such as `$CCERT` = `Not Installed` brings a space) percent-encoded; what is
+    already encoded, and the URL's own delimiters, left alone."""
+    return quote(path, safe="/?&=:;,+$@!*'()%~")
+
+
 def build_request(action: Fetch, version: str = "HTTP/1.1") -> bytes:
-    lines = [f"{action.method} {action.path} {version}"]
+    target = request_target(action.path)
+    lines = [f"{action.method} {target} {version}"]
     lines += [f"{k}: {v}" for k, v in action.headers]
     if action.challenge and action.credentials:
         header = "Proxy-Authorization" if action.proxy_auth else "Authorization"
         uid, pwd = action.credentials
         lines.append(
-            f"{header}: {authorization(action.challenge, uid, pwd, action.method, action.path)}"
+            f"{header}: {authorization(action.challenge, uid, pwd, action.method, target)}"
         )
     if action.method == "POST":
         lines.append("Content-Type: text/plain")
