@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.spec.ciphers import suite_sets
+from harness.spec.values import parse_delay_schedule
 
 TLS_VERSIONS = ("SSL3.0", "TLS1.0", "TLS1.1", "TLS1.2", "TLS1.3")
 
@@ -84,6 +85,14 @@ _SCHEMA: dict[tuple[str, str], tuple[type | tuple[type, ...], bool]] = {
     ("timing", "random_delay_unit_seconds"): (int, False),
 }
 _SECTIONS = {s for s, _ in _SCHEMA} | {"parameters"}
+# Delay parameters every family must give a default for (the phone's timers need them).
+REQUIRED_DELAYS = (
+    "Resync_Periodic",
+    "Resync_Random_Delay",
+    "Resync_Error_Retry_Delay",
+    "Forced_Resync_Delay",
+    "Upgrade_Error_Retry_Delay",
+)
 
 
 def _fail(path: str, key: str, problem: str) -> FamilyError:
@@ -146,6 +155,17 @@ def _build(raw: dict[str, Any], path: str) -> Family:
         raise _fail(path, "[user_agent].identity_field", "must be 'serial' or 'mac'")
     if fam["default_product"] not in fam["products"]:
         raise _fail(path, "[family].default_product", "must be one of [family].products")
+    params = raw.get("parameters", {})
+    for name in REQUIRED_DELAYS:
+        if name not in params:
+            raise _fail(
+                path, f"[parameters].{name}", "missing (every family needs this delay's default)"
+            )
+        try:
+            if parse_delay_schedule(params[name], name).is_empty:
+                raise ValueError("empty")
+        except ValueError as exc:
+            raise _fail(path, f"[parameters].{name}", f"not a delay: {exc}") from None
     options = raw["dhcp"]["tftp_option_precedence"]
     if not all(isinstance(o, int) and 1 <= o <= 254 for o in options):
         raise _fail(path, "[dhcp].tftp_option_precedence", "must be DHCP option numbers (1..254)")

@@ -112,6 +112,19 @@ def test_broken_family_file_names_file_key_problem(tmp_path, body, problem):
     assert str(path) in str(err.value) and problem in str(err.value)
 
 
+def test_family_file_needs_its_delay_defaults(tmp_path):
+    from importlib import resources
+
+    text = resources.files("harness.spec").joinpath("families", "cisco-mpp.toml").read_text()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace('Forced_Resync_Delay = "14400"', 'Forced_Resync_Delay = "soon"'))
+    with pytest.raises(FamilyError, match=r"\[parameters\]\.Forced_Resync_Delay: not a delay"):
+        load_family_file(bad)
+    bad.write_text(text.replace('Forced_Resync_Delay = "14400"\n', ""))
+    with pytest.raises(FamilyError, match=r"\[parameters\]\.Forced_Resync_Delay: missing"):
+        load_family_file(bad)
+
+
 def test_family_file_unknown_suite_set(tmp_path):
     from importlib import resources
 

@@ -666,7 +666,8 @@ class Engine:
         try:
             return float(self.params.delay_schedule(name).delay(index, self.rng))
         except ValueError:
-            schedule = parse_delay_schedule(self.family.default(name) or "3600", name)
+            # the family file's default (family loading checks every delay default parses)
+            schedule = parse_delay_schedule(self.family.default(name), name)
             return float(schedule.delay(index, self.rng))
 
     def _periodic(self) -> int:
