@@ -1,22 +1,32 @@
-"""`harness netsim up|down|cleanup|status`: topologies to try things by hand.
+"""`harness netsim up|down|cleanup|status|emulate`: topologies to try things by hand.
 
 `up` builds a named topology (`hn-<name>-*` namespaces) that outlives the
 command and prints how to use it; `down` removes it; `cleanup` removes every
-`hn*` leftover; `status` lists what exists. Argument handling only: the work
-is in topology.py and cleanup.py.
+`hn*` leftover; `status` lists what exists. `emulate` needs no root: it runs
+an EMULATED NAT kind (userspace relays on loopback) in the foreground until
+Ctrl-C or --duration, printing the addresses to use. Argument handling only:
+the work is in topology.py, cleanup.py and emulation.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import time
 
 from harness.netsim import cleanup as registry
 from harness.netsim import names
+from harness.netsim.emulation import EMULATED_KINDS, EmulatedNat
 from harness.netsim.nat import NAT_KINDS
+from harness.netsim.relay import PathDelay, RelayError
 from harness.netsim.system import NetsimError, list_namespaces, namespaces_capability
 
-HELP = "network simulation: NAT kinds in namespaces (up, down, cleanup, status)"
+HELP = "network simulation: NAT kinds in namespaces (up, down, cleanup, status), or emulated"
+EMULATE_HINT = (
+    "without root, `harness netsim emulate --nat KIND --udp HOST:PORT` EMULATES a NAT kind "
+    "with a userspace relay on loopback"
+)
 DEFAULT_NAME = "lab"
 
 
@@ -33,10 +43,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     down.add_argument("--name", default=DEFAULT_NAME)
     sub.add_parser("cleanup", help="remove every hn* namespace, link and table (leftovers)")
     sub.add_parser("status", help="list the netsim namespaces that exist")
+    em = sub.add_parser("emulate", help="EMULATE a NAT kind on loopback with relays (no root)")
+    em.add_argument("--nat", choices=sorted(EMULATED_KINDS), default="port-restricted")
+    em.add_argument("--udp", action="append", default=[], metavar="HOST:PORT",
+                    help="a UDP server to reach through the emulated NAT (repeatable)")  # fmt: skip
+    em.add_argument("--tcp", action="append", default=[], metavar="HOST:PORT",
+                    help="a TCP server to reach through the emulated NAT (repeatable)")  # fmt: skip
+    em.add_argument("--inside", default="127.0.0.1", help="address the clients send to")
+    em.add_argument("--outside", default="127.0.0.1", help="address the servers see")
+    em.add_argument("--delay-ms", type=float, default=0.0, help="UDP delay, each direction")
+    em.add_argument("--jitter-ms", type=float, default=0.0)
+    em.add_argument("--duration", type=float, default=None, help="seconds (default: Ctrl-C)")
 
 
 def run(args: argparse.Namespace) -> int:
     action = args.netsim_command
+    if action == "emulate":
+        return _emulate(args)
     if action == "status":
         found = [ns for ns in list_namespaces() if ns.startswith(names.STEM)]
         print("\n".join(found) if found else "no netsim namespaces")
@@ -49,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
     cap = namespaces_capability()
     if not cap:
-        print(f"harness netsim {action}: {cap.reason}", file=sys.stderr)
+        print(f"harness netsim {action}: {cap.reason}; {EMULATE_HINT}", file=sys.stderr)
         return 2
     if action == "cleanup":
         removed = registry.cleanup()
@@ -85,4 +108,64 @@ def run(args: argparse.Namespace) -> int:
         return 1
     registry.unregister(topo)  # it outlives this command: no teardown at exit
     print(topo.describe())
+    return 0
+
+
+def _address(text: str, what: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{what} {text!r}: expected HOST:PORT, e.g. 127.0.0.1:69")
+    return (host, int(port))
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops `emulate` as Ctrl-C does
+
+
+def _emulate(args: argparse.Namespace) -> int:
+    try:
+        udp = [_address(t, "--udp") for t in args.udp]
+        tcp = [_address(t, "--tcp") for t in args.tcp]
+        if not udp and not tcp:
+            raise ValueError("name at least one server with --udp HOST:PORT or --tcp HOST:PORT")
+        delay = PathDelay(args.delay_ms / 1000, args.jitter_ms / 1000) if args.delay_ms else None
+        nat = EmulatedNat(
+            args.nat,
+            inside_host=args.inside,
+            outside_host=args.outside,
+            delay_out=delay,
+            delay_in=delay,
+        )
+    except (ValueError, RelayError) as exc:
+        print(f"harness netsim emulate: {exc}", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _interrupt)
+    nat.start()
+    try:
+        print(nat.describe())
+        for server in udp:
+            ip, port = nat.udp_address(server)
+            print(f"  udp {ip}:{port} -> {server[0]}:{server[1]}  (EMULATED NAT)")
+        for server in tcp:
+            ip, port = nat.tcp_address(server)
+            print(f"  tcp {ip}:{port} -> {server[0]}:{server[1]}  (EMULATED NAT)")
+        print("ready; Ctrl-C stops", flush=True)
+        try:
+            if args.duration is None:
+                signal.pause()
+            else:
+                time.sleep(args.duration)
+        except KeyboardInterrupt:
+            pass
+    except RelayError as exc:
+        print(f"harness netsim emulate: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        nat.stop()
+    stats = nat.udp.stats
+    print(
+        f"EMULATION ended: udp out {stats['out']}, in {stats['in']}, filtered {stats['filtered']}; "
+        f"tcp connections {len(nat.tcp.connections)}",
+        flush=True,
+    )
     return 0

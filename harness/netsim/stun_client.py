@@ -1,8 +1,10 @@
 """STUN client: the external address ($EXTIP) and RFC 5780 NAT behaviour discovery.
 
 `external_address(server)` is what the simulated phone calls for `$EXTIP`.
-`discover(server)` runs the tests of RFC 5780 §4.3 (mapping) and §4.4
-(filtering) from one UDP socket and returns a `NatBehaviour`. The decisions
+`discover(server)` runs the tests of RFC 5780 §4.3 (mapping) from one UDP
+socket and §4.4 (filtering) from a second, fresh one (so the mapping tests'
+packets to the alternate address cannot open an address-dependent filter), and
+returns a `NatBehaviour`. The decisions
 themselves are the pure functions `classify_mapping` / `classify_filtering`;
 the packet codec is harness.endpoints.stun_wire. `via` lets a caller redirect
 each server address (the loopback emulation sends through its relay).
@@ -212,6 +214,11 @@ async def discover(
                 r3 = await client.request(via((alt_ip, alt_port)), rto=rto, retries=retries)
                 x3 = r3.mapped if r3 else None
         mapping = classify_mapping(local_addr, test1.mapped, x2, x3)
+    # filtering from a fresh socket (a fresh mapping), so that the mapping tests'
+    # requests to the alternate address do not open an address-dependent filter
+    async with StunClient(local) as client:
+        if await client.request(via(server), rto=rto, retries=retries) is None:
+            raise StunTimeout(f"no answer from STUN server {server[0]}:{server[1]}")
         both = await client.request(via(server), change_ip=True, change_port=True, rto=rto,
                                     retries=retries)  # fmt: skip
         port_only = None

@@ -3,7 +3,9 @@
 `sh()` runs one command and turns a failure into a `NetsimError` naming the
 command and its stderr. The capability probes (root, `ip netns add`, the TFTP
 conntrack helper, `tc netem`) are cached per process and say *why* something
-is unavailable, so tests can skip with the reason. No topology logic here.
+is unavailable, so tests can skip with the reason. Setting the environment
+variable HARNESS_NETSIM_AS_USER=1 makes the probes answer as for a non-root
+user (to test the laptop path as root). No topology logic here.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import subprocess
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+AS_USER_ENV = "HARNESS_NETSIM_AS_USER"  # set (non-empty) to behave as a non-root user
 
 
 class NetsimError(RuntimeError):
@@ -60,6 +64,8 @@ class Capability:
 @functools.cache
 def namespaces_capability() -> Capability:
     """Can this process create network namespaces, veths and nft tables?"""
+    if os.environ.get(AS_USER_ENV):
+        return Capability(False, f"not root ({AS_USER_ENV} is set): network namespaces need root")
     if os.geteuid() != 0:
         return Capability(False, "not root: network namespaces need root (os.geteuid() != 0)")
     for tool in ("ip", "nft"):

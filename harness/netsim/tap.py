@@ -1,31 +1,30 @@
-"""A capture point: tcpdump (pcap) or dumpcap (pcapng) running inside a namespace.
+"""A capture point inside a namespace: harness.capture.live.LiveCapture with netsim's defaults.
 
-`Capture.start()` waits until the tool says it is listening, so no packet sent
-after it returns is missed; `stop()` sends SIGINT and waits for the file to be
-flushed. tcpdump is the default: it prints "listening on" only once its socket
-is bound, and runs in --immediate-mode; dumpcap prints "Capturing on" a moment
-before it really captures and hands packets over in blocks, so it gets a
-settle delay at start and a flush delay at stop. Only the capture process's life cycle lives here (reading pcaps is
-harness/capture and harness/analyze's job).
+`Capture(ns, iface, path, bpf=, tool=)` keeps the netsim's call shape and
+defaults (tcpdump, classic pcap, when installed; else dumpcap) and reports
+failures as NetsimError. Readiness and flushing are LiveCapture's: probe
+frames prove the tool captures before `start()` returns and that everything
+sent before `stop()` is in the file (no fixed sleeps). Only the adaptation
+lives here.
 """
 
 from __future__ import annotations
 
 import shutil
-import signal
-import subprocess
-import threading
-import time
 from pathlib import Path
 
-from harness.netsim.system import NetsimError, in_ns
-
-READY_MARKERS = ("Capturing on", "listening on")
-DUMPCAP_SETTLE_S = 0.5
-DUMPCAP_FLUSH_S = 1.2  # libpcap's ring blocks are handed over after up to 1 s
+from harness.capture.live import CaptureError, LiveCapture
+from harness.netsim.system import NetsimError
 
 
-class Capture:
+def default_tool() -> str:
+    """tcpdump (pcap) when installed, else dumpcap (pcapng), as the netsim always did."""
+    return "tcpdump" if shutil.which("tcpdump") else "dumpcap"
+
+
+class Capture(LiveCapture):
+    """A LiveCapture on `iface` inside namespace `ns`; errors are NetsimError."""
+
     def __init__(
         self,
         ns: str,
@@ -35,77 +34,33 @@ class Capture:
         bpf: str | None = None,
         tool: str | None = None,
     ) -> None:
-        self.ns, self.iface, self.path = ns, iface, Path(path)
-        self.bpf = bpf
-        self.proc: subprocess.Popen[str] | None = None
-        self.tool = tool or ("tcpdump" if shutil.which("tcpdump") else "dumpcap")
-        self._stderr: list[str] = []
-
-    def _argv(self) -> list[str]:
-        if self.tool == "dumpcap":
-            argv = ["dumpcap", "-i", self.iface, "-w", str(self.path)]
-        else:
-            argv = [
-                "tcpdump",
-                "-i",
-                self.iface,
-                "-n",
-                "-U",
-                "--immediate-mode",
-                "-Z",
-                "root",
-                "-w",
-                str(self.path),
-            ]
-        if self.bpf:
-            argv += ["-f", self.bpf] if self.tool == "dumpcap" else [self.bpf]
-        return argv
+        try:
+            super().__init__(iface, bpf, path, tool=tool or default_tool(), netns=ns)
+        except (CaptureError, ValueError) as exc:
+            raise NetsimError(f"capture on {ns}:{iface}: {exc}") from exc
+        self.ns, self.iface = ns, iface
 
     def start(self, timeout: float = 10.0) -> Capture:
-        if shutil.which(self.tool) is None:
-            raise NetsimError("capture needs dumpcap or tcpdump; neither is installed")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen(
-            in_ns(self.ns, self._argv()),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        ready = threading.Event()
-
-        def read() -> None:
-            assert self.proc is not None and self.proc.stderr is not None
-            for line in self.proc.stderr:
-                self._stderr.append(line)
-                if any(m in line for m in READY_MARKERS):
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=read, daemon=True, name=f"capture-{self.iface}").start()
-        if not ready.wait(timeout) or self.proc.poll() is not None:
-            self.stop()
-            raise NetsimError(
-                f"{self.tool} on {self.ns}:{self.iface} did not start: {''.join(self._stderr)}"
-            )
-        if self.tool == "dumpcap":
-            time.sleep(DUMPCAP_SETTLE_S)
+        try:
+            super().start(timeout)
+        except CaptureError as exc:
+            raise NetsimError(f"capture on {self.ns}:{self.iface} did not start: {exc}") from exc
         return self
 
     def stop(self, timeout: float = 10.0) -> Path:
-        """Stop the capture and return the file's path."""
-        if self.proc is not None and self.proc.poll() is None:
-            if self.tool == "dumpcap":
-                time.sleep(DUMPCAP_FLUSH_S)
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.path
-
-    def __enter__(self) -> Capture:
-        return self
+        """Stop the capture and return the file's path (also when it never started)."""
+        if self.proc is None:
+            return self.path
+        try:
+            return super().stop(timeout)
+        except CaptureError as exc:
+            raise NetsimError(f"capture on {self.ns}:{self.iface}: {exc}") from exc
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        if self.proc is None:
+            return
+        try:
+            self.stop()
+        except NetsimError:
+            if exc[0] is None:
+                raise

@@ -10,7 +10,8 @@ Every host is a namespace named `<prefix><host>`; the veth pairs are created
 directly inside their namespaces (never in the root namespace), so deleting
 the namespaces removes them. The router's nftables table (named after the
 prefix) holds the NAT kind (harness.netsim.nat), the TFTP helper and link
-loss. Helpers run processes (`run`, `popen`), coroutines and endpoints
+loss; delay is tc netem, or a userspace relay in the router where the kernel
+has no netem (`set_delay`). Helpers run processes (`run`, `popen`), coroutines and endpoints
 (`loop_in`, `call`, `start_endpoint`) and captures (`capture`) inside a host.
 Addresses are documentation ranges, only inside these namespaces.
 """
@@ -98,6 +99,8 @@ class Topology:
         self._captures: list[Capture] = []
         self._lock = threading.Lock()
         self.is_up = False
+        self.delay_mode: str | None = None  # "netem" or "relay" once set_delay ran
+        self._delay_relay: Any = None
         self._plan(phones, wan_servers, lan_server)
 
     # -- plan (pure) ---------------------------------------------------------------
@@ -241,20 +244,67 @@ class Topology:
                     total += int(expr["counter"].get("packets", 0))
         return total
 
-    def set_delay(self, link: str, delay_ms: float, jitter_ms: float = 0.0) -> None:
-        """Delay (and with jitter, reorder) packets leaving the router onto `link` (tc netem).
+    def set_delay(
+        self,
+        link: str,
+        delay_ms: float,
+        jitter_ms: float = 0.0,
+        *,
+        reorder_pct: float = 0.0,
+        target: tuple[str, int] | None = None,
+        relay: bool | None = None,
+    ) -> tuple[str, int] | None:
+        """Delay (jitter, reorder) packets the router sends onto `link` ("lan" or "wan").
 
-        Raises NetsimError naming the reason when the kernel has no sch_netem; the
-        fallback then is harness.netsim.relay.UdpRelay(delay=..., jitter=...).
+        With tc netem (`netem_capability()`), the router's link is delayed for
+        every packet and `target` comes back unchanged. Without it (or with
+        `relay=True`) a userspace UDP relay (harness.netsim.relay) in the
+        router is inserted on the path to the UDP server `target`: the phone
+        must send to the address returned (on the router's LAN side); the relay
+        forwards from the router's WAN address, delaying packets toward `link`.
+        Without netem and without `target`, NetsimError says so.
         """
+        if link not in LINKS:
+            raise ValueError(f"link {link!r}: use one of {', '.join(LINKS)}")
+        from harness.netsim.relay import PathDelay
+
+        delay = PathDelay(delay_ms / 1000, jitter_ms / 1000, reorder_pct / 100)  # validates
         cap = netem_capability()
-        if not cap:
-            raise NetsimError(cap.reason)
-        argv = ["tc", "qdisc", "replace", "dev", LINKS[link], "root", "netem",
-                "delay", f"{delay_ms}ms"]  # fmt: skip
-        if jitter_ms:
-            argv.append(f"{jitter_ms}ms")
-        sh(in_ns(self.host("router").ns, argv))
+        if relay is None:
+            relay = not cap
+        if not relay:
+            if not cap:
+                raise NetsimError(cap.reason)
+            argv = ["tc", "qdisc", "replace", "dev", LINKS[link], "root", "netem",
+                    "delay", f"{delay_ms}ms"]  # fmt: skip
+            if jitter_ms:
+                argv.append(f"{jitter_ms}ms")
+            if reorder_pct:
+                argv += ["reorder", f"{reorder_pct}%"]
+            sh(in_ns(self.host("router").ns, argv))
+            self.delay_mode = "netem"
+            return target
+        if target is None:
+            raise NetsimError(
+                f"{cap.reason}; give target=(ip, port) of a UDP server to insert the "
+                "userspace delay relay on the path to it"
+            )
+        udp = self._delay_relay_started()
+        if link == "wan":
+            udp.delay_out = delay
+        else:
+            udp.delay_in = delay
+        self.delay_mode = "relay"
+        return udp.inside_for(target)
+
+    def _delay_relay_started(self) -> Any:
+        from harness.netsim.relay import UdpRelay
+
+        with self._lock:
+            if self._delay_relay is not None:
+                return self._delay_relay
+            self._delay_relay = UdpRelay(inside_host=ROUTER_LAN_IP, outside_host=ROUTER_WAN_IP)
+        return self.start_endpoint("router", self._delay_relay)
 
     def down(self) -> None:
         """Stop everything started in the topology and delete its namespaces. Idempotent."""
@@ -267,6 +317,7 @@ class Topology:
             with contextlib.suppress(Exception):
                 self._loops[host].run(ep.stop_async(), timeout=10)
         self._endpoints.clear()
+        self._delay_relay = None
         for loop in self._loops.values():
             loop.stop()
         self._loops.clear()

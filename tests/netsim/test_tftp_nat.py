@@ -29,8 +29,12 @@ def tftp_root(tmp_path: Path) -> Path:
     return root
 
 
-def serve_tftp(topo: Topology, host: str, root: Path) -> subprocess.Popen:
+def serve_tftp(
+    topo: Topology, host: str, root: Path, retransmit_us: int | None = None
+) -> subprocess.Popen:
     argv = ["in.tftpd", "-4", "-L", "-u", "root", "-s", str(root), "-a", f"{topo.ip(host)}:69"]
+    if retransmit_us:  # the server's first retransmission timeout (-T, microseconds)
+        argv += ["-T", str(retransmit_us)]
     proc = topo.popen(host, argv, stderr=subprocess.PIPE)
     for _ in range(100):
         ss = topo.run(host, ["ss", "-uln", "sport", "= :69"]).stdout
@@ -76,7 +80,7 @@ def test_tftp_on_the_lan_works_behind_symmetric_nat(netsim, tftp_root, tmp_path)
 
 def test_tftp_retransmits_over_a_lossy_link(netsim, tftp_root, tmp_path) -> None:
     topo = netsim(nat="none", wan_servers=1)
-    serve_tftp(topo, "server1", tftp_root)
+    serve_tftp(topo, "server1", tftp_root, retransmit_us=200_000)  # recovers fast from loss
     topo.set_loss("wan", 25)
     topo.set_loss("lan", 10)
     got = tftp_get(topo, "phone1", topo.ip("server1"), tmp_path / "got.cfg", timeout=40)
