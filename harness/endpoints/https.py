@@ -5,8 +5,10 @@ personality for the client's address or SNI (certificate variant, suites, TLS
 versions, client-certificate policy), run TLS through `TlsStream` (every raw
 byte seen), serve HTTP with `HttpServer.handle_stream(scheme="https")`, and
 record one `TlsHandshake` per connection. A TLS key log (SSLKEYLOGFILE format)
-is written to `keylog_path`. Suites this machine's TLS stack cannot offer are
-reported as inconclusive, never silently served by something else.
+is written to `keylog_path`. Suites OpenSSL cannot serve (RC4) are served by the
+tlslite-ng path of harness.endpoints.legacy_tls when a personality pins only such
+suites; suites neither stack can offer (EXPORT) are reported as inconclusive,
+never silently served by something else.
 No spec judgement here; spec facts come from harness.spec, certificates from harness.pki.
 """
 
@@ -26,6 +28,7 @@ from typing import Any
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from harness.endpoints.http import HttpServer
+from harness.endpoints.legacy_tls import LegacyTlsServer, LegacyTlsStream, can_serve
 from harness.endpoints.stream import TcpStream
 from harness.endpoints.tls_stream import (
     HelloPeek,
@@ -64,9 +67,15 @@ def openssl_suites() -> dict[int, str]:
 
 def inconclusive_reason(suite: int) -> str | None:
     """None when this machine can offer `suite`; else the explicit inconclusive reason."""
-    if suite in openssl_suites():
+    if suite in openssl_suites() or is_legacy_only(suite):
         return None
     return f"inconclusive: this machine's TLS stack cannot offer 0x{suite:04x}"
+
+
+# -- legacy TLS hook: suites only tlslite-ng serves (harness.endpoints.legacy_tls) ------
+def is_legacy_only(suite: int) -> bool:
+    """A suite OpenSSL here cannot serve but the tlslite-ng path can (RC4)."""
+    return suite not in openssl_suites() and can_serve(suite)
 
 
 @cache
@@ -103,6 +112,26 @@ class Personality:
     sni: str | None = None
     client_ip: str | None = None
     _ctx: ssl.SSLContext | None = field(default=None, repr=False)
+    _legacy: LegacyTlsServer | None = field(default=None, repr=False)
+
+    @property
+    def legacy(self) -> bool:
+        """Legacy TLS hook: every pinned suite is one only the tlslite-ng path serves."""
+        return bool(self.cipher_suites) and all(map(is_legacy_only, self.cipher_suites or ()))
+
+    def legacy_server(self) -> LegacyTlsServer:
+        """Legacy TLS hook: the tlslite-ng side of this personality (built once)."""
+        if self._legacy is None:
+            ca = self.client_ca
+            self._legacy = LegacyTlsServer(
+                self.cert,
+                tuple(self.cipher_suites or ()),
+                self.min_version,
+                self.max_version,
+                client_cert=self.client_cert,
+                client_ca_pem=ca.cert_pem.bytes() if isinstance(ca, CA) else ca,
+            )
+        return self._legacy
 
     def problems(self) -> list[str]:
         """Settings this machine cannot honour, as 'inconclusive: ...' reasons."""
@@ -111,6 +140,12 @@ class Personality:
             reason = inconclusive_reason(suite)
             if reason:
                 out.append(reason)
+        legacy = [s for s in self.cipher_suites or () if is_legacy_only(s)]
+        if legacy and len(legacy) != len(self.cipher_suites or ()):
+            out.append(
+                f"cannot mix {', '.join(f'0x{s:04x}' for s in legacy)} (served by tlslite-ng, "
+                f"not OpenSSL) with other suites in one personality; pin them separately"
+            )
         return out
 
     def context(self, keylog_path: Path | None) -> ssl.SSLContext:
@@ -222,7 +257,10 @@ class HttpsServer(HttpServer):
         problems = p.problems()
         if problems:
             raise ValueError("; ".join(problems))
-        p.context(self.keylog_path)  # fail now, in the test, not in a connection
+        if p.legacy:  # legacy TLS hook: fail now, in the test, not in a connection
+            p.legacy_server()
+        else:
+            p.context(self.keylog_path)
         return p
 
     def personality(
@@ -329,13 +367,24 @@ class HttpsServer(HttpServer):
             self.note_problem(f"TLS from {raw.peer[0]}:{raw.peer[1]}: {peek.error}")
         sni = peek.hello.server_name if peek.hello else None
         persona = self.choose(raw.peer[0], sni)
-        tls = TlsStream(
-            raw,
-            persona.context(self.keylog_path),
-            initial=peek.data,
-            on_client_bytes=wire.feed_client,
-            on_server_bytes=wire.feed_server,
-        )
+        tls: TlsStream | LegacyTlsStream
+        if persona.legacy:  # legacy TLS hook: tlslite-ng serves what OpenSSL cannot
+            tls = LegacyTlsStream(
+                raw,
+                persona.legacy_server(),
+                initial=peek.data,
+                on_client_bytes=wire.feed_client,
+                on_server_bytes=wire.feed_server,
+                keylog_path=self.keylog_path,
+            )
+        else:
+            tls = TlsStream(
+                raw,
+                persona.context(self.keylog_path),
+                initial=peek.data,
+                on_client_bytes=wire.feed_client,
+                on_server_bytes=wire.feed_server,
+            )
         note = ""
         try:
             await asyncio.wait_for(tls.handshake(), self.handshake_timeout)
@@ -352,7 +401,9 @@ class HttpsServer(HttpServer):
                 note = f"after handshake: {tls.error}"
             self._record_handshake(started, raw, peek, persona, wire, tls, note)
 
-    def _tls_info(self, peek: HelloPeek, persona: Personality, tls: TlsStream) -> dict[str, Any]:
+    def _tls_info(
+        self, peek: HelloPeek, persona: Personality, tls: TlsStream | LegacyTlsStream
+    ) -> dict[str, Any]:
         return {
             "server_name": peek.hello.server_name if peek.hello else None,
             "version": version_label(tls.version),
@@ -362,7 +413,7 @@ class HttpsServer(HttpServer):
         }
 
     @staticmethod
-    def _client_subject(tls: TlsStream) -> dict[str, str] | None:
+    def _client_subject(tls: TlsStream | LegacyTlsStream) -> dict[str, str] | None:
         der = tls.peer_certificate_der()
         return subject_of(der) if der else None
 
@@ -373,12 +424,15 @@ class HttpsServer(HttpServer):
         peek: HelloPeek,
         persona: Personality,
         wire: TlsConversation,
-        tls: TlsStream,
+        tls: TlsStream | LegacyTlsStream,
         note: str,
     ) -> None:
         hello = peek.hello
         alert = wire.alert
-        if alert is None and tls.error is not None:
+        if alert is None and isinstance(tls, LegacyTlsStream):  # legacy TLS hook
+            if tls.error is not None and tls.error.alert is not None:
+                alert = TlsAlert(tls.error.alert[0], 2, tls.error.alert[1], tls.error.alert[2])
+        elif alert is None and tls.error is not None:
             got = received_alert(tls.error)
             if got is not None:
                 alert = TlsAlert("client", 2, got[0], got[1])
@@ -392,7 +446,10 @@ class HttpsServer(HttpServer):
         }
         if tls.version:
             extra["chosen_version"] = version_label(tls.version)
-        if tls.cipher_name:
+        if isinstance(tls, LegacyTlsStream):  # legacy TLS hook: tlslite-ng knows the number
+            if tls.cipher_suite is not None:
+                extra["chosen_cipher_suite"] = tls.cipher_suite
+        elif tls.cipher_name:
             suite = next((k for k, v in openssl_suites().items() if v == tls.cipher_name), None)
             extra["chosen_cipher_suite"] = suite
         subject = self._client_subject(tls)
