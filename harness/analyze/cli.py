@@ -1,7 +1,10 @@
 """`harness analyze PCAP...`: analyze captures, judge each device, print or write a report.
 
 Argument handling and output only; the analysis is `harness.analyze.engine`,
-the judging `harness.analyze.judge`, the JSON shape `harness.report.json_report`.
+the judging `harness.analyze.judge`, the JSON shape `harness.report.json_report`,
+the HTML and JUnit reports `harness.report` (through `harness.analyze.render`).
+The profile key for encrypted bodies is `--key`, else the `--key` option of a
+Profile_Rule given with --param/--profile.
 Exit codes: 0 no finding failed, 1 some finding failed, 2 usage or input error.
 """
 
@@ -17,10 +20,17 @@ from typing import Any
 from harness.analyze.engine import CaptureResult, Ports, analyze_capture
 from harness.analyze.judge import judge
 from harness.analyze.params import ParamError, load_profile_file, parse_param_args
-from harness.analyze.render import render_html, render_junit, render_text
+from harness.analyze.render import (
+    analysis_run,
+    capture_links,
+    render_report_html,
+    render_report_junit,
+    render_text,
+)
 from harness.capture.reader import CaptureFormatError
 from harness.report.json_report import build_report, dumps, write_report
-from harness.spec.family import FamilyError, family_names, load_family
+from harness.rules.registry import DeviceIdentity, RuleContext
+from harness.spec.family import Family, FamilyError, family_names, load_family
 
 HELP = "analyze pcap/pcapng captures: provisioning transactions per device, spec findings"
 FORMATS = ("text", "json", "html", "junit")
@@ -69,6 +79,18 @@ def _family(name: str):  # noqa: ANN202
     return load_family(name)
 
 
+def rule_key(family: Family, params: dict[str, str]) -> str | None:
+    """The `--key` option of the first Profile_Rule* in `params` (without macros), if any."""
+    from harness.rules.status_rules import rule_targets
+
+    ctx = RuleContext(family, DeviceIdentity(), dict(params), {})
+    for target in rule_targets(ctx):
+        key = target.options.get("key")
+        if key and "$" not in key:
+            return key
+    return None
+
+
 def _one(args: tuple[str, Ports, str | None, bool]) -> CaptureResult:
     path, ports, key, show = args
     if not show:
@@ -109,7 +131,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"harness analyze: {path}: no such file", file=err)
             return 2
     show = err.isatty() and not args.no_progress and args.jobs == 1
-    jobs = [(p, ports, args.key, show and os.path.getsize(p) > 8 << 20) for p in args.pcap]
+    key = args.key or rule_key(family, {**file_params, **cli_params})
+    jobs = [(p, ports, key, show and os.path.getsize(p) > 8 << 20) for p in args.pcap]
     try:
         if args.jobs > 1 and len(jobs) > 1:
             with ProcessPoolExecutor(max_workers=min(args.jobs, len(jobs))) as pool:
@@ -126,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
     facts: dict[str, Any] = {}
     if args.trust_ca:
         facts["trusted_ca_pem"] = Path(args.trust_ca).read_text("utf-8", "replace")
-    _, findings, notes = judge(
+    timelines, findings, notes = judge(
         observations,
         family,
         seen_profiles=[p for r in results for p in r.profiles],
@@ -143,7 +166,17 @@ def run(args: argparse.Namespace) -> int:
         meta={"tool": "harness analyze", "family": family.name, "notes": notes},
     )
     failed = any(f.verdict == "fail" for f in findings)
-    del observations, results, findings  # the report holds copies: free the records
+    run_report = None
+    if args.format in ("html", "junit"):
+        run_report = analysis_run(
+            timelines,
+            findings,
+            args.pcap,
+            family=family.name,
+            parameters={**file_params, **cli_params},
+            meta={"family": family.name, "notes": notes},
+        )
+    del observations, results, findings, timelines  # the report holds copies: free them
     big = len(report["transactions"]) > 5000
     if args.format == "json" and big:  # stream: no whole-document string in memory
         if args.out:
@@ -152,12 +185,14 @@ def run(args: argparse.Namespace) -> int:
         else:
             write_report(report, sys.stdout)
     else:
-        text = {
-            "json": dumps,
-            "text": render_text,
-            "html": render_html,
-            "junit": render_junit,
-        }[args.format](report)
+        if args.format == "html":
+            assert run_report is not None
+            text = render_report_html(run_report, capture_links(run_report, args.out))
+        elif args.format == "junit":
+            assert run_report is not None
+            text = render_report_junit(run_report)
+        else:
+            text = {"json": dumps, "text": render_text}[args.format](report)
         if args.out:
             Path(args.out).write_text(text, "utf-8")
         else:

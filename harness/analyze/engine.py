@@ -13,12 +13,21 @@ Devices are attributed at the end: the client's IP, its Ethernet source MAC
 (when that MAC is seen with one IP only: a router's MAC names nobody), the
 serial and product of its User-Agent or client certificate, DHCP chaddr.
 No rules and no output formats here.
+
+The cyclic garbage collector is paused while a capture is read (`_gc_paused`):
+the records kept hold no cycles, and the collector's full passes over a growing
+heap of records cost a fifth of a run. Flows break their own cycles when they
+close; the young generation is collected at every sweep, so what little cyclic
+garbage dissectors leave (XML parsers) is still freed as the run goes.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import gc
+import struct
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,10 +39,11 @@ from harness.analyze.syslog import looks_like_syslog, syslog_observation
 from harness.analyze.tcp import TcpDirection
 from harness.analyze.tftp import TftpTracker, parse_request
 from harness.analyze.tls import TlsConnection, looks_like_tls
-from harness.capture.packets import PacketDecoder, ip_text, mac_text
+from harness.capture.packets import Packet, PacketDecoder, ip_text, mac_text
 from harness.capture.reader import CaptureReader
 from harness.observe.events import DeviceKey, Observation
-from harness.spec.user_agent import identify_user_agent
+from harness.spec.family import Family, family_names, load_family
+from harness.spec.user_agent import UserAgent, parse_user_agent
 
 MAX_FLOWS = 20000
 FLOW_IDLE = 300.0
@@ -41,6 +51,7 @@ MAX_IGNORED = 200000
 MAX_PROBLEMS = 1000
 SWEEP_EVERY = 1 << 16
 GENERIC_SERIALS = frozenset({"ciscogeneric"})
+_TCP_HEADER = struct.Struct("!HHIIBB").unpack_from
 _MISSING = object()
 
 
@@ -102,6 +113,7 @@ class Analyzer:
         self.mac_ips: dict[bytes, set[bytes]] = {}
         self._ipcache: dict[bytes, str] = {}
         self._ua_cache: dict[str, object] = {}
+        self._families: list[Family] | None = None
         self.tftp = TftpTracker(source, self._emit_with_body, self.problem, self._ip)
         self.tftp_ports: set[int] = set()
         self.dns = DnsTracker(source, self._emit, self.problem)
@@ -150,7 +162,7 @@ class Analyzer:
             if parts is _MISSING:
                 if len(self._ua_cache) > 4096:
                     self._ua_cache.clear()
-                parts = self._ua_cache[ua] = identify_user_agent(ua)[1]
+                parts = self._ua_cache[ua] = self._identify(ua)
             if parts is not None and (parts.serial or parts.product or parts.mac):
                 dev = DeviceKey(
                     ip=dev.ip,
@@ -165,6 +177,16 @@ class Analyzer:
             if params:
                 what = getattr(obs, "url", None) or getattr(obs, "filename", "")
                 self.result.profiles.append((dev.ip or "", what, params))
+
+    def _identify(self, ua: str) -> UserAgent | None:
+        """`identify_user_agent(ua)[1]`, with the shipped families loaded once per capture."""
+        if self._families is None:
+            self._families = [load_family(name) for name in family_names()]
+        for fam in self._families:
+            parsed = parse_user_agent(fam, ua)
+            if parsed is not None:
+                return parsed
+        return None
 
     def _emit_tls(self, obs: Observation) -> None:
         subj = getattr(obs, "client_cert_subject", None)
@@ -195,6 +217,8 @@ class Analyzer:
         frame = self.frame
         udp_wanted = dns_p | dhcp_p | tftp_p | syslog_p
         sniff_first = (60 if sniff_sys else -1, 0 if sniff_tftp else -1)
+        tftp_packet = self.tftp.packet
+        tcp_header = _TCP_HEADER
         for ts, lt, data in reader:
             frame += 1
             if frame & (SWEEP_EVERY - 1) == 0:
@@ -202,8 +226,10 @@ class Analyzer:
                 self._sweep(ts)
                 if progress is not None:
                     progress(reader.position)
-            # fast path: untagged Ethernet + IPv4 without options or fragments; packets no
-            # dissector wants are dropped here, before any object is built
+            pkt = None
+            # fast path: untagged Ethernet + IPv4 without options or fragments, whole in the
+            # capture; packets no dissector wants are dropped here, before any object is built,
+            # and TCP packets and datagrams of open TFTP transfers skip the general decoder
             if (
                 lt == 1
                 and len(data) >= 42
@@ -213,47 +239,79 @@ class Analyzer:
                 and not (data[20] & 0x3F or data[21])
             ):
                 proto = data[23]
+                end = 14 + ((data[16] << 8) | data[17])
                 if proto == 17:
                     sport = (data[34] << 8) | data[35]
                     dport = (data[36] << 8) | data[37]
-                    if (
+                    if dport in tftp_ports or sport in tftp_ports:
+                        if 42 <= end <= len(data):
+                            ulen = (data[38] << 8) | data[39]
+                            if ulen >= 8 and 34 + ulen < end:
+                                end = 34 + ulen
+                            if tftp_packet(
+                                frame,
+                                ts,
+                                (data[26:30], sport),
+                                (data[30:34], dport),
+                                data[42:end],
+                            ):
+                                continue
+                    elif (
                         dport not in udp_wanted
                         and sport not in udp_wanted
-                        and dport not in tftp_ports
-                        and sport not in tftp_ports
                         and (len(data) == 42 or data[42] not in sniff_first)
                     ):
                         continue
                 elif proto == 6 and len(data) >= 54:
-                    sport = (data[34] << 8) | data[35]
-                    dport = (data[36] << 8) | data[37]
-                    if (data[26:30], sport, data[30:34], dport) in ignored:
+                    sport, dport, seq, ack, doff, flags = tcp_header(data, 34)
+                    src, dst = data[26:30], data[30:34]
+                    if (src, sport, dst, dport) in ignored:
                         continue
-            pkt = decode(frame, ts, lt, data)
+                    hl = (doff >> 4) * 4
+                    if hl >= 20 and 34 + hl <= end <= len(data):
+                        pkt = Packet(
+                            frame,
+                            ts,
+                            data[6:12],
+                            src,
+                            dst,
+                            6,
+                            sport,
+                            dport,
+                            data[34 + hl : end],
+                            flags,
+                            seq,
+                            ack,
+                            None,
+                        )
             if pkt is None:
-                continue
-            sport, dport = pkt.sport, pkt.dport
-            if pkt.proto == 17:
-                if dport in tftp_ports or sport in tftp_ports:
-                    self._tftp(pkt)
-                elif dport in dns_p or sport in dns_p:
-                    self._dns(pkt)
-                elif dport in tftp_p:
-                    self._tftp_request(pkt)
-                elif dport in syslog_p:
-                    self._syslog(pkt)
-                elif dport in dhcp_p and sport in dhcp_p:
-                    self._dhcp(pkt)
-                else:
-                    p = pkt.payload
-                    if not p:
-                        continue
-                    b0 = p[0]
-                    if b0 == 60 and sniff_sys and looks_like_syslog(p):
-                        self._syslog(pkt)
-                    elif b0 == 0 and sniff_tftp and len(p) > 4 and p[1] in (1, 2) and p[-1] == 0:
+                pkt = decode(frame, ts, lt, data)
+                if pkt is None:
+                    continue
+                sport, dport = pkt.sport, pkt.dport
+                if pkt.proto == 17:
+                    if dport in tftp_ports or sport in tftp_ports:
+                        self._tftp(pkt)
+                    elif dport in dns_p or sport in dns_p:
+                        self._dns(pkt)
+                    elif dport in tftp_p:
                         self._tftp_request(pkt)
-                continue
+                    elif dport in syslog_p:
+                        self._syslog(pkt)
+                    elif dport in dhcp_p and sport in dhcp_p:
+                        self._dhcp(pkt)
+                    else:
+                        p = pkt.payload
+                        if not p:
+                            continue
+                        b0 = p[0]
+                        if b0 == 60 and sniff_sys and looks_like_syslog(p):
+                            self._syslog(pkt)
+                        elif (
+                            b0 == 0 and sniff_tftp and len(p) > 4 and p[1] in (1, 2) and p[-1] == 0
+                        ):
+                            self._tftp_request(pkt)
+                    continue
             key = (pkt.src, sport, pkt.dst, dport)
             fl = flows.get(key)
             if fl is None:
@@ -397,6 +455,7 @@ class Analyzer:
                     self._start_app(fl, "tls", fl.ts)
                 else:
                     fl.app = False  # not ours: stop feeding
+                    fl.c2s = fl.s2c = None  # break the flow <-> sink cycle (freed at once)
                     self._ignore(fl.key)
                     self.flows.pop(fl.key, None)
                     self.stats["tcp_flows_ignored"] -= 1
@@ -440,14 +499,19 @@ class Analyzer:
         if self.flows.get(fl.key) is fl:
             del self.flows[fl.key]
         for d in (fl.c2s, fl.s2c):
+            if d is None:  # closed before
+                continue
             d.close()
             self.stats["tcp_retransmissions"] += d.retransmissions
             self.stats["tcp_overlaps"] += d.overlaps
         if fl.app:
             fl.app.close(fl.ts)
         fl.app = False
+        fl.c2s = fl.s2c = None  # break the flow <-> sink cycle (freed at once)
 
     def _sweep(self, now: float) -> None:
+        if not gc.isenabled():
+            gc.collect(0)  # the cyclic garbage of the last sweep period (see module docstring)
         for fl in [f for f in self.flows.values() if now - f.last > FLOW_IDLE]:
             self._close(fl)
         self.tftp.expire(now)
@@ -489,6 +553,18 @@ class Analyzer:
         return out
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause automatic cyclic garbage collection inside the block (see the module docstring)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def analyze_capture(
     path: str | Path,
     *,
@@ -499,11 +575,12 @@ def analyze_capture(
     """Analyze one capture file; see the module docstring. Raises CaptureFormatError early."""
     reader = CaptureReader(path)
     analyzer = Analyzer(f"capture:{path}", ports, profile_key)
-    try:
-        analyzer.run(reader, progress)
-    finally:
-        reader.close()
-    result = analyzer.finish()
+    with _gc_paused():
+        try:
+            analyzer.run(reader, progress)
+        finally:
+            reader.close()
+        result = analyzer.finish()
     result.packets = reader.records
     result.read_problems = [str(p) for p in reader.problems]
     result.malformed += len(reader.problems)

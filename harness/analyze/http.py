@@ -6,7 +6,10 @@ line, headers, bodies by Content-Length, chunked transfer coding or connection
 close; pipelined requests pair with responses in order. Each pair becomes one
 `HttpExchange` naming every frame it came from; the first `BODY_KEEP` bytes of
 a response body are handed to `on_body` (the analyzer looks for profiles
-there). Sans-I/O: no sockets, no spec facts.
+there). Each exchange also says what its answer carried (status-line version,
+chunked coding, and for 2xx bodies `harness.profiles.classify_profile_body`:
+kind, sha256, profile validity under the profile key, when one is known).
+Sans-I/O: no sockets, no spec facts.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass, field
 
 from harness.analyze.tcp import StreamBuffer
 from harness.observe.events import Address, DeviceKey, Evidence, HttpExchange
+from harness.profiles.classify import classify_profile_body
 
 BODY_KEEP = 256 * 1024
 MAX_HEAD = 64 * 1024
@@ -251,10 +255,18 @@ class HttpConnection:
         emit: Callable[[HttpExchange, bytes], None],
         problem: Callable[[int, str], None],
         scheme: str = "http",
+        *,
+        profile_key: str | None = None,
+        profile_digest: str | None = None,
     ) -> None:
         self.client, self.server, self.device, self.source = client, server, device, source
         self.emit = emit
         self.scheme = scheme
+        # Until the engine passes the key explicitly, take the one its Analyzer was given
+        # (`analyze_capture(profile_key=...)`): `emit` is a bound method of that Analyzer.
+        owner = getattr(emit, "__self__", None)
+        self.profile_key = profile_key or getattr(owner, "profile_key", None)
+        self.profile_digest = profile_digest or getattr(owner, "profile_digest", None)
         self.req = _Reader(False, problem)
         self.resp = _Reader(True, problem)
         self.pending: deque[_Message] = deque()
@@ -285,6 +297,7 @@ class HttpConnection:
         rheaders: tuple[tuple[str, str], ...] = ()
         frames = list(req.frames)
         body = b""
+        facts: dict[str, object] = {}
         if resp is not None:
             sparts = resp.start.split(" ", 2)
             try:
@@ -296,6 +309,8 @@ class HttpConnection:
             rheaders = tuple(resp.headers)
             frames.extend(resp.frames)
             body = bytes(resp.body)
+            if status is not None:
+                facts = self._response_facts(method, status, resp, body)
         obs = HttpExchange(
             time=req.time,
             client=self.client,
@@ -315,8 +330,29 @@ class HttpConnection:
             response_bytes=resp.body_len if resp is not None else None,
             scheme=self.scheme,
             outcome=outcome,
+            **facts,
         )
         self.emit(obs, body)
+
+    def _response_facts(
+        self, method: str, status: int, resp: _Message, body: bytes
+    ) -> dict[str, object]:
+        """Version, coding and (2xx) body facts of one answer; see the module docstring."""
+        te = (resp.header("Transfer-Encoding") or "").lower()
+        facts: dict[str, object] = {
+            "response_version": resp.start.split(" ", 1)[0],
+            "response_chunked": "chunked" in te,
+        }
+        if 200 <= status < 300 and status != 204 and method != "HEAD":
+            whole = resp.complete and resp.body_len == len(body)
+            c = classify_profile_body(body, self.profile_key, self.profile_digest, complete=whole)
+            facts.update(
+                response_body_sha256=c.sha256,
+                response_content_kind=c.content_kind,
+                profile_valid=c.valid,
+                profile_gzipped=c.gzipped,
+            )
+        return facts
 
     def close(self, ts: float) -> None:
         last = self.req.close(ts)

@@ -25,11 +25,30 @@ def device_parameters(
     cli_params: Mapping[str, str],
 ) -> dict[str, str]:
     """Parameters for one device, later sources winning (see the module docstring)."""
+    return _parameters(timeline, _profiles_by_ip(seen_profiles), file_params, cli_params)
+
+
+def _profiles_by_ip(
+    seen_profiles: Iterable[tuple[str, str, dict[str, str]]],
+) -> dict[str, list[tuple[int, dict[str, str]]]]:
+    """The profiles seen, per client IP, with their position in capture order."""
+    by_ip: dict[str, list[tuple[int, dict[str, str]]]] = {}
+    for i, (ip, _what, p) in enumerate(seen_profiles):
+        by_ip.setdefault(ip, []).append((i, p))
+    return by_ip
+
+
+def _parameters(
+    timeline: DeviceTimeline,
+    by_ip: Mapping[str, list[tuple[int, dict[str, str]]]],
+    file_params: Mapping[str, str],
+    cli_params: Mapping[str, str],
+) -> dict[str, str]:
     ips = {o.device.ip for o in timeline.observations if o.device.ip}
+    seen = sorted((entry for ip in ips for entry in by_ip.get(ip, ())), key=lambda e: e[0])
     params: dict[str, str] = {}
-    for ip, _what, p in seen_profiles:
-        if ip in ips:
-            params.update(p)
+    for _, p in seen:
+        params.update(p)
     params.update(file_params)
     params.update(cli_params)
     return params
@@ -46,7 +65,7 @@ def judge(
 ) -> tuple[list[DeviceTimeline], list[Finding], list[str]]:
     """(timelines, findings, notes) for the observations of one or more captures."""
     timelines = build_timelines(observations)
-    profiles = list(seen_profiles)
+    by_ip = _profiles_by_ip(seen_profiles)  # once: a capture may hold thousands of profiles
     findings: list[Finding] = []
     notes: list[str] = []
     for tl in timelines:
@@ -57,7 +76,7 @@ def judge(
             identity=DeviceIdentity(
                 product=tl.device.product, serial=tl.device.serial, mac=tl.device.mac
             ),
-            parameters=device_parameters(tl, profiles, file_params or {}, cli_params or {}),
+            parameters=_parameters(tl, by_ip, file_params or {}, cli_params or {}),
             facts=dict(facts or {}),
         )
         try:

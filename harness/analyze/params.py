@@ -6,6 +6,10 @@ decrypted with `--key`), `--param NAME=VALUE`. Profile parsing is
 `harness.profiles.load_profile_bytes` (gzip, AES, XML and plain forms) when
 that package is importable, else a small XML `<flat-profile>` reader here.
 No sockets here.
+
+`sniff_profile` remembers its last answers by body bytes (`SNIFF_CACHE` entries,
+bodies up to `SNIFF_CACHE_BODY` bytes): a fleet downloads the same profile file
+many times in one capture, and parsing it each time was a visible share of a run.
 """
 
 from __future__ import annotations
@@ -67,8 +71,27 @@ def load_profile_file(path: str, key: str | None = None) -> dict[str, str]:
         raise ParamError(f"--profile {path}: {exc}") from None
 
 
+SNIFF_CACHE = 32
+SNIFF_CACHE_BODY = 256 * 1024
+_sniffed: dict[tuple[bytes, str | None], dict[str, str] | None] = {}
+
+
 def sniff_profile(body: bytes, key: str | None = None) -> dict[str, str] | None:
     """Parameters of a body seen in the capture, if it is a profile (else None, quietly)."""
+    if len(body) > SNIFF_CACHE_BODY:
+        return _sniff_profile(body, key)
+    ck = (bytes(body), key)
+    if ck in _sniffed:
+        got = _sniffed[ck]
+    else:
+        got = _sniff_profile(ck[0], key)
+        if len(_sniffed) >= SNIFF_CACHE:
+            _sniffed.clear()
+        _sniffed[ck] = got
+    return dict(got) if got is not None else None
+
+
+def _sniff_profile(body: bytes, key: str | None) -> dict[str, str] | None:
     head = body[:64].lstrip(b"\xef\xbb\xbf \r\n\t")
     if not head:
         return None

@@ -1,20 +1,33 @@
-"""Renderings of an analysis report other than JSON: text (rich), minimal HTML, JUnit XML.
+"""Renderings of an analysis other than JSON: text (rich), and the full HTML and JUnit reports.
 
-Each takes the dict of `harness.report.json_report.build_report` and returns a
-string, so every format says the same facts. The full HTML report belongs to
-harness/report (a later issue); this one is a minimal valid page.
-No analysis and no file I/O here.
+`render_text` takes the dict of `harness.report.json_report.build_report`;
+`analysis_run` folds the analysis (device timelines, findings, capture paths)
+into a `harness.report.model.RunReport` (one DeviceRun per device, the captures
+as its evidence), which `render_report_html` / `render_report_junit` render
+with harness.report (the same look as `harness conform`). `render_html` and
+`render_junit` are the minimal dict-based forms, kept for callers of the
+JSON dict alone. No analysis and no file I/O here.
 """
 
 from __future__ import annotations
 
 import html
 import io
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
 from rich.console import Console
 from rich.table import Table
+
+from harness.observe.timeline import DeviceTimeline
+from harness.report.html import render_html as _report_html
+from harness.report.junit import junit_xml
+from harness.report.model import DeviceRun, RunReport
+from harness.rules.finding import Finding
+from harness.rules.registry import DeviceIdentity
 
 _SUMMARY = {
     "http": lambda t: (
@@ -135,3 +148,71 @@ def render_html(report: dict[str, Any]) -> str:
         f"<h1>Findings</h1><table>{rows}</table><h1>Transactions</h1><table>{tx}</table>"
         "</body></html>\n"
     )
+
+
+def analysis_run(
+    timelines: Iterable[DeviceTimeline],
+    findings: Iterable[Finding],
+    captures: Iterable[str | Path],
+    *,
+    family: str = "",
+    parameters: Mapping[str, str] | None = None,
+    meta: Mapping[str, Any] | None = None,
+) -> RunReport:
+    """A RunReport of an analysis: one DeviceRun per attributed device, in timeline order.
+
+    Each device's findings are those naming it; its evidence is the capture(s) its
+    observations came from (all given captures when that is not known).
+    """
+    paths = [Path(c) for c in captures]
+    by_device: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_device.setdefault(str(f.device), []).append(f)
+    devices = []
+    for tl in timelines:
+        if tl.id == "unknown":
+            continue
+        d = tl.device
+        sources = {
+            o.evidence.source.removeprefix("capture:")
+            for o in tl.observations
+            if o.evidence.source.startswith("capture:")
+        }
+        mine = [p for p in paths if str(p) in sources] or list(paths)
+        described = " ".join(x for x in (d.product, d.serial or d.mac, d.ip) if x)
+        devices.append(
+            DeviceRun(
+                id=tl.id,
+                description=described or tl.id,
+                family=family,
+                identity=DeviceIdentity(product=d.product, serial=d.serial, mac=d.mac),
+                findings=by_device.get(tl.id, []),
+                observations=list(tl.observations),
+                captures=mine,
+                parameters=dict(parameters or {}),
+            )
+        )
+    info = {"title": "harness analyze", "name": "harness analyze", **(meta or {})}
+    info.setdefault("captures", [str(p) for p in paths])
+    return RunReport(meta=info, devices=devices)
+
+
+def capture_links(run: RunReport, out: str | Path | None) -> dict[str, str]:
+    """Capture path -> link for the page: relative to the report's directory when written."""
+    links: dict[str, str] = {}
+    base = Path(out).resolve().parent if out else None
+    for d in run.devices:
+        for p in d.captures:
+            target = Path(p).resolve()
+            links[str(p)] = os.path.relpath(target, base) if base else target.as_uri()
+    return links
+
+
+def render_report_html(run: RunReport, links: Mapping[str, str] | None = None) -> str:
+    """The analysis as report.html (matrix, failures with frames, timelines, TLS)."""
+    return _report_html(run, links=links or {})
+
+
+def render_report_junit(run: RunReport) -> str:
+    """The analysis as junit.xml: one testsuite per device, one testcase per requirement."""
+    return junit_xml(run)

@@ -8,7 +8,10 @@ each named requirement fails in at least one family, and *over-kills* when a
 requirement it does not name fails in one of the scenarios run. A quirk naming
 a requirement no scenario judges yet is *not yet provable*. `markdown()` renders
 docs/kill-matrix.md; `python -m harness.conformance.killmatrix --write PATH`
-regenerates it. Running and folding only: the scenarios arrange, the rules judge.
+regenerates it (`--report DIR` also writes report.html/report.json with the
+table). `KillMatrix.table()` and `table_from_devices()` (a `harness conform` run
+of quirky simulated phones) give the report's `KillMatrixTable`.
+Running and folding only: the scenarios arrange, the rules judge.
 """
 
 from __future__ import annotations
@@ -23,7 +26,16 @@ from typing import Any
 
 from harness.conformance.runner import DeviceSpec, ScenarioCache, fold, judge, run_device
 from harness.conformance.scenario import scenarios
-from harness.device.sim.quirks import QUIRKS, quirk
+from harness.device.sim.quirks import QUIRKS, QuirkError, quirk
+from harness.report.model import (
+    EXTRA_FAIL,
+    KILL,
+    NOT_RUN,
+    SURVIVES,
+    DeviceRun,
+    KillMatrixTable,
+    KillRow,
+)
 from harness.rules.finding import Verdict
 from harness.spec.catalog import catalog
 from harness.spec.family import family_names
@@ -152,6 +164,83 @@ class KillMatrix:
             ],
         }
 
+    def table(self) -> KillMatrixTable:
+        """The quirks x requirements table for the report."""
+        used = _used_requirements(self.rows)
+        rows = []
+        for r in self.rows:
+            cells = {req: _cell_value(r, req) for req in used}
+            rows.append(
+                KillRow(
+                    r.quirk, r.breaks, r.status, {k: v for k, v in cells.items() if v}, r.families
+                )
+            )
+        return KillMatrixTable(used, rows, "kill-matrix build (every quirk, every family)")
+
+
+def _cell_value(row: QuirkRow, req: str) -> str:
+    if req in row.failed:
+        return KILL if req in row.breaks else EXTRA_FAIL
+    if req in row.breaks:
+        return NOT_RUN if req in row.unjudged else SURVIVES
+    return ""
+
+
+def _used_requirements(rows: Iterable[QuirkRow]) -> list[str]:
+    rows = list(rows)
+    return [r for r in catalog() if any(r in row.breaks or r in row.failed for row in rows)]
+
+
+def table_from_devices(
+    devices: Iterable[DeviceRun], source: str = "harness conform"
+) -> KillMatrixTable | None:
+    """The kill-matrix table of a run's quirky simulated phones (None when there is none).
+
+    Per device with quirks: each named requirement is KILL (its folded verdict failed),
+    SURVIVES (judged, not failed) or not run (no finding, or skipped); a requirement it
+    does not name that failed is EXTRA FAIL.
+    """
+    rows = []
+    for d in devices:
+        if not d.quirks:
+            continue
+        breaks: list[str] = []
+        for name in d.quirks:
+            try:
+                breaks.extend(quirk(name).breaks)
+            except QuirkError:
+                continue
+        breaks = list(dict.fromkeys(breaks))
+        verdicts = d.verdicts()
+        cells: dict[str, str] = {}
+        for req in breaks:
+            v = verdicts.get(req)
+            cells[req] = (
+                KILL if v is Verdict.FAIL else NOT_RUN if v in (None, Verdict.SKIPPED) else SURVIVES
+            )
+        for req, v in verdicts.items():
+            if req not in breaks and v is Verdict.FAIL:
+                cells[req] = EXTRA_FAIL
+        extra = [r for r, c in cells.items() if c == EXTRA_FAIL]
+        survived = [r for r, c in cells.items() if c == SURVIVES]
+        not_run = [r for r, c in cells.items() if c == NOT_RUN]
+        if extra:
+            status = "over-kills " + ", ".join(extra)
+        elif survived:
+            status = "survives " + ", ".join(survived)
+        elif not_run and len(not_run) == len(breaks):
+            status = "not run"
+        else:
+            status = "killed" + (f" (not run: {', '.join(not_run)})" if not_run else "")
+        label = "+".join(d.quirks)
+        fams = [d.family] if d.family else []
+        rows.append(KillRow(label, tuple(breaks), status, cells, fams))
+    if not rows:
+        return None
+    seen = {r for row in rows for r in row.cells}
+    reqs = [r for r in catalog() if r in seen] + sorted(seen - set(catalog()))
+    return KillMatrixTable(reqs, rows, source)
+
 
 def build(jobs: int = 2) -> KillMatrix:
     fams = families()
@@ -214,6 +303,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="build the kill matrix (quirks x requirements)")
     parser.add_argument("--write", type=Path, help="write the Markdown table here")
     parser.add_argument("--json", type=Path, help="write the matrix as JSON here")
+    parser.add_argument(
+        "--report", type=Path, metavar="DIR", help="write report.html/report.json with the table"
+    )
     parser.add_argument("-j", "--jobs", type=int, default=2)
     args = parser.parse_args(argv)
     matrix = build(args.jobs)
@@ -224,7 +316,13 @@ def main(argv: list[str] | None = None) -> int:
         import json
 
         args.json.write_text(json.dumps(matrix.to_dict(), indent=2))
-    if not args.write and not args.json:
+    if args.report:
+        from harness.report.model import RunReport
+        from harness.report.write import write_reports
+
+        meta = {"title": "harness kill matrix", "name": "harness kill matrix"}
+        write_reports(RunReport(meta=meta, kill_matrix=matrix.table()), args.report)
+    if not args.write and not args.json and not args.report:
         print(text)
     bad = [r for r in matrix.rows if not r.ok]
     for r in bad:

@@ -44,6 +44,7 @@ from harness.endpoints.http_wire import (
 from harness.endpoints.stream import ByteStream, TcpStream
 from harness.observe.events import DeviceKey, HttpExchange
 from harness.observe.recorder import Recorder
+from harness.profiles.classify import classify_profile_body
 from harness.spec.user_agent import identify_user_agent
 
 CHUNK_SIZE = 1024  # bytes per chunk of a chunked body without slow_body
@@ -59,6 +60,9 @@ class Sent:
     outcome: str = "answered"  # answered | no-response | client-closed
     keep: bool = False
     note: str = ""
+    version: str | None = None  # the status line's version
+    chunked: bool = False
+    body: bytes | None = None  # the whole body, when it was all sent
 
 
 @dataclass
@@ -86,6 +90,10 @@ def device_for(client_ip: str | None, user_agent: str | None) -> DeviceKey:
 class HttpServer(Endpoint):
     name = "http"
     scheme = "http"
+    # The passphrase (and key derivation) of encrypted profiles this server sends, when
+    # known: the recorded `profile_valid` of an AES body is None (unknown) without it.
+    profile_key: str | None = None
+    profile_digest: str | None = None
 
     def __init__(
         self,
@@ -328,6 +336,7 @@ class HttpServer(Endpoint):
             response_bytes=sent.body_bytes,
             outcome=sent.outcome,
             note="; ".join(n for n in (note, sent.note) if n),
+            **self.response_facts(request, sent),
         )
         self._record_exchange(exchange, unexpected=unexpected)
         return sent.keep
@@ -454,8 +463,34 @@ class HttpServer(Endpoint):
         except (ConnectionError, OSError) as exc:
             text = f"client closed while the answer was sent ({sent} of {len(body)} body bytes)"
             self.note_problem(f"{text} to {conn.peer}: {exc}")
-            return Sent(response.status, headers, sent, "client-closed", False, text)
-        return Sent(response.status, headers, sent, "answered", keep, note)
+            return Sent(
+                response.status, headers, sent, "client-closed", False, text, version, chunked
+            )
+        return Sent(response.status, headers, sent, "answered", keep, note, version, chunked, body)
+
+    def response_facts(self, request: RequestHead, sent: Sent) -> dict[str, Any]:
+        """The HttpExchange fields saying what the answer carried (version, coding, body kind).
+
+        Bodies of 2xx answers are classified with `profile_key` / `profile_digest` (set
+        them when the lab serves encrypted profiles and knows the key; None: unknown).
+        """
+        if sent.status is None:
+            return {}
+        facts: dict[str, Any] = {"response_version": sent.version, "response_chunked": sent.chunked}
+        if (
+            sent.body is not None
+            and 200 <= sent.status < 300
+            and sent.status != 204
+            and request.method != "HEAD"
+        ):
+            c = classify_profile_body(sent.body, self.profile_key, self.profile_digest)
+            facts.update(
+                response_body_sha256=c.sha256,
+                response_content_kind=c.content_kind,
+                profile_valid=c.valid,
+                profile_gzipped=c.gzipped,
+            )
+        return facts
 
     # -- broken requests -------------------------------------------------------------
     async def _refuse(self, conn: Connection, parser: RequestParser, exc: ParseError) -> None:

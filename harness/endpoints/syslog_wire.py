@@ -103,6 +103,11 @@ class SyslogFramer:
                             break
                         continue
                     break
+                if not self._buf[:space].isdigit():
+                    self.problems.append("octet count with a non-digit; LF framing")
+                    if not self._take_line(out):
+                        break
+                    continue
                 count = int(self._buf[:space])
                 if count > self.MAX_MESSAGE:
                     self.problems.append(f"octet count {count} exceeds {self.MAX_MESSAGE}; dropped")

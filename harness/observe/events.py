@@ -101,6 +101,14 @@ class HttpExchange(Observation):
     scheme: str = "http"  # "http" or "https"
     outcome: str = "answered"  # answered | no-response | client-closed | malformed
     note: str = ""
+    # What the answer carried (None: unknown); the body facts come from
+    # harness.profiles.classify_profile_body, for 2xx answers with a body.
+    response_version: str | None = None  # the status line's version, "HTTP/1.0" | "HTTP/1.1"
+    response_chunked: bool | None = None  # sent with Transfer-Encoding: chunked
+    response_body_sha256: str | None = None  # of the body after transfer decoding
+    response_content_kind: str | None = None  # xml-profile|plain-profile|gzip|aes-openssl|other
+    profile_valid: bool | None = None  # readable as a profile (None: e.g. encrypted, no key)
+    profile_gzipped: bool | None = None  # the profile (after any decryption) was gzip
 
     def header(self, name: str) -> str | None:
         low = name.lower()

@@ -5,6 +5,7 @@ Pure byte and text transforms used by the simulated phone, the endpoints and the
 in `harness.profiles.cli`.
 """
 
+from harness.profiles.classify import BodyClass, classify_profile_body
 from harness.profiles.compress import gunzip_profile, gzip_profile, is_gzip
 from harness.profiles.crypto import decrypt_profile, derive_key_iv, encrypt_profile, is_encrypted
 from harness.profiles.errors import ProfileError
@@ -19,6 +20,8 @@ from harness.profiles.plain_profile import render_plain_profile
 from harness.profiles.xml_profile import render_xml_profile
 
 __all__ = [
+    "BodyClass",
+    "classify_profile_body",
     "Profile",
     "ProfileError",
     "decrypt_profile",

@@ -20,7 +20,15 @@ from markupsafe import Markup
 
 from harness.observe.events import TlsHandshake
 from harness.report.diff import RunDiff
-from harness.report.model import DeviceRun, RunReport
+from harness.report.model import (
+    EXTRA_FAIL,
+    KILL,
+    NOT_RUN,
+    SURVIVES,
+    DeviceRun,
+    KillMatrixTable,
+    RunReport,
+)
 from harness.report.plot import build_lane, format_duration, lane_svg, legend_svg
 from harness.rules.finding import Finding, Verdict
 from harness.spec.catalog import catalog
@@ -243,6 +251,31 @@ def _diff_view(diff: RunDiff | None) -> dict[str, Any] | None:
     }
 
 
+_KILL_CLASS = {KILL: "fail", EXTRA_FAIL: "inconclusive", SURVIVES: "pass", NOT_RUN: "none"}
+
+
+def _kill_matrix_view(table: KillMatrixTable | None) -> dict[str, Any] | None:
+    """Rows of quirk x requirement cells; a cell's class colours it like the verdicts."""
+    if table is None:
+        return None
+    rows = []
+    for r in table.rows:
+        cells = []
+        for req in table.requirements:
+            text = r.cells.get(req, "")
+            cells.append({"requirement": req, "text": text, "css": _KILL_CLASS.get(text, "")})
+        rows.append(
+            {
+                "quirk": r.quirk,
+                "status": r.status,
+                "families": ", ".join(r.families),
+                "cells": cells,
+                "ok": r.status.startswith("killed"),
+            }
+        )
+    return {"requirements": table.requirements, "rows": rows, "source": table.source}
+
+
 def _meta_value(key: str, value: Any) -> Any:
     """Epoch seconds under a time-like key read as a UTC date and time."""
     if key in TIME_KEYS and isinstance(value, int | float) and not isinstance(value, bool):
@@ -338,5 +371,6 @@ def render_html(
             diff=_diff_view(diff),
             diff_problem=diff_problem,
             legend=Markup(legend_svg()),
+            kill_matrix=_kill_matrix_view(run.kill_matrix),
         )
     )

@@ -5,7 +5,8 @@ family, identity, quirks), the findings the rules gave it, the observations
 they were judged on (optionally split into `Session`s, one per scenario, each
 on its own clock and with its own parameters), and the evidence files
 (captures, TLS key logs). `requirement_verdict()` folds several findings on
-one requirement into the one verdict a matrix cell shows. Only data and pure
+one requirement into the one verdict a matrix cell shows. A run of quirky
+simulated phones may carry a `KillMatrixTable` (quirks x requirements). Only data and pure
 folding here: no rendering, no file or socket I/O, no judging.
 """
 
@@ -113,10 +114,51 @@ class DeviceRun:
         return run
 
 
+# The cells of the kill-matrix table (what happened to a requirement under a quirk).
+KILL, SURVIVES, NOT_RUN, EXTRA_FAIL = "KILL", "SURVIVES", "not run", "EXTRA FAIL"
+
+
+@dataclass
+class KillRow:
+    """One quirk (or one device's set of quirks) against the requirements."""
+
+    quirk: str
+    breaks: tuple[str, ...]  # the requirements the quirk names
+    status: str  # killed | survives ... | over-kills ... | not run
+    cells: dict[str, str] = field(default_factory=dict)  # requirement -> KILL | SURVIVES | ...
+    families: list[str] = field(default_factory=list)
+
+
+@dataclass
+class KillMatrixTable:
+    """Quirks x requirements, as the report shows it (see harness.conformance.killmatrix)."""
+
+    requirements: list[str]
+    rows: list[KillRow]
+    source: str = ""  # what produced it: "harness conform" run, or a kill-matrix build
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "requirements": list(self.requirements),
+            "quirks": [
+                {
+                    "quirk": r.quirk,
+                    "breaks": list(r.breaks),
+                    "status": r.status,
+                    "families": list(r.families),
+                    "cells": dict(r.cells),
+                }
+                for r in self.rows
+            ],
+        }
+
+
 @dataclass
 class RunReport:
     meta: dict[str, Any] = field(default_factory=dict)
     devices: list[DeviceRun] = field(default_factory=list)
+    kill_matrix: KillMatrixTable | None = None  # when the run had quirky simulated phones
 
     def requirement_ids(self, *, all_catalog: bool = True) -> list[str]:
         """Matrix rows: catalog order; IDs no device has a finding for are kept when

@@ -11,7 +11,10 @@ Extras in report.json (the schema welcomes more fields): `meta.devices`,
 read), and `device_runs[]`: per device its `id`, `description`, `family`,
 `identity`, `quirks`, `captures`/`keylogs` (paths relative to the report),
 `sessions`, `requirements` (requirement ID -> folded `verdict`, first `why`,
-number of `findings`), `user_agents`, `ja3`, `ja4` (what the diff compares).
+number of `findings`), `user_agents`, `ja3`, `ja4` (what the diff compares);
+`kill_matrix` (top level) when the run had quirky simulated phones: the
+`KillMatrixTable` (quirks x requirements: KILL / SURVIVES / not run / EXTRA FAIL),
+given with the run or derived by harness.conformance.killmatrix.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from harness.report.diff import BaselineError, diff_reports, load_baseline
 from harness.report.html import render_html
 from harness.report.json_report import build_report, dumps
 from harness.report.junit import junit_xml
-from harness.report.model import DeviceRun, RunReport, identity_dict
+from harness.report.model import DeviceRun, KillMatrixTable, RunReport, identity_dict
 
 EVIDENCE_DIR = "captures"
 
@@ -132,6 +135,15 @@ def device_run_entry(d: DeviceRun, links: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def kill_matrix_of(run: RunReport) -> KillMatrixTable | None:
+    """The run's kill-matrix table: the one it carries, else one from its quirky devices."""
+    if run.kill_matrix is not None or not any(d.quirks for d in run.devices):
+        return run.kill_matrix
+    from harness.conformance.killmatrix import table_from_devices
+
+    return table_from_devices(run.devices)
+
+
 def build_run_json(
     run: RunReport, links: dict[str, str] | None = None, notes: list[str] | None = None
 ) -> dict[str, Any]:
@@ -155,6 +167,9 @@ def build_run_json(
         meta=meta,
     )
     report["device_runs"] = [device_run_entry(d, links) for d in run.devices]
+    table = kill_matrix_of(run)
+    if table is not None:
+        report["kill_matrix"] = table.to_dict()
     return report
 
 
@@ -167,6 +182,7 @@ def write_reports(
     out_dir.mkdir(parents=True, exist_ok=True)
     written = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     run = dataclasses.replace(run, meta={"written": written, **run.meta})
+    run.kill_matrix = kill_matrix_of(run)
     links, notes = copy_evidence(run, out_dir)
     diff = None
     problem = None

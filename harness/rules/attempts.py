@@ -3,10 +3,17 @@
 One attempt is a request plus the immediate follow-ups Table 3-1 prescribes
 (redirect-now, auth-retry). Timing and syslog rules judge attempts, not single
 requests. Pure functions over observations; the table comes from harness.spec.
+
+Every rule asks for the same timeline's attempts, so `registry.evaluate` opens
+`shared_attempts(timeline)` around its rules: inside it `group_attempts` and
+`provisioning_requests` compute once and hand each caller a fresh list of the
+same (frozen) attempts. Outside it they compute on every call, as before.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -64,8 +71,42 @@ def _asks_follow_up(obs: Observation) -> bool:
     return status_row(obs.status).action in (Action.REDIRECT_NOW, Action.AUTH_RETRY)
 
 
-def provisioning_requests(timeline: DeviceTimeline) -> list[Observation]:
-    """The device's HTTP(S) requests and TFTP read transfers, in time order."""
+class _Shared:
+    """The attempts of the one timeline being evaluated (see the module docstring)."""
+
+    __slots__ = ("timeline", "observations", "size", "requests", "attempts")
+
+    def __init__(self, timeline: DeviceTimeline) -> None:
+        self.timeline = timeline
+        self.observations = timeline.observations
+        self.size = len(timeline.observations)
+        self.requests: list[Observation] | None = None
+        self.attempts: list[Attempt] | None = None
+
+    def valid_for(self, timeline: DeviceTimeline) -> bool:
+        # the same timeline object, its observation list neither replaced nor resized
+        return (
+            timeline is self.timeline
+            and timeline.observations is self.observations
+            and len(self.observations) == self.size
+        )
+
+
+_shared: _Shared | None = None
+
+
+@contextmanager
+def shared_attempts(timeline: DeviceTimeline) -> Iterator[None]:
+    """Compute the timeline's requests and attempts at most once inside this block."""
+    global _shared
+    before, _shared = _shared, _Shared(timeline)
+    try:
+        yield
+    finally:
+        _shared = before
+
+
+def _requests(timeline: DeviceTimeline) -> list[Observation]:
     return [
         o
         for o in timeline.observations
@@ -73,9 +114,19 @@ def provisioning_requests(timeline: DeviceTimeline) -> list[Observation]:
     ]
 
 
-def group_attempts(timeline: DeviceTimeline) -> list[Attempt]:
+def provisioning_requests(timeline: DeviceTimeline) -> list[Observation]:
+    """The device's HTTP(S) requests and TFTP read transfers, in time order."""
+    shared = _shared
+    if shared is None or not shared.valid_for(timeline):
+        return _requests(timeline)
+    if shared.requests is None:
+        shared.requests = _requests(timeline)
+    return list(shared.requests)
+
+
+def _group(requests: list[Observation]) -> list[Attempt]:
     attempts: list[list[Observation]] = []
-    for req in provisioning_requests(timeline):
+    for req in requests:
         if attempts:
             prev = attempts[-1][-1]
             if _asks_follow_up(prev) and req.time - prev.time <= FOLLOW_UP_WINDOW:
@@ -83,3 +134,12 @@ def group_attempts(timeline: DeviceTimeline) -> list[Attempt]:
                 continue
         attempts.append([req])
     return [Attempt(tuple(a)) for a in attempts]
+
+
+def group_attempts(timeline: DeviceTimeline) -> list[Attempt]:
+    shared = _shared
+    if shared is None or not shared.valid_for(timeline):
+        return _group(_requests(timeline))
+    if shared.attempts is None:
+        shared.attempts = _group(provisioning_requests(timeline))
+    return list(shared.attempts)

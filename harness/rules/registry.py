@@ -5,6 +5,8 @@ family spec and what the harness knows of the device (its identity and its
 parameters); a rule that lacks what it needs says `inconclusive`, never `pass`.
 `evaluate()` runs the rules over timelines; a rule that raises becomes an
 `inconclusive` finding that names the exception, so one bad rule never stops a run.
+While a timeline's rules run, its provisioning attempts are computed once and
+shared (`harness.rules.attempts.shared_attempts`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 
 from harness.observe.events import Observation
 from harness.observe.timeline import DeviceTimeline
+from harness.rules.attempts import shared_attempts
 from harness.rules.finding import Finding, Verdict
 from harness.spec.catalog import requirement
 from harness.spec.family import Family
@@ -95,21 +98,22 @@ def evaluate(
     wanted = list(only) if only is not None else list(rules)
     findings: list[Finding] = []
     for timeline in timelines:
-        for req_id in wanted:
-            fn = rules.get(req_id)
-            if fn is None:
-                continue
-            try:
-                findings.extend(fn(timeline, ctx))
-            except Exception as exc:  # a broken rule must not stop the run
-                findings.append(
-                    Finding(
-                        req_id,
-                        Verdict.INCONCLUSIVE,
-                        f"rule raised {type(exc).__name__}: {exc}",
-                        timeline.id,
+        with shared_attempts(timeline):
+            for req_id in wanted:
+                fn = rules.get(req_id)
+                if fn is None:
+                    continue
+                try:
+                    findings.extend(fn(timeline, ctx))
+                except Exception as exc:  # a broken rule must not stop the run
+                    findings.append(
+                        Finding(
+                            req_id,
+                            Verdict.INCONCLUSIVE,
+                            f"rule raised {type(exc).__name__}: {exc}",
+                            timeline.id,
+                        )
                     )
-                )
     return findings
 
 
@@ -123,9 +127,14 @@ def finding(
     also: Iterable[Observation] = (),
 ) -> Finding:
     """A finding on `timeline`, with time and frames taken from the observations it is about."""
-    obs = ([about] if about is not None else []) + list(also)
-    frames = tuple(sorted({f for o in obs for f in o.evidence.frames}))
-    sources = tuple(dict.fromkeys(o.evidence.source for o in obs))
+    if about is not None and not also:  # the common case, without the generic walk
+        ev = about.evidence
+        frames = tuple(sorted(set(ev.frames)))
+        sources: tuple[str, ...] = (ev.source,)
+    else:
+        obs = ([about] if about is not None else []) + list(also)
+        frames = tuple(sorted({f for o in obs for f in o.evidence.frames}))
+        sources = tuple(dict.fromkeys(o.evidence.source for o in obs))
     return Finding(
         rule=req_id,
         verdict=verdict,

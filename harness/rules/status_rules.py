@@ -8,9 +8,14 @@ the Location at once; auth-retry -> retried at once with credentials, at most
 `Resync_Periodic` (+ 0..`Resync_Random_Delay` x the family's unit); B and C -> after the
 N-th value of `Resync_Error_Retry_Delay` (N = consecutive failures).
 
-Facts a scenario (or an analyst) may give in `RuleContext.facts`:
+What a 200 answer carried comes from the exchange itself when its source knew
+(`response_content_kind`, `profile_valid`, `profile_gzipped`, `response_version`,
+`response_chunked`: the live endpoint and the pcap analyzer both fill them), so a
+capture from the field is judged like a live run. Facts a scenario (or an analyst)
+may give in `RuleContext.facts`, used where the exchange says nothing:
 - `served`: {path: [{"body": bytes, "version": "HTTP/1.0"}, ...]}: what the server's
   successive 200 answers on `path` carried (the last entry repeats);
+- `firmware_paths`: paths that are firmware images, not profiles;
 - `unanswered`: [{"time": t, "outcome": "timeout" | "connection-error", "url": u}]:
   connections the lab accepted (or saw refused) that got no HTTP answer.
 Pure functions over observations; no I/O, and no status code or delay written here.
@@ -25,13 +30,7 @@ from urllib.parse import urljoin, urlsplit
 
 from harness.observe.events import HttpExchange, Observation, TftpTransfer
 from harness.observe.timeline import DeviceTimeline
-from harness.profiles import (
-    ProfileError,
-    decrypt_profile,
-    is_encrypted,
-    is_gzip,
-    load_profile_bytes,
-)
+from harness.profiles.classify import PROFILE_KINDS, classify_profile_body
 from harness.rules.attempts import FOLLOW_UP_WINDOW, Attempt, group_attempts, request_path
 from harness.rules.finding import Finding, Verdict
 from harness.rules.registry import RuleContext, finding, rule
@@ -136,39 +135,74 @@ def _served_entries(ctx: RuleContext, timeline: DeviceTimeline) -> dict[int, dic
     return out
 
 
-def body_kind(body: bytes) -> str:
-    """`encrypted`, `gzip` (of a clear profile), `clear` (a readable profile) or `invalid`."""
-    if is_encrypted(body):
-        return "encrypted"
-    try:
-        load_profile_bytes(body)
-    except ProfileError:
-        return "invalid"
-    return "gzip" if is_gzip(body) else "clear"
+_URL_PATH = re.compile(r"(?:(?:tftp|https?)://[^/\s|\]]+)?(/[^\s|;\]]+)")
+CLEAR_KINDS = frozenset({"xml-profile", "plain-profile", "gzip"})
 
 
-def profile_valid(body: bytes, target: RuleTarget | None, ctx: RuleContext) -> bool | None:
-    """Whether the device can read `body` as a profile under its rule's key (None: unknown)."""
+@dataclass(frozen=True)
+class Answer:
+    """What one 200 answer carried, as far as known (None: unknown).
+
+    `readable`: the body reads as a profile (under the key its classifier had);
+    `valid`: the device can read it under the rule that asked for it (with `--key` it
+    must be encrypted, without one it must not); `profile`: the answer is judged as a profile
+    (a fact says so, it answers a profile rule's path, or it looks like one).
+    """
+
+    kind: str | None
+    readable: bool | None
+    valid: bool | None
+    gzipped: bool | None
+    version: str | None
+    chunked: bool | None
+    profile: bool
+
+
+def _firmware_paths(ctx: RuleContext) -> set[str]:
+    paths = ctx.facts.get("firmware_paths")
+    if isinstance(paths, Iterable) and not isinstance(paths, str):
+        return {str(p) for p in paths}
+    return {p for p in _URL_PATH.findall(ctx.param("Upgrade_Rule")) if "$" not in p}
+
+
+def answer_of(
+    ex: HttpExchange, ctx: RuleContext, entry: dict | None = None, first_path: str | None = None
+) -> Answer:
+    """The answer's facts: the exchange's own fields, the `served` fact where they are None."""
+    path = request_path(ex)
+    target = target_for(ctx, first_path or path)
     key = target.options.get("key") if target else None
-    if key is not None and "$" in key:
-        return None
-    try:
-        load_profile_bytes(body, key, ctx.family.aes_kdf_digest)
-    except ProfileError:
-        return False
-    return True
+    kind, readable, gzipped = ex.response_content_kind, ex.profile_valid, ex.profile_gzipped
+    body = entry.get("body") if entry else None
+    if isinstance(body, bytes) and (kind is None or readable is None or gzipped is None):
+        c = classify_profile_body(body, key if key and "$" not in key else None, _digest(ctx))
+        kind = kind or c.content_kind
+        readable = c.valid if readable is None else readable
+        gzipped = c.gzipped if gzipped is None else gzipped
+    valid = readable
+    in_effect = target is not None and target.path in (path, first_path)
+    if in_effect and kind is not None and not (key and "$" in key):
+        encrypted = kind == "aes-openssl"
+        if bool(key) != encrypted:
+            valid = False  # a key and a clear file, or an encrypted file and no key
+    version = ex.response_version or (entry.get("version") if entry else None)
+    chunked = ex.response_chunked
+    if chunked is None:
+        chunked = any(
+            k.lower() == "transfer-encoding" and "chunked" in v.lower()
+            for k, v in ex.response_headers
+        )
+    paths = {t.path for t in rule_targets(ctx) if t.path}
+    profile = (
+        entry is not None
+        or bool({path, first_path} & paths)
+        or (kind in PROFILE_KINDS and path not in _firmware_paths(ctx))
+    )
+    return Answer(kind, readable, valid, gzipped, version, chunked, profile)
 
 
-def _inner_is_gzip(body: bytes, target: RuleTarget | None, ctx: RuleContext) -> bool:
-    if is_gzip(body):
-        return True
-    key = target.options.get("key") if target else None
-    if not (key and is_encrypted(body)):
-        return False
-    try:
-        return is_gzip(decrypt_profile(body, key, ctx.family.aes_kdf_digest))
-    except ProfileError:
-        return False
+def _digest(ctx: RuleContext) -> str:
+    return ctx.family.aes_kdf_digest
 
 
 # -- attempts and their outcome class ----------------------------------------------------
@@ -183,7 +217,7 @@ class Outcome:
     what: str  # "HTTP 404 for /p.cfg", "no answer (timeout) from http://..."
     about: Observation | None = None
     attempt: Attempt | None = None
-    served: dict | None = None  # the `served` fact of the final 200 answer
+    answer: Answer | None = None  # what the final 200 answer carried
     allowance: float = 0.0  # time the device may have spent waiting before giving up
 
 
@@ -206,7 +240,7 @@ def _class_of(row: StatusRow, ctx: RuleContext) -> tuple[Action, str]:
 
 def _outcome_of(attempt: Attempt, ctx: RuleContext, served: dict[int, dict]) -> Outcome:
     last = attempt.last
-    entry = None
+    answer = None
     if isinstance(last, HttpExchange):
         path = request_path(last)
         if last.status is None:
@@ -215,10 +249,9 @@ def _outcome_of(attempt: Attempt, ctx: RuleContext, served: dict[int, dict]) -> 
         else:
             row = status_row(last.status)
             what = f"HTTP {last.status} for {last.method} {path}"
-            entry = served.get(id(last))
-            if row.action is Action.A and entry is not None and "body" in entry:
-                valid = profile_valid(entry["body"], target_for(ctx, path), ctx)
-                if valid is False:
+            if row.action is Action.A:
+                answer = answer_of(last, ctx, served.get(id(last)), attempt.path)
+                if answer.profile and answer.valid is False:
                     row = transport_row("corrupt")
                     what = f"HTTP {last.status} with a body that is not a valid profile ({path})"
     else:
@@ -232,7 +265,7 @@ def _outcome_of(attempt: Attempt, ctx: RuleContext, served: dict[int, dict]) -> 
             row = transport_row("timeout" if last.outcome == "timeout" else "connection-error")
         what = f"TFTP {last.outcome} for {path}"
     klass, _ = _class_of(row, ctx)
-    return Outcome(attempt.start, attempt.end, row, klass, what, last, attempt, entry)
+    return Outcome(attempt.start, attempt.end, row, klass, what, last, attempt, answer)
 
 
 def outcomes(timeline: DeviceTimeline, ctx: RuleContext) -> list[Outcome]:
@@ -511,35 +544,32 @@ _register_table_rules()
 
 
 # -- profiles --------------------------------------------------------------------------
-def _served_body(o: Outcome) -> bytes | None:
-    return o.served.get("body") if o.served else None
-
-
 @rule("PROFILE-AES")
 def profile_aes(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
     """An encrypted profile under the rule's key is read (class A); a wrong key is class B."""
-
-    def select(o: Outcome) -> bool:
-        body = _served_body(o)
-        return body is not None and is_encrypted(body)
-
-    return _judge_outcomes(
-        "PROFILE-AES",
-        timeline,
-        ctx,
-        select,
-        "the server served no AES-encrypted profile",
-        lambda o: "an AES-encrypted profile",
-    )
+    outs = outcomes(timeline, ctx)
+    results: list[tuple[Verdict, str, Observation | None]] = []
+    for i, o in enumerate(outs):
+        a = o.answer
+        if a is None or not a.profile or a.kind != "aes-openssl":
+            continue
+        if a.valid is None:
+            why = (
+                "an AES-encrypted profile whose readability is unknown (no key known: give the "
+                "profile rule's --key, e.g. `harness analyze --key`)"
+            )
+            results.append((Verdict.INCONCLUSIVE, why, o.about))
+            continue
+        verdict, why = judge_next(outs, i, ctx)
+        results.append((verdict, f"an AES-encrypted profile: {why}", o.about))
+    return _verdict("PROFILE-AES", timeline, results, "the server served no AES-encrypted profile")
 
 
 @rule("PROFILE-GZIP")
 def profile_gzip(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
     def select(o: Outcome) -> bool:
-        body = _served_body(o)
-        if body is None or o.about is None:
-            return False
-        return _inner_is_gzip(body, target_for(ctx, request_path(o.about)), ctx)
+        a = o.answer
+        return bool(a and a.profile and (a.kind == "gzip" or a.gzipped))
 
     return _judge_outcomes(
         "PROFILE-GZIP",
@@ -557,16 +587,12 @@ def http_versions(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
     kinds: set[str] = set()
 
     def kind(o: Outcome) -> str:
-        ex = o.about
-        if not isinstance(ex, HttpExchange) or o.served is None:
+        a = o.answer
+        if a is None or not a.profile:
             return ""
-        chunked = any(
-            k.lower() == "transfer-encoding" and "chunked" in v.lower()
-            for k, v in ex.response_headers
-        )
-        if chunked:
+        if a.chunked:
             return "a chunked HTTP/1.1 answer"
-        return "an HTTP/1.0 answer" if o.served.get("version") == "HTTP/1.0" else ""
+        return "an HTTP/1.0 answer" if a.version == "HTTP/1.0" else ""
 
     def select(o: Outcome) -> bool:
         k = kind(o)
@@ -624,15 +650,16 @@ def profile_plain_http(timeline: DeviceTimeline, ctx: RuleContext) -> list[Findi
     served = _served_entries(ctx, timeline)
     results: list[tuple[Verdict, str, Observation | None]] = []
     for ex in timeline.of(HttpExchange):
-        entry = served.get(id(ex))
-        if ex.scheme != "http" or entry is None or "body" not in entry:
+        if ex.scheme != "http" or ex.status != 200:
             continue
-        kind = body_kind(entry["body"])
+        a = answer_of(ex, ctx, served.get(id(ex)))
+        if not a.profile:
+            continue
         head = f"the server answered {ex.method} {request_path(ex)} over http://"
-        if kind in ("clear", "gzip"):
-            why = f"{head} with a profile in clear ({kind}); encrypt it (--key) or use HTTPS"
+        if a.kind in CLEAR_KINDS and a.readable:
+            why = f"{head} with a profile in clear ({a.kind}); encrypt it (--key) or use HTTPS"
             results.append((Verdict.FAIL, why, ex))
-        elif kind == "encrypted":
+        elif a.kind == "aes-openssl":
             results.append((Verdict.PASS, f"{head} with an AES-encrypted profile", ex))
     return _verdict(
         "PROFILE-PLAIN-HTTP", timeline, results, "no profile was served over plain HTTP"

@@ -3,6 +3,10 @@
 Uses `cryptography` for the X.509 parsing. Also the subject as an attribute dict
 (`{"CN": ..., "OU": ..., "L": ..., "ST": ...}`) for client-certificate checks.
 No verification (trust, names, dates) here: that is the rules' job. No I/O.
+
+Both results are cached by the certificate's bytes (a capture shows the same
+server certificate in thousands of handshakes; parsing it costs ~0.2 ms each).
+The caches are bounded (`CACHE_SIZE` entries, emptied when full).
 """
 
 from __future__ import annotations
@@ -16,9 +20,20 @@ from cryptography.x509.oid import NameOID
 
 from harness.observe.events import TlsCertificate
 
+CACHE_SIZE = 256
+
+_summaries: dict[bytes, TlsCertificate | str] = {}  # der -> summary, or the error message
+_subjects: dict[bytes, dict[str, str] | str] = {}
+
 
 class CertificateSummaryError(ValueError):
     """The bytes are not a DER X.509 certificate `cryptography` can read."""
+
+
+def _remember(cache: dict, der: bytes, value: object) -> None:
+    if len(cache) >= CACHE_SIZE:
+        cache.clear()
+    cache[der] = value
 
 
 def _key_info(cert: x509.Certificate) -> tuple[str | None, int | None]:
@@ -75,6 +90,20 @@ def _load(der: bytes) -> x509.Certificate:
 
 def summarize_certificate(der: bytes) -> TlsCertificate:
     """Subject/issuer (RFC 4514), CN, SAN DNS names, validity (epoch), key, signature, sha256."""
+    key = bytes(der)
+    got = _summaries.get(key)
+    if got is None:
+        try:
+            got = _summarize(key)
+        except CertificateSummaryError as e:
+            got = str(e)
+        _remember(_summaries, key, got)
+    if type(got) is str:
+        raise CertificateSummaryError(got)
+    return got  # type: ignore[return-value]
+
+
+def _summarize(der: bytes) -> TlsCertificate:
     cert = _load(der)
     try:
         with warnings.catch_warnings():
@@ -108,6 +137,20 @@ def _summary(cert: x509.Certificate, der: bytes) -> TlsCertificate:
 def subject_attributes(der: bytes) -> dict[str, str]:
     """The subject as {short name: value} (RFC 4514 names: CN, OU, O, L, ST, C...);
     a repeated attribute keeps its first value."""
+    key = bytes(der)
+    got = _subjects.get(key)
+    if got is None:
+        try:
+            got = _subject_attributes(key)
+        except CertificateSummaryError as e:
+            got = str(e)
+        _remember(_subjects, key, got)
+    if type(got) is str:
+        raise CertificateSummaryError(got)
+    return dict(got)  # type: ignore[arg-type]
+
+
+def _subject_attributes(der: bytes) -> dict[str, str]:
     cert = _load(der)
     out: dict[str, str] = {}
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
-import socket
 import subprocess
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from harness.analyze.cassette import Cassette, CassetteError
 from harness.capture.live import LiveCapture
 from harness.endpoints.http import HttpServer
 from harness.endpoints.tftp import TftpServer
+from tests.clients import free_udp_port, tftp_get
 
 UA = "Cisco/SPA504G-7.6.2 (88012BA01234)"
 PROFILE = b"<flat-profile><Resync_Periodic>77</Resync_Periodic></flat-profile>\n"
@@ -36,34 +36,6 @@ def curl(url: str, *extra: str) -> tuple[int, bytes, str]:
     )
     head = r.stderr.decode("latin-1")
     return int(head.split()[1]), r.stdout, head
-
-
-def free_udp_port() -> int:
-    """A UDP port free right now: the tftp client's source port, so the filter can name it."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def tftp_get(port: int, name: str, dest: Path, local: int) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            "tftp",
-            "-R",
-            f"{local}:{local}",
-            "-m",
-            "binary",
-            "127.0.0.1",
-            str(port),
-            "-c",
-            "get",
-            name,
-            str(dest),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=20,
-    )
 
 
 @pytest.fixture(scope="module")

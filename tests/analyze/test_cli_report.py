@@ -101,7 +101,7 @@ def test_junit_and_html(http_capture, tmp_path, capsys):
     root = ET.parse(out).getroot()
     cases = root.findall("./testsuite/testcase")
     assert cases
-    rules = [c.find("./properties/property[@name='rule']").get("value") for c in cases]
+    rules = [c.find("./properties/property[@name='requirement']").get("value") for c in cases]
     assert rules == [c.get("name") for c in cases]
     failures = [c for c in cases if c.find("failure") is not None]
     assert (code == 1) == bool(failures)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from harness.cli import main
 from harness.endpoints.http import HttpServer
 from harness.endpoints.tftp import TftpServer
 from harness.observe.events import DeviceKey, Evidence, HttpExchange
+from tests.clients import free_udp_port, tftp_get
 
 UA = "Cisco/SPA504G-7.6.2 (88012BA01234)"
 PROFILE = b"<flat-profile><Resync_Periodic>77</Resync_Periodic></flat-profile>\n"
@@ -36,33 +36,6 @@ pytestmark = [
 
 def curl(*args: str) -> None:
     subprocess.run(["curl", "-s", "-o", "/dev/null", "-A", UA, *args], check=True, timeout=10)
-
-
-def free_udp_port() -> int:
-    """A UDP port free right now: the tftp client's source port, so the filter can name it."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def tftp_get(port: int, name: str, dest: Path, local: int) -> None:
-    subprocess.run(
-        [
-            "tftp",
-            "-R",
-            f"{local}:{local}",
-            "-m",
-            "binary",
-            "127.0.0.1",
-            str(port),
-            "-c",
-            "get",
-            name,
-            str(dest),
-        ],
-        capture_output=True,
-        timeout=20,
-    )
 
 
 def script_like_capture(server: HttpServer) -> None:

@@ -28,6 +28,7 @@ from harness.capture.live import (
 from harness.capture.pcapwrite import write_pcap, write_pcapng
 from harness.capture.reader import CaptureReader
 from harness.observe.events import HttpExchange, TftpTransfer
+from tests.clients import free_udp_port, tftp_get
 
 UA = "Cisco/SPA504G-7.6.2 (88012BA01234)"
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="live capture needs root")
@@ -37,34 +38,6 @@ TOOLS = [t for t in ("dumpcap", "tcpdump") if shutil.which(t)]
 
 def curl(url: str) -> None:
     subprocess.run(["curl", "-s", "-o", "/dev/null", "-A", UA, url], check=True, timeout=10)
-
-
-def free_udp_port() -> int:
-    """A UDP port free right now: the tftp client's source port, so the filter can name it."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def tftp_get(port: int, name: str, dest, local: int) -> subprocess.CompletedProcess:  # noqa: ANN001
-    return subprocess.run(
-        [
-            "tftp",
-            "-R",
-            f"{local}:{local}",
-            "-m",
-            "binary",
-            "127.0.0.1",
-            str(port),
-            "-c",
-            "get",
-            name,
-            str(dest),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=20,
-    )
 
 
 @pytest.mark.parametrize("tool", TOOLS)

@@ -26,6 +26,7 @@ async def test_clean_phone_passes_every_basic_requirement():
         ("silent-syslog", {"SYSLOG-REQUEST", "SYSLOG-RESULT"}),
         ("syslog-no-macros", {"SYSLOG-MACROS"}),
         ("ua-wrong-product", {"UA-IDENTITY"}),
+        ("get-as-post", {"HTTP-GET"}),
     ],
 )
 async def test_quirk_fails_what_it_breaks(quirk, fails):

@@ -81,6 +81,12 @@ def test_parser_never_raises(data):
     assert isinstance(rec.message, str)
 
 
+def test_framer_survives_a_bad_octet_count():
+    framer = SyslogFramer()
+    assert framer.feed(b"0\x00 <14>text\n") == [b"0\x00 <14>text"]
+    assert framer.problems == ["octet count with a non-digit; LF framing"]
+
+
 @settings(suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.binary(max_size=80), max_size=10))
 def test_framer_never_raises_and_is_bounded(chunks):

@@ -374,6 +374,8 @@ class Engine:
                 job.method = "POST"
                 gpp = self._p(f"GPP_{opts.post.upper()}")
                 job.body = expand(gpp, self._macros()).encode("utf-8")
+            elif not opts.post and self.behaviour.get_as_post:
+                job.method, job.body = "POST", b""
             else:
                 job.method, job.body = "GET", b""
             if not self._begin(alt.url, out, where):

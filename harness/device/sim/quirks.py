@@ -52,6 +52,7 @@ class Behaviour:
     aes_wrong_kdf: bool = False  # derive the AES key with the other digest
     gzip_supported: bool = True
     post_as_get: bool = False
+    get_as_post: bool = False  # a rule without `--post` is fetched with POST (empty body)
     chunked_supported: bool = True
     periodic_resync: bool = True
     powerup_resync: bool = True
@@ -226,6 +227,12 @@ QUIRKS: dict[str, Quirk] = {
             ("HTTP-POST",),
             "A `[--post x]` rule is fetched with GET and no body.",
             post_as_get=True,
+        ),
+        _q(
+            "get-as-post",
+            ("HTTP-GET",),
+            "A plain rule (no `[--post x]`) is fetched with POST and an empty body.",
+            get_as_post=True,
         ),
         _q(
             "no-chunked",
