@@ -8,13 +8,13 @@ from xml.etree import ElementTree as ET
 
 import jsonschema
 import pytest
-from test_tcp_http import _segments
 
 from harness.analyze.judge import device_parameters
 from harness.capture.pcapwrite import write_pcap
 from harness.cli import main
 from harness.observe.events import DeviceKey, HttpExchange
 from harness.observe.timeline import DeviceTimeline
+from tests.analyze.test_tcp_http import _segments
 
 SCHEMA = json.loads(Path("/work/shared/spec/report.schema.json").read_text())
 

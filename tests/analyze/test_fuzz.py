@@ -7,7 +7,6 @@ import struct
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_tcp_http import _segments
 
 from harness.analyze.dhcp import DhcpError, parse_dhcp
 from harness.analyze.engine import Analyzer
@@ -17,6 +16,7 @@ from harness.capture.packets import PacketDecoder
 from harness.capture.pcapwrite import pcap_header, pcap_record
 from harness.capture.reader import CaptureFormatError, CaptureReader
 from harness.observe.events import DeviceKey
+from tests.analyze.test_tcp_http import _segments
 
 SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -10,11 +10,11 @@ import threading
 import time
 
 import pytest
-from conftest import free_port, tshark_fields
 from dnslib import QTYPE, RR, A, DNSRecord
 
 from harness.analyze.engine import Ports, analyze_capture
 from harness.observe.events import DnsQuery, HttpExchange, SyslogMessage, TftpTransfer, TlsHandshake
+from tests.analyze.conftest import free_port, tshark_fields
 
 pytestmark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
 

@@ -5,23 +5,18 @@ the capture as evidence), checked by parsing and in a headless browser."""
 from __future__ import annotations
 
 import json
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from test_tcp_http import _segments
 
 from harness.analyze.render import analysis_run, capture_links
 from harness.cli import main
 from harness.observe.events import DeviceKey, Evidence, HttpExchange
 from harness.observe.timeline import build_timelines
 from harness.rules.finding import Finding, Verdict
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # tests/analyze is not a package: reach the browser helper
-    sys.path.insert(0, str(ROOT))
-from tests.report.test_browser import CHROMIUM, chromium  # noqa: E402
+from tests.analyze.test_tcp_http import _segments
+from tests.report.test_browser import CHROMIUM, chromium
 
 
 def analyze(capsys, *args) -> int:
