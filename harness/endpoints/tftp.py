@@ -29,6 +29,7 @@ from harness.endpoints.base import Endpoint
 from harness.endpoints.tftp_faults import NO_FAULTS, FaultScript, fault_key
 from harness.endpoints.tftp_wire import (
     DEFAULT_BLKSIZE,
+    MAX_DATAGRAM,
     MODES,
     Ack,
     Data,
@@ -195,7 +196,7 @@ class TftpServer(Endpoint):
         transport, _ = await loop.create_datagram_endpoint(
             lambda: _ListenerProtocol(self), local_addr=(self.host, self.port)
         )
-        self._listener = transport
+        self._listener = _small_reads(transport)
         self.port = transport.get_extra_info("sockname")[1]
         self._closers.append(transport.close)
         self._closers.append(self._stop_sessions)
@@ -332,6 +333,19 @@ class TftpServer(Endpoint):
         self.uploads[key] = data
 
 
+def _small_reads(transport: asyncio.DatagramTransport) -> asyncio.DatagramTransport:
+    """Read datagrams into MAX_DATAGRAM-sized buffers instead of asyncio's 256 KiB.
+
+    asyncio's selector transport reads every datagram into a fresh `max_size` (256 KiB)
+    bytes object; glibc serves that size with mmap, so each ACK cost an mmap, a page
+    fault and a munmap. No UDP datagram is larger than MAX_DATAGRAM, which malloc serves
+    from its heap. A transport without the attribute (another loop) is left as it is.
+    """
+    if hasattr(transport, "max_size"):
+        transport.max_size = MAX_DATAGRAM  # type: ignore[attr-defined]
+    return transport
+
+
 class _ListenerProtocol(asyncio.DatagramProtocol):
     def __init__(self, server: TftpServer) -> None:
         self.server = server
@@ -401,6 +415,7 @@ class _Transfer:
         self.own_transport = False
         self.inbox: deque[bytes] = deque()
         self.waiter: asyncio.Future[None] | None = None
+        self.on_datagram: Callable[[bytes], None] | None = None  # set by _ReadPump
         self.timeout = server.retransmit_timeout
         self.accepted: dict[str, str] = {}
         self.blocks = 0
@@ -409,6 +424,10 @@ class _Transfer:
 
     # -- plumbing ----------------------------------------------------------------------------
     def feed(self, raw: bytes) -> None:
+        handler = self.on_datagram
+        if handler is not None:  # a read's data phase: handled right here, no task switch
+            handler(raw)
+            return
         if len(self.inbox) < MAX_INBOX:
             self.inbox.append(raw)
         waiter = self.waiter
@@ -435,7 +454,10 @@ class _Transfer:
                 self.waiter = None
             if not self.inbox:
                 return None
-        raw = self.inbox.popleft()
+        return self.parse(self.inbox.popleft())
+
+    def parse(self, raw: bytes) -> Packet:
+        """A datagram of the client's, decoded; a malformed one ends the transfer (ERROR 4)."""
         if len(raw) == 4 and raw[:2] == b"\x00\x04":
             return Ack(int.from_bytes(raw[2:], "big"))
         try:
@@ -508,6 +530,7 @@ class _Transfer:
                 self.transport, _ = await loop.create_datagram_endpoint(
                     lambda: _TransferProtocol(self), local_addr=(server.host, 0)
                 )
+                _small_reads(self.transport)
                 self.own_transport = True
             try:
                 if isinstance(self.request, ReadRequest):
@@ -612,48 +635,10 @@ class _Transfer:
         stall = self.faults.stall_block
         if self.accepted:
             await self.send_oack_for_read(stall)
-        nblocks = len(data) // blksize + 1
-        base, next_block, highest, retries = 1, 1, 0, 0
-        while base <= nblocks:
-            end = min(base + window - 1, nblocks)
-            if stall is not None and end > stall:
-                end = stall
-                if base > stall:
-                    await self.silence()
-                    raise _End("aborted", None, f"fault: stalled after block {stall}")
-            for block in range(next_block, end + 1):
-                offset = (block - 1) * blksize
-                raw = encode_data(block, data[offset : offset + blksize])
-                await self.send_faulted(block, raw, block > highest)
-                highest = max(highest, block)
-            next_block = end + 1
-            deadline = self.deadline()
-            while True:
-                packet = await self.receive(deadline)
-                if packet is None:
-                    retries += 1
-                    if retries > self.server.max_retries:
-                        raise _End(
-                            "timeout", None, f"no ACK for block {base} after {retries - 1} retries"
-                        )
-                    next_block = base
-                    break
-                if not isinstance(packet, Ack):
-                    raise self.unexpected(packet)
-                acked = _absolute(packet.block, base - 1, end)
-                if acked is None:
-                    continue  # stale or foreign ACK: ignore (no Sorcerer's Apprentice)
-                if acked == base - 1:
-                    if window > 1:  # RFC 7440: the receiver saw a gap; resend the window
-                        next_block = base
-                        break
-                    continue
-                retries = 0
-                base = acked + 1
-                self.blocks = acked
-                self.bytes = min(len(data), acked * blksize)
-                next_block = base  # a partial-window ACK resends from there
-                break
+        pump = _ReadPump(self, data, blksize, window)
+        if await pump.run() is _STALLED:
+            await self.silence()
+            raise _End("aborted", None, f"fault: stalled after block {stall}")
 
     async def send_oack_for_read(self, stall: int | None) -> None:
         oack = encode(OptionAck(self.accepted))
@@ -759,9 +744,193 @@ class _Transfer:
             raise _End("error", refusal.code, refusal.message) from None
 
 
-def _absolute(wire_block: int, low: int, high: int) -> int | None:
-    """The absolute block in [low, high] whose 16-bit wire number is `wire_block`."""
-    for block in range(max(low, 0), high + 1):
-        if block & 0xFFFF == wire_block:
-            return block
-    return None
+_STALLED = _End("aborted", None, "fault: stalled")  # the pump's word for "fall silent now"
+
+
+class _ReadPump:
+    """The data phase of a read, driven by the client's ACKs, with no task switch per block.
+
+    Each ACK is handled inside `datagram_received` (via `_Transfer.feed`) and sends the next
+    window at once; the retransmission timer is one `call_at` handle re-armed lazily (an ACK
+    only moves `deadline`; the handle, when it fires early, re-arms itself for the new one).
+    Payloads are slices of one memoryview of the file. Block faults (drop, duplicate, delay,
+    stall) are checked only when the script has any. Semantics match RFC 1350/7440: a stale
+    ACK is ignored (no Sorcerer's Apprentice), a duplicate ACK of the block before the window
+    resends the window when windowsize > 1, a partial-window ACK resends from there.
+    """
+
+    def __init__(self, session: _Transfer, data: bytes, blksize: int, window: int) -> None:
+        self.session = session
+        self.loop = asyncio.get_running_loop()
+        self.view = memoryview(data)
+        self.size = len(data)
+        self.blksize = blksize
+        self.window = window
+        self.nblocks = len(data) // blksize + 1
+        self.base, self.end, self.highest, self.retries = 1, 0, 0, 0
+        faults = session.faults
+        self.faults = faults
+        self.scripted = bool(faults.drops or faults.delays or faults.duplicates)
+        self.stall = faults.stall_block
+        self.timeout = session.timeout
+        self.deadline = 0.0
+        self.timer: asyncio.TimerHandle | None = None
+        self.held: asyncio.TimerHandle | None = None  # a delay fault holding the window
+        self.done: asyncio.Future[_End | None] = self.loop.create_future()
+        assert session.transport is not None
+        self.sendto = session.transport.sendto
+        self.client = session.client
+
+    async def run(self) -> _End | None:
+        """Send the file; None when the last block is ACKed, _STALLED for the stall fault."""
+        session = self.session
+        session.on_datagram = self.on_datagram
+        try:
+            self.send_window()
+            self.drain()  # anything that arrived before the pump took over
+            end = await self.done
+        finally:
+            session.on_datagram = None
+            for handle in (self.timer, self.held):
+                if handle is not None:
+                    handle.cancel()
+        if end is not None and end is not _STALLED:
+            raise end
+        return end
+
+    def finish(self, end: _End | None) -> None:
+        self.session.on_datagram = None  # later datagrams wait in the inbox, unread
+        if not self.done.done():
+            self.done.set_result(end)
+
+    def drain(self) -> None:
+        session = self.session
+        while session.inbox and session.on_datagram is not None:
+            self.on_datagram(session.inbox.popleft())
+
+    # -- sending ------------------------------------------------------------------------------
+    def send_window(self) -> None:
+        end = min(self.base + self.window - 1, self.nblocks)
+        stall = self.stall
+        if stall is not None and end > stall:
+            end = stall
+            if self.base > stall:
+                self.finish(_STALLED)
+                return
+        self.end = end
+        self.send_from(self.base, held=False)
+
+    def send_from(self, block: int, held: bool) -> None:
+        """Send blocks block..end (first sends and retransmissions), then re-arm the timer."""
+        session, view, blksize, sendto, client = (
+            self.session,
+            self.view,
+            self.blksize,
+            self.sendto,
+            self.client,
+        )
+        while block <= self.end:
+            first = block > self.highest
+            if not first:
+                session.retransmissions += 1
+            offset = (block - 1) * blksize
+            packet = encode_data(block, view[offset : offset + blksize])
+            if not self.scripted:
+                sendto(packet, client)
+            else:
+                faults = self.faults
+                if first and not held and block in faults.delays:
+                    self.hold(block, faults.delays[block])
+                    return
+                held = False
+                if not faults.drops_block(block, first):
+                    sendto(packet, client)
+                    if first and block in faults.duplicates:
+                        sendto(packet, client)
+            if first:
+                self.highest = block
+            block += 1
+        self.deadline = self.loop.time() + self.timeout
+        if self.timer is None:
+            self.timer = self.loop.call_at(self.deadline, self.on_timer)
+
+    def hold(self, block: int, seconds: float) -> None:
+        """The delay fault: stop the clock and the ACK handling, send `block` `seconds` later."""
+        self.session.on_datagram = None  # meanwhile datagrams queue in the inbox
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.held = self.loop.call_later(seconds, self.release, block)
+
+    def release(self, block: int) -> None:
+        self.held = None
+        if self.done.done():
+            return
+        self.session.on_datagram = self.on_datagram
+        self.guarded(self.send_from, block, True)
+        self.drain()
+
+    def on_timer(self) -> None:
+        self.timer = None
+        if self.done.done():
+            return
+        if self.loop.time() < self.deadline:  # an ACK moved the deadline since this was armed
+            self.timer = self.loop.call_at(self.deadline, self.on_timer)
+            return
+        self.retries += 1
+        if self.retries > self.session.server.max_retries:
+            self.finish(
+                _End(
+                    "timeout",
+                    None,
+                    f"no ACK for block {self.base} after {self.retries - 1} retries",
+                )
+            )
+            return
+        self.guarded(self.send_window)
+
+    # -- receiving ----------------------------------------------------------------------------
+    def on_datagram(self, raw: bytes) -> None:
+        if len(raw) == 4 and raw[1] == 4 and raw[0] == 0:
+            wire = raw[2] << 8 | raw[3]
+        else:
+            try:
+                packet = self.session.parse(raw)
+                if not isinstance(packet, Ack):
+                    raise self.session.unexpected(packet)
+            except _End as end:
+                self.finish(end)
+                return
+            except Exception as exc:
+                self.crash(exc)
+                return
+            wire = packet.block
+        low = self.base - 1
+        acked = low + ((wire - low) & 0xFFFF)  # the absolute block in [low, end] (window < 2**16)
+        if acked > self.end:
+            return  # stale or foreign ACK: ignore (no Sorcerer's Apprentice)
+        if acked == low:
+            if self.window > 1:  # RFC 7440: the receiver saw a gap; resend the window
+                self.guarded(self.send_window)
+            return
+        self.retries = 0
+        self.base = acked + 1
+        session = self.session
+        session.blocks = acked
+        session.bytes = min(self.size, acked * self.blksize)
+        if acked == self.nblocks:
+            self.finish(None)
+            return
+        self.guarded(self.send_window)
+
+    def guarded(self, step: Callable[..., None], *args: Any) -> None:
+        try:
+            step(*args)
+        except Exception as exc:  # a bug ends this transfer, never the server
+            self.crash(exc)
+
+    def crash(self, exc: Exception) -> None:
+        self.session.server.note_problem(
+            f"internal error in the transfer of {self.session.filename!r}: {exc!r}"
+        )
+        self.finish(_End("error", ErrorCode.NOT_DEFINED, f"internal error: {exc!r}"))

@@ -225,8 +225,12 @@ def decode(datagram: bytes) -> Packet:
 
 
 # fast paths for the transfer loop (same layout as Data/Ack above)
-def encode_data(block: int, payload: bytes) -> bytes:
-    return struct.pack("!HH", Opcode.DATA, block & 0xFFFF) + payload
+_DATA_HEADER = struct.Struct("!HH")
+
+
+def encode_data(block: int, payload: bytes | memoryview) -> bytes:
+    """DATA for `block` (its 16-bit wire number is taken); one copy of the payload."""
+    return _DATA_HEADER.pack(3, block & 0xFFFF) + payload  # 3 = Opcode.DATA; the hot path
 
 
 def encode_ack(block: int) -> bytes:
