@@ -384,9 +384,12 @@ class Analyzer:
 
     def _tftp(self, pkt) -> None:  # noqa: ANN001
         src, dst = (pkt.src, pkt.sport), (pkt.dst, pkt.dport)
-        if not self.tftp.packet(pkt.frame, pkt.time, src, dst, pkt.payload) and (
-            pkt.dport in self.ports.tftp
-        ):
+        if self.tftp.packet(pkt.frame, pkt.time, src, dst, pkt.payload):
+            return
+        p = pkt.payload
+        # Not part of a transfer: a request to the TFTP port, or one shaped like an RRQ/WRQ
+        # from a port an earlier transfer used (a client run reusing its source port).
+        if pkt.dport in self.ports.tftp or (len(p) > 4 and p[0] == 0 and p[1] in (1, 2)):
             self._tftp_request(pkt)
 
     # -- TCP ----------------------------------------------------------------------

@@ -169,3 +169,18 @@ def test_syslog_on_514_and_sniffed_on_other_ports(tmp_path):
         ("hello", 16, 6),
         ("five424", 1, 5),
     ]
+
+
+def test_tftp_second_request_from_a_reused_client_port_to_a_non_69_server(tmp_path):
+    """A tftp client run that reuses an earlier run's source port is still a new transfer."""
+    pkts = [
+        udp(C, 2004, S, 6969, rrq("first.cfg")),
+        udp(S, 40004, C, 2004, data(1, b"one")),
+        udp(C, 2004, S, 40004, ack(1)),
+        udp(C, 2004, S, 6969, rrq("second.cfg")),  # same client port, same server port
+        udp(S, 40005, C, 2004, data(1, b"two")),
+        udp(C, 2004, S, 40005, ack(1)),
+    ]
+    r = analyze_capture(write(tmp_path, pkts))
+    got = [(o.filename, o.outcome, o.bytes) for o in r.observations if isinstance(o, TftpTransfer)]
+    assert got == [("first.cfg", "complete", 3), ("second.cfg", "complete", 3)]
