@@ -28,7 +28,7 @@ from harness.analyze.render import (
     render_text,
 )
 from harness.capture.reader import CaptureFormatError
-from harness.report.json_report import build_report, dumps, write_report
+from harness.report.json_report import build_report, dumps, stream_report
 from harness.rules.registry import DeviceIdentity, RuleContext
 from harness.spec.family import Family, FamilyError, family_names, load_family
 
@@ -159,13 +159,24 @@ def run(args: argparse.Namespace) -> int:
     )
     for r in results:
         notes.extend(f"{r.path}: {p}" for p in r.read_problems)
-    report = build_report(
-        captures=results,
-        observations=observations,
-        findings=findings,
-        meta={"tool": "harness analyze", "family": family.name, "notes": notes},
-    )
+    meta = {"tool": "harness analyze", "family": family.name, "notes": notes}
     failed = any(f.verdict == "fail" for f in findings)
+    big = sum(len(tl.observations) for tl in timelines) > 5000
+    if args.format == "json" and big:  # stream: neither all dicts nor the text in memory
+        del observations
+        if args.out:
+            with open(args.out, "w", encoding="utf-8") as fp:
+                stream_report(
+                    fp, captures=results, timelines=timelines, findings=findings, meta=meta
+                )
+        else:
+            stream_report(
+                sys.stdout, captures=results, timelines=timelines, findings=findings, meta=meta
+            )
+        for note in notes:
+            print(f"harness analyze: {note}", file=err)
+        return 1 if failed else 0
+    report = build_report(captures=results, observations=observations, findings=findings, meta=meta)
     run_report = None
     if args.format in ("html", "junit"):
         run_report = analysis_run(
@@ -177,26 +188,18 @@ def run(args: argparse.Namespace) -> int:
             meta={"family": family.name, "notes": notes},
         )
     del observations, results, findings, timelines  # the report holds copies: free them
-    big = len(report["transactions"]) > 5000
-    if args.format == "json" and big:  # stream: no whole-document string in memory
-        if args.out:
-            with open(args.out, "w", encoding="utf-8") as fp:
-                write_report(report, fp)
-        else:
-            write_report(report, sys.stdout)
+    if args.format == "html":
+        assert run_report is not None
+        text = render_report_html(run_report, capture_links(run_report, args.out))
+    elif args.format == "junit":
+        assert run_report is not None
+        text = render_report_junit(run_report)
     else:
-        if args.format == "html":
-            assert run_report is not None
-            text = render_report_html(run_report, capture_links(run_report, args.out))
-        elif args.format == "junit":
-            assert run_report is not None
-            text = render_report_junit(run_report)
-        else:
-            text = {"json": dumps, "text": render_text}[args.format](report)
-        if args.out:
-            Path(args.out).write_text(text, "utf-8")
-        else:
-            sys.stdout.write(text)
+        text = {"json": dumps, "text": render_text}[args.format](report)
+    if args.out:
+        Path(args.out).write_text(text, "utf-8")
+    else:
+        sys.stdout.write(text)
     for note in notes:
         print(f"harness analyze: {note}", file=err)
     return 1 if failed else 0

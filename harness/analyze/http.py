@@ -8,24 +8,44 @@ close; pipelined requests pair with responses in order. Each pair becomes one
 a response body are handed to `on_body` (the analyzer looks for profiles
 there). Each exchange also says what its answer carried (status-line version,
 chunked coding, and for 2xx bodies `harness.profiles.classify_profile_body`:
-kind, sha256, profile validity under the profile key, when one is known).
+kind, sha256, profile validity under the profile key, when one is known); the
+classification of a whole body is cached by its digest, as a capture holds the
+same profile served to many devices.
 Sans-I/O: no sockets, no spec facts.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from harness.analyze.tcp import StreamBuffer
 from harness.observe.events import Address, DeviceKey, Evidence, HttpExchange
-from harness.profiles.classify import classify_profile_body
+from harness.profiles.classify import BodyClass, classify_profile_body
 
 BODY_KEEP = 256 * 1024
 MAX_HEAD = 64 * 1024
 METHODS = (b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ")
 METHOD_PREFIXES = tuple(m[:3] for m in METHODS)
+
+
+CLASSIFY_CACHE = 512  # distinct whole bodies whose classification is kept
+_classified: dict[tuple[str, str | None, str | None], BodyClass] = {}
+
+
+def _classify(body: bytes, key: str | None, digest: str | None, whole: bool) -> BodyClass:
+    """`classify_profile_body`, cached by (sha256, key, digest) for whole bodies."""
+    if not whole:
+        return classify_profile_body(body, key, digest, complete=False)
+    ck = (hashlib.sha256(body).hexdigest(), key, digest)
+    c = _classified.get(ck)
+    if c is None:
+        if len(_classified) >= CLASSIFY_CACHE:
+            _classified.clear()
+        c = _classified[ck] = classify_profile_body(body, key, digest)
+    return c
 
 
 def looks_like_http(first: bytes) -> bool:
@@ -345,7 +365,7 @@ class HttpConnection:
         }
         if 200 <= status < 300 and status != 204 and method != "HEAD":
             whole = resp.complete and resp.body_len == len(body)
-            c = classify_profile_body(body, self.profile_key, self.profile_digest, complete=whole)
+            c = _classify(body, self.profile_key, self.profile_digest, whole)
             facts.update(
                 response_body_sha256=c.sha256,
                 response_content_kind=c.content_kind,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import time
+import threading
 
 from harness.netsim import cleanup as registry
 from harness.netsim import names
@@ -118,10 +118,6 @@ def _address(text: str, what: str) -> tuple[str, int]:
     return (host, int(port))
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # SIGTERM stops `emulate` as Ctrl-C does
-
-
 def _emulate(args: argparse.Namespace) -> int:
     try:
         udp = [_address(t, "--udp") for t in args.udp]
@@ -139,7 +135,8 @@ def _emulate(args: argparse.Namespace) -> int:
     except (ValueError, RelayError) as exc:
         print(f"harness netsim emulate: {exc}", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop = threading.Event()  # SIGTERM stops `emulate` as Ctrl-C does, without raising mid-way
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     nat.start()
     try:
         print(nat.describe())
@@ -151,10 +148,7 @@ def _emulate(args: argparse.Namespace) -> int:
             print(f"  tcp {ip}:{port} -> {server[0]}:{server[1]}  (EMULATED NAT)")
         print("ready; Ctrl-C stops", flush=True)
         try:
-            if args.duration is None:
-                signal.pause()
-            else:
-                time.sleep(args.duration)
+            stop.wait(args.duration)
         except KeyboardInterrupt:
             pass
     except RelayError as exc:

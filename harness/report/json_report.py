@@ -9,7 +9,9 @@ one of them. Rendering only: no parsing, no judging, no file or socket I/O.
 
 `build_report` pauses the cyclic garbage collector while it builds: the dicts it
 makes hold no cycles, and on a large report the collector's repeated full passes
-over them cost more than the building itself.
+over them cost more than the building itself. `stream_report(fp, ...)` writes the
+same text as `write_report(build_report(...))` without holding every transaction
+and finding dict at once (for captures with millions of packets).
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ import json
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from itertools import repeat
 from typing import IO, Any
 
 from harness.observe.events import Observation
-from harness.observe.timeline import build_timelines
+from harness.observe.timeline import DeviceTimeline, build_timelines
 from harness.rules.finding import Finding
 
 REPORT_VERSION = 1
@@ -231,3 +234,85 @@ def write_report(report: Mapping[str, Any], fp: IO[str]) -> None:
 
 
 _SLICE = 2000
+
+
+def stream_report(
+    fp: IO[str],
+    *,
+    captures: Iterable[Any],
+    timelines: Iterable[DeviceTimeline],
+    findings: Iterable[Finding],
+    meta: Mapping[str, Any] | None = None,
+) -> None:
+    """Write `write_report(build_report(...))`'s exact text, a slice of dicts at a time.
+
+    `timelines` must be `build_timelines(observations)` of the report's observations
+    (the caller usually has them from judging already).
+    """
+    rows: list[tuple[Observation, str | None]] = []
+    devices = []
+    for tl in timelines:
+        known = tl.id != "unknown"
+        if known:
+            d = tl.device
+            devices.append(
+                {"id": tl.id, "ip": d.ip, "mac": d.mac, "serial": d.serial, "product": d.product}
+            )
+        dev = tl.id if known else None
+        rows += zip(tl.observations, repeat(dev, len(tl.observations)), strict=True)
+    # stable, as build_report's sort of the dicts (a tuple of frames orders as its list)
+    finite = math.isfinite
+    if all(type(o.time) is float and finite(o.time) for o, _ in rows):
+        rows.sort(key=lambda r: (r[0].time, r[0].evidence.frames[:1]))
+    else:
+        rows.sort(key=_row_order)
+    head = {
+        "version": REPORT_VERSION,
+        "meta": json_safe(dict(meta or {})),
+        "captures": [capture_entry(c) for c in captures],
+        "devices": devices,
+    }
+    fp.write("{")
+    for i, (key, value) in enumerate(head.items()):
+        fp.write(("" if i == 0 else ", ") + json.dumps(key) + ": " + _dumps_list_or(value))
+    fp.write(', "transactions": ')
+    _stream_list(fp, rows, _transaction_row)
+    fp.write(', "findings": ')
+    _stream_list(fp, list(findings), finding_dict)
+    fp.write("}\n")
+
+
+def _row_order(row: tuple[Observation, str | None]) -> tuple[Any, list[int]]:
+    o = row[0]
+    t = o.time
+    if not (type(t) is float and math.isfinite(t)):
+        t = json_safe(t)
+    return t, list(o.evidence.frames[:1])
+
+
+def _transaction_row(row: tuple[Observation, str | None]) -> dict[str, Any]:
+    t = transaction_dict(row[0])
+    t["device"] = row[1]
+    return t
+
+
+def _dumps_list_or(value: Any) -> str:
+    if type(value) is list and len(value) > _SLICE:
+        parts = [
+            json.dumps(value[i : i + _SLICE], allow_nan=False) for i in range(0, len(value), _SLICE)
+        ]
+        return "[" + ", ".join(p[1:-1] for p in parts) + "]"
+    return json.dumps(value, allow_nan=False)
+
+
+def _stream_list(fp: IO[str], items: list[Any], convert: Any) -> None:
+    """`json.dumps([convert(x) for x in items])`, converted and written a slice at a time."""
+    if len(items) <= _SLICE:
+        fp.write(json.dumps([convert(x) for x in items], allow_nan=False))
+        return
+    fp.write("[")
+    with _gc_paused():
+        for i in range(0, len(items), _SLICE):
+            part = json.dumps([convert(x) for x in items[i : i + _SLICE]], allow_nan=False)
+            fp.write(part[1:-1] if i == 0 else ", " + part[1:-1])
+    fp.write("]")

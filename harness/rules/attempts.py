@@ -8,13 +8,16 @@ Every rule asks for the same timeline's attempts, so `registry.evaluate` opens
 `shared_attempts(timeline)` around its rules: inside it `group_attempts` and
 `provisioning_requests` compute once and hand each caller a fresh list of the
 same (frozen) attempts. Outside it they compute on every call, as before.
+Other per-timeline results (the status rules' outcomes) use the same block through
+`shared_value(timeline, key, compute)`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from harness.observe.events import HttpExchange, Observation, TftpTransfer
@@ -74,7 +77,7 @@ def _asks_follow_up(obs: Observation) -> bool:
 class _Shared:
     """The attempts of the one timeline being evaluated (see the module docstring)."""
 
-    __slots__ = ("timeline", "observations", "size", "requests", "attempts")
+    __slots__ = ("timeline", "observations", "size", "requests", "attempts", "values")
 
     def __init__(self, timeline: DeviceTimeline) -> None:
         self.timeline = timeline
@@ -82,6 +85,7 @@ class _Shared:
         self.size = len(timeline.observations)
         self.requests: list[Observation] | None = None
         self.attempts: list[Attempt] | None = None
+        self.values: dict[Any, Any] = {}
 
     def valid_for(self, timeline: DeviceTimeline) -> bool:
         # the same timeline object, its observation list neither replaced nor resized
@@ -104,6 +108,22 @@ def shared_attempts(timeline: DeviceTimeline) -> Iterator[None]:
         yield
     finally:
         _shared = before
+
+
+_T = TypeVar("_T")
+
+
+def shared_value(timeline: DeviceTimeline, key: Any, compute: Callable[[], _T]) -> _T:
+    """`compute()` once per `key` inside `shared_attempts(timeline)`; every call outside it.
+
+    The key must name everything the value depends on besides the timeline.
+    """
+    shared = _shared
+    if shared is None or not shared.valid_for(timeline):
+        return compute()
+    if key not in shared.values:
+        shared.values[key] = compute()
+    return shared.values[key]
 
 
 def _requests(timeline: DeviceTimeline) -> list[Observation]:

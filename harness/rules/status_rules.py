@@ -31,7 +31,13 @@ from urllib.parse import urljoin, urlsplit
 from harness.observe.events import HttpExchange, Observation, TftpTransfer
 from harness.observe.timeline import DeviceTimeline
 from harness.profiles.classify import PROFILE_KINDS, classify_profile_body
-from harness.rules.attempts import FOLLOW_UP_WINDOW, Attempt, group_attempts, request_path
+from harness.rules.attempts import (
+    FOLLOW_UP_WINDOW,
+    Attempt,
+    group_attempts,
+    request_path,
+    shared_value,
+)
 from harness.rules.finding import Finding, Verdict
 from harness.rules.registry import RuleContext, finding, rule
 from harness.spec._data import load_data
@@ -83,11 +89,26 @@ def _identity_macros(ctx: RuleContext) -> dict[str, str]:
     return values
 
 
+# The last rule_targets answer: rules ask for it many times per device (a cache of one).
+_last_targets: tuple[object, list[RuleTarget]] | None = None
+
+
 def rule_targets(ctx: RuleContext) -> list[RuleTarget]:
     """The configured profile rules (simple `[options] URL` form; alternatives use the last)."""
+    global _last_targets
+    key = (tuple(ctx.param(name) for name in _PROFILE_RULES), ctx.identity)
+    last = _last_targets
+    if last is not None and last[0] == key:
+        return list(last[1])
+    out = _rule_targets(key[0], ctx)
+    _last_targets = (key, out)
+    return list(out)
+
+
+def _rule_targets(texts: tuple[str, ...], ctx: RuleContext) -> list[RuleTarget]:
     out = []
-    for name in _PROFILE_RULES:
-        text = ctx.param(name).strip()
+    for name, text in zip(_PROFILE_RULES, texts, strict=True):
+        text = text.strip()
         if not text:
             continue
         text = text.split("|")[-1].strip()
@@ -269,7 +290,18 @@ def _outcome_of(attempt: Attempt, ctx: RuleContext, served: dict[int, dict]) -> 
 
 
 def outcomes(timeline: DeviceTimeline, ctx: RuleContext) -> list[Outcome]:
-    """Every attempt of the device with its Table 3-1 row and class, in time order."""
+    """Every attempt of the device with its Table 3-1 row and class, in time order.
+
+    Computed once per timeline and context while `registry.evaluate` runs its rules
+    (the cached pair keeps `ctx` alive, so its id cannot be reused meanwhile).
+    """
+    _ctx, outs = shared_value(
+        timeline, ("status_rules.outcomes", id(ctx)), lambda: (ctx, _outcomes(timeline, ctx))
+    )
+    return list(outs)
+
+
+def _outcomes(timeline: DeviceTimeline, ctx: RuleContext) -> list[Outcome]:
     served = _served_entries(ctx, timeline)
     out = [_outcome_of(a, ctx, served) for a in group_attempts(timeline)]
     for fact in ctx.facts.get("unanswered") or ():

@@ -3,12 +3,15 @@
 Expansion is not recursive and an unknown name stays as written. Used by the
 simulated phone (profile rules, syslog templates) and by the syslog rules (to
 compute the message a device should have sent). Pure functions only.
+`template_regex` keeps its compiled patterns in a bounded cache keyed by the template
+and the macro values (rules ask for the same few patterns for every device).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 _TOKEN = re.compile(
     r"\$\$"  # a literal dollar
@@ -53,8 +56,14 @@ def template_regex(template: str, values: Mapping[str, str]) -> re.Pattern[str]:
     """A pattern matching what `template` expands to: known macros literal, unknown ones any text.
 
     Used to recognise a device's syslog message when some macro values (like
-    `$ERR`) are not known to the observer.
+    `$ERR`) are not known to the observer. Compiled patterns are cached.
     """
+    return _template_regex(template, tuple(sorted(values.items())))
+
+
+@lru_cache(maxsize=4096)
+def _template_regex(template: str, items: tuple[tuple[str, str], ...]) -> re.Pattern[str]:
+    values = dict(items)
     parts: list[str] = []
     pos = 0
     for m in _TOKEN.finditer(template):
