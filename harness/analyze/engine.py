@@ -14,7 +14,7 @@ Devices are attributed at the end: the client's IP, its Ethernet source MAC
 serial and product of its User-Agent or client certificate, DHCP chaddr.
 No rules and no output formats here.
 
-The cyclic garbage collector is paused while a capture is read (`_gc_paused`):
+The cyclic garbage collector is paused while a capture is read (`gc_paused`):
 the records kept hold no cycles, and the collector's full passes over a growing
 heap of records cost a fifth of a run. Flows break their own cycles when they
 close; the young generation is collected at every sweep, so what little cyclic
@@ -26,8 +26,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import struct
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +40,7 @@ from harness.analyze.tftp import TftpTracker, parse_request
 from harness.analyze.tls import TlsConnection, looks_like_tls
 from harness.capture.packets import Packet, PacketDecoder, ip_text, mac_text
 from harness.capture.reader import CaptureReader
+from harness.gc_pause import gc_paused
 from harness.observe.events import DeviceKey, Observation
 from harness.spec.family import Family, family_names, load_family
 from harness.spec.user_agent import UserAgent, parse_user_agent
@@ -556,18 +556,6 @@ class Analyzer:
         return out
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause automatic cyclic garbage collection inside the block (see the module docstring)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
 def analyze_capture(
     path: str | Path,
     *,
@@ -578,7 +566,7 @@ def analyze_capture(
     """Analyze one capture file; see the module docstring. Raises CaptureFormatError early."""
     reader = CaptureReader(path)
     analyzer = Analyzer(f"capture:{path}", ports, profile_key)
-    with _gc_paused():
+    with gc_paused():
         try:
             analyzer.run(reader, progress)
         finally:

@@ -17,14 +17,13 @@ and finding dict at once (for captures with millions of packets).
 from __future__ import annotations
 
 import dataclasses
-import gc
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from itertools import repeat
 from typing import IO, Any
 
+from harness.gc_pause import gc_paused
 from harness.observe.events import Observation
 from harness.observe.timeline import DeviceTimeline, build_timelines
 from harness.rules.finding import Finding
@@ -144,19 +143,8 @@ def build_report(
     meta: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report dict (see the module docstring)."""
-    with _gc_paused():
+    with gc_paused():
         return _build_report(captures, observations, findings, meta)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _build_report(
@@ -311,7 +299,7 @@ def _stream_list(fp: IO[str], items: list[Any], convert: Any) -> None:
         fp.write(json.dumps([convert(x) for x in items], allow_nan=False))
         return
     fp.write("[")
-    with _gc_paused():
+    with gc_paused():
         for i in range(0, len(items), _SLICE):
             part = json.dumps([convert(x) for x in items[i : i + _SLICE]], allow_nan=False)
             fp.write(part[1:-1] if i == 0 else ", " + part[1:-1])
