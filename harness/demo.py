@@ -183,6 +183,20 @@ def conform_run(args: argparse.Namespace) -> int:
     return 0 if clean_ok and quirky_ok else 1
 
 
+# What the client tour exercises: identity, method, DNS, syslog, and the client's TLS offer.
+CLIENT_TOUR_RULES = (
+    "UA-FORMAT",
+    "UA-IDENTITY",
+    "HTTP-GET",
+    "DNS-A-ONLY",
+    "SYSLOG-REQUEST",
+    "SYSLOG-RESULT",
+    "SYSLOG-MACROS",
+    "TLS-CIPHERS",
+    "TLS-CLIENT-CERT",
+)
+
+
 def clients_run(args: argparse.Namespace) -> int:
     console = terminal()
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="harness-demo-"))
@@ -194,12 +208,19 @@ def clients_run(args: argparse.Namespace) -> int:
         client_tour(lab, work, console)
         lab.recorder.wait_for(lambda obs: len(obs) >= 13, timeout=5)
         console.print(observations_table(lab.observations, "What the endpoints recorded"))
-        findings = lab.evaluate(FAMILY, identity=DEVICE)
+        findings = lab.evaluate(FAMILY, identity=DEVICE, only=CLIENT_TOUR_RULES)
         console.print(findings_table(findings, f"Spec rules ({FAMILY}) on what was recorded"))
+        console.print(
+            "(curl is not a phone: it offers modern TLS suites, so TLS-CIPHERS fails, as it must;"
+            " the timing rules need a device that retries, see `harness demo`)"
+        )
         fetched = [p.name for p in sorted(work.glob("via-*.cfg")) if p.read_bytes() == PROFILE]
         console.print(f"profile fetched intact over: {', '.join(fetched) or 'nothing'}")
         if lab.problems:
             console.print(f"[yellow]endpoint problems:[/] {lab.problems}")
     console.print(f"files (PKI, TLS key log): {work}")
-    ok = len(fetched) == 3 and not any(f.verdict == "fail" for f in findings)
+    expected_fail = {"TLS-CIPHERS"}
+    ok = len(fetched) == 3 and not any(
+        f.verdict == "fail" and f.rule not in expected_fail for f in findings
+    )
     return 0 if ok else 1
