@@ -6,6 +6,10 @@ the HTML and JUnit reports `harness.report` (through `harness.analyze.render`).
 The profile key for encrypted bodies is `--key`, else the `--key` option of a
 Profile_Rule given with --param/--profile.
 Exit codes: 0 no finding failed, 1 some finding failed, 2 usage or input error.
+
+The cyclic garbage collector stays paused for the whole command (the stages pause
+it anyway; between them its passes over every observation kept cost much and find
+little, and the process ends when the report is written).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from harness.analyze.render import (
     render_text,
 )
 from harness.capture.reader import CaptureFormatError
+from harness.gc_pause import gc_paused
 from harness.report.json_report import build_report, dumps, stream_report
 from harness.rules.registry import DeviceIdentity, RuleContext
 from harness.spec.family import Family, FamilyError, family_names, load_family
@@ -113,6 +118,11 @@ def _one(args: tuple[str, Ports, str | None, bool]) -> CaptureResult:
 
 
 def run(args: argparse.Namespace) -> int:
+    with gc_paused():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     err = sys.stderr
     try:
         family = _family(args.family)

@@ -127,9 +127,12 @@ def finding(
     also: Iterable[Observation] = (),
 ) -> Finding:
     """A finding on `timeline`, with time and frames taken from the observations it is about."""
-    if about is not None and not also:  # the common case, without the generic walk
+    if not also:  # the common cases, without the generic walk
+        if about is None:
+            return Finding(req_id, verdict, why, timeline.id, None, (), ())
         ev = about.evidence
-        frames = tuple(sorted(set(ev.frames)))
+        fr = ev.frames
+        frames = tuple(fr) if len(fr) < 2 else tuple(sorted(set(fr)))
         sources: tuple[str, ...] = (ev.source,)
     else:
         obs = ([about] if about is not None else []) + list(also)

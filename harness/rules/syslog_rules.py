@@ -9,6 +9,8 @@ per family (`Family.syslog_params`); an empty template suppresses its message.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import lru_cache
 
 from harness.observe.events import SyslogMessage
 from harness.observe.timeline import DeviceTimeline
@@ -73,8 +75,66 @@ def _configured(timeline: DeviceTimeline, ctx: RuleContext) -> bool:
     )
 
 
-def _loose(templates: list[str]) -> list[re.Pattern[str]]:
-    return [template_regex(t, {}) for t in templates]
+def _loose(templates: list[str]) -> Callable[[str], bool]:
+    """Whether a text is one of `templates`, any macro standing for any text."""
+    return _loose_cached(tuple(templates))
+
+
+@lru_cache(maxsize=256)
+def _loose_cached(templates: tuple[str, ...]) -> Callable[[str], bool]:
+    shapes = [_literal_chunks(template_regex(t, {}).pattern) for t in templates]
+
+    seen: dict[str, bool] = {}  # a device repeats its messages: remember a few answers
+
+    def matches(text: str) -> bool:
+        hit = seen.get(text)
+        if hit is None:
+            hit = False
+            for chunks in shapes:
+                if _fits(text, chunks):
+                    hit = True
+                    break
+            if len(seen) >= _SEEN_MAX:
+                seen.clear()
+            seen[text] = hit
+        return hit
+
+    return matches
+
+
+_SEEN_MAX = 4096
+_WILD = ".*?"  # what template_regex puts for a macro of unknown value (re.S: any text)
+_UNESCAPE = re.compile(r"\\(.)", re.S)
+
+
+def _literal_chunks(pattern: str) -> tuple[str, ...]:
+    """The literal texts between the wildcards of a `template_regex(t, {})` pattern.
+
+    Every special character of a literal is escaped there, so each unescaped `.*?` is
+    a wildcard."""
+    return tuple(_UNESCAPE.sub(r"\1", piece) for piece in pattern.split(_WILD))
+
+
+def _fits(text: str, chunks: tuple[str, ...]) -> bool:
+    """`re.fullmatch` of `chunks` joined by lazy wildcards, without the regex backtracking
+    (quadratic and worse on a text that nearly fits): the first chunk must start the text,
+    the last end it, and the middle ones appear in order between (leftmost is best)."""
+    first = chunks[0]
+    if len(chunks) == 1:
+        return text == first
+    last = chunks[-1]
+    if not text.startswith(first):
+        return False
+    end = len(text) - len(last)
+    if end < len(first) or not text.endswith(last):
+        return False
+    pos = len(first)
+    for chunk in chunks[1:-1]:
+        at = text.find(chunk, pos, end)
+        if at < 0:
+            return False
+        pos = at + len(chunk)
+    return True
 
 
 def _in_window(msgs: list[SyslogMessage], lo: float, hi: float) -> list[SyslogMessage]:
@@ -111,12 +171,12 @@ def syslog_request(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
                 timeline,
             )
         ]
-    patterns = _loose(templates)
+    loose = _loose(templates)
     msgs = timeline.of(SyslogMessage)
     attempts = group_attempts(timeline)
     for a in attempts:
         near = _in_window(msgs, a.start - REQUEST_BEFORE, a.start + REQUEST_AFTER)
-        if not any(p.fullmatch(m.message) for m in near for p in patterns):
+        if not any(loose(m.message) for m in near):
             why = f"no request message in syslog around the {a.scheme} request for {a.path} (template {templates[0]!r})"
             return [
                 finding("SYSLOG-REQUEST", Verdict.FAIL, why, timeline, a.requests[0], also=near)
@@ -140,13 +200,13 @@ def syslog_result(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
                 timeline,
             )
         ]
-    patterns = _loose(templates)
+    loose = _loose(templates)
     msgs = timeline.of(SyslogMessage)
     attempts = group_attempts(timeline)
     for i, a in enumerate(attempts):
         hi = min(_next_start(attempts, i), a.end + RESULT_AFTER)
         near = _in_window(msgs, a.last.time - REQUEST_AFTER, hi)
-        if not any(p.fullmatch(m.message) for m in near for p in patterns):
+        if not any(loose(m.message) for m in near):
             why = f"no success/failure message in syslog after the {a.scheme} request for {a.path}"
             return [finding("SYSLOG-RESULT", Verdict.FAIL, why, timeline, a.last, also=near)]
     why = f"each of the {len(attempts)} provisioning attempts ended with a result message in syslog"
@@ -170,7 +230,7 @@ def syslog_macros(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
         return [pre]
     req_t, res_t = _templates(ctx, REQUEST_ROLES), _templates(ctx, RESULT_ROLES)
     loose = _loose(req_t + res_t)
-    msgs = [m for m in timeline.of(SyslogMessage) if any(p.fullmatch(m.message) for p in loose)]
+    msgs = [m for m in timeline.of(SyslogMessage) if loose(m.message)]
     for m in timeline.of(SyslogMessage):
         left = unexpanded_macros(m.message)
         if left:

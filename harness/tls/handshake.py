@@ -222,8 +222,33 @@ def _build_client_hello(f: dict[str, Any], extensions: tuple[int, ...], sslv2: b
     )
 
 
+# A client repeats its hello but for random and session_id: the parse of a hello seen
+# before is reused with those two set (a bounded cache of successful parses only).
+_HELLOS: dict[bytes, ClientHello] = {}
+_HELLOS_MAX = 512
+
+
 def parse_client_hello_body(body: bytes) -> ClientHello:
     """A ClientHello from its handshake body (after the 4-byte message header)."""
+    if len(body) < 35:
+        return _parse_client_hello_body(body)
+    sid_end = 35 + body[34]
+    key = bytes(body[:2]) + bytes(body[34:35]) + bytes(body[sid_end:])
+    seen = _HELLOS.get(key)
+    if seen is None:
+        hello = _parse_client_hello_body(body)
+        if len(_HELLOS) >= _HELLOS_MAX:
+            _HELLOS.clear()
+        _HELLOS[key] = hello
+        return hello
+    hello = object.__new__(ClientHello)
+    hello.__dict__.update(seen.__dict__)
+    object.__setattr__(hello, "random", bytes(body[2:34]))
+    object.__setattr__(hello, "session_id", bytes(body[35:sid_end]))
+    return hello
+
+
+def _parse_client_hello_body(body: bytes) -> ClientHello:
     r = Reader(body)
     f = read_layout(r, CLIENT_HELLO_LAYOUT, "ClientHello")
     r.done("ClientHello")
