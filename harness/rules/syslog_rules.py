@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-from harness.observe.events import SyslogMessage
+from harness.observe.events import Observation, SyslogMessage
 from harness.observe.timeline import DeviceTimeline
 from harness.rules.attempts import Attempt, group_attempts, request_path, request_scheme
 from harness.rules.finding import Finding, Verdict
@@ -156,61 +156,77 @@ def _next_start(attempts: list[Attempt], i: int) -> float:
     return attempts[i + 1].start if i + 1 < len(attempts) else float("inf")
 
 
-@rule("SYSLOG-REQUEST")
-def syslog_request(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
-    pre = _preconditions("SYSLOG-REQUEST", timeline, ctx)
+def _a_message_per_attempt(
+    rule_id: str,
+    roles: tuple[str, ...],
+    kind: str,
+    timeline: DeviceTimeline,
+    ctx: RuleContext,
+    *,
+    window: Callable[[list[Attempt], int], tuple[float, float]],
+    anchor: Callable[[Attempt], Observation],
+    missing: Callable[[Attempt, list[str]], str],
+    present: str,
+) -> list[Finding]:
+    """Every attempt must have a message of one of the `roles` templates in its `window`."""
+    pre = _preconditions(rule_id, timeline, ctx)
     if pre:
         return [pre]
-    templates = _templates(ctx, REQUEST_ROLES)
+    templates = _templates(ctx, roles)
     if not templates:
-        return [
-            finding(
-                "SYSLOG-REQUEST",
-                Verdict.SKIPPED,
-                "the request templates are empty (messages suppressed)",
-                timeline,
-            )
-        ]
-    loose = _loose(templates)
-    msgs = timeline.of(SyslogMessage)
-    attempts = group_attempts(timeline)
-    for a in attempts:
-        near = _in_window(msgs, a.start - REQUEST_BEFORE, a.start + REQUEST_AFTER)
-        if not any(loose(m.message) for m in near):
-            why = f"no request message in syslog around the {a.scheme} request for {a.path} (template {templates[0]!r})"
-            return [
-                finding("SYSLOG-REQUEST", Verdict.FAIL, why, timeline, a.requests[0], also=near)
-            ]
-    why = f"each of the {len(attempts)} provisioning attempts was announced in syslog"
-    return [finding("SYSLOG-REQUEST", Verdict.PASS, why, timeline, attempts[0].requests[0])]
-
-
-@rule("SYSLOG-RESULT")
-def syslog_result(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
-    pre = _preconditions("SYSLOG-RESULT", timeline, ctx)
-    if pre:
-        return [pre]
-    templates = _templates(ctx, RESULT_ROLES)
-    if not templates:
-        return [
-            finding(
-                "SYSLOG-RESULT",
-                Verdict.SKIPPED,
-                "the result templates are empty (messages suppressed)",
-                timeline,
-            )
-        ]
+        why = f"the {kind} templates are empty (messages suppressed)"
+        return [finding(rule_id, Verdict.SKIPPED, why, timeline)]
     loose = _loose(templates)
     msgs = timeline.of(SyslogMessage)
     attempts = group_attempts(timeline)
     for i, a in enumerate(attempts):
-        hi = min(_next_start(attempts, i), a.end + RESULT_AFTER)
-        near = _in_window(msgs, a.last.time - REQUEST_AFTER, hi)
+        near = _in_window(msgs, *window(attempts, i))
         if not any(loose(m.message) for m in near):
-            why = f"no success/failure message in syslog after the {a.scheme} request for {a.path}"
-            return [finding("SYSLOG-RESULT", Verdict.FAIL, why, timeline, a.last, also=near)]
-    why = f"each of the {len(attempts)} provisioning attempts ended with a result message in syslog"
-    return [finding("SYSLOG-RESULT", Verdict.PASS, why, timeline, attempts[0].last)]
+            why = missing(a, templates)
+            return [finding(rule_id, Verdict.FAIL, why, timeline, anchor(a), also=near)]
+    why = present.format(n=len(attempts))
+    return [finding(rule_id, Verdict.PASS, why, timeline, anchor(attempts[0]))]
+
+
+@rule("SYSLOG-REQUEST")
+def syslog_request(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
+    return _a_message_per_attempt(
+        "SYSLOG-REQUEST",
+        REQUEST_ROLES,
+        "request",
+        timeline,
+        ctx,
+        window=lambda attempts, i: (
+            attempts[i].start - REQUEST_BEFORE,
+            attempts[i].start + REQUEST_AFTER,
+        ),
+        anchor=lambda a: a.requests[0],
+        missing=lambda a, templates: (
+            f"no request message in syslog around the {a.scheme} request for {a.path} "
+            f"(template {templates[0]!r})"
+        ),
+        present="each of the {n} provisioning attempts was announced in syslog",
+    )
+
+
+@rule("SYSLOG-RESULT")
+def syslog_result(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
+    return _a_message_per_attempt(
+        "SYSLOG-RESULT",
+        RESULT_ROLES,
+        "result",
+        timeline,
+        ctx,
+        window=lambda attempts, i: (
+            attempts[i].last.time - REQUEST_AFTER,
+            min(_next_start(attempts, i), attempts[i].end + RESULT_AFTER),
+        ),
+        anchor=lambda a: a.last,
+        missing=lambda a, _templates: (
+            f"no success/failure message in syslog after the {a.scheme} request for {a.path}"
+        ),
+        present="each of the {n} provisioning attempts ended with a result message in syslog",
+    )
 
 
 def _expands_for(text: str, attempt: Attempt, ident: dict[str, str], templates: list[str]) -> bool:
