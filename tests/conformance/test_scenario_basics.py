@@ -2,15 +2,14 @@
 
 import pytest
 
-from harness.conformance.scenario import run_scenario, scenarios
-from harness.device.sim_device import SimDevice
 from harness.rules import Verdict
+from tests.conformance.sim_runs import run_sim
 
 SCENARIO = "power-up-resync-over-http"
 
 
 async def verdicts(*quirks):
-    out = await run_scenario(scenarios()[SCENARIO], SimDevice(quirks=quirks))
+    out = await run_sim(SCENARIO, quirks=quirks)
     return {f.rule: f.verdict for f in out.findings}
 
 

@@ -3,18 +3,13 @@ family, and each quirk fails exactly the requirements it names."""
 
 import pytest
 
-from harness.conformance.scenario import run_scenario, scenarios
+from harness.conformance.scenario import scenarios
 from harness.device.sim.quirks import QUIRKS
-from harness.device.sim_device import SimDevice
 from harness.rules import Verdict
 from harness.spec.family import family_names
+from tests.conformance.sim_runs import verdicts
 
 SCENARIOS = ["dns-failover", "dns-all-down", "factory-tftp", "tftp-resync-upgrade"]
-
-
-async def verdicts(name, family="cisco-8831-3pcc", quirks=()):
-    out = await run_scenario(scenarios()[name], SimDevice(family, quirks=quirks))
-    return {f.rule: (f.verdict, f.why) for f in out.findings}
 
 
 @pytest.mark.parametrize("family", family_names())

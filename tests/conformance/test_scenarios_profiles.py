@@ -3,16 +3,15 @@ family; the quirks that name them fail exactly those requirements."""
 
 import pytest
 
-from harness.conformance.scenario import run_scenario, scenarios
-from harness.device.sim_device import SimDevice
 from harness.rules import Verdict
 from harness.spec import family_names
+from tests.conformance.sim_runs import run_sim
 
 NAMES = ["encrypted-profile-over-http", "gzip-profile", "http-1.0-and-chunked", "post-rule"]
 
 
 async def verdicts(name, family="cisco-8831-3pcc", quirks=()):
-    out = await run_scenario(scenarios()[name], SimDevice(family, quirks=quirks))
+    out = await run_sim(name, family, quirks)
     return {f.rule: f.verdict for f in out.findings}, out
 
 

@@ -4,11 +4,11 @@ quirk fails exactly the requirements it names."""
 
 import pytest
 
-from harness.conformance.scenario import run_scenario, scenarios
+from harness.conformance.scenario import scenarios
 from harness.device.sim.quirks import QUIRKS
-from harness.device.sim_device import SimDevice
 from harness.rules import Verdict
 from harness.spec.family import family_names, load_family
+from tests.conformance.sim_runs import verdicts
 
 SCENARIOS = [
     "resync-schedule",
@@ -18,11 +18,6 @@ SCENARIOS = [
     "preprovision-redirect",
     "preprovision-profile-rule-b",
 ]
-
-
-async def verdicts(name, family="cisco-8831-3pcc", quirks=()):
-    out = await run_scenario(scenarios()[name], SimDevice(family, quirks=quirks))
-    return {f.rule: (f.verdict, f.why) for f in out.findings}
 
 
 @pytest.mark.parametrize("family", family_names())

@@ -3,12 +3,12 @@ that names a row fails exactly what it names there (the kill matrix for these ID
 
 import pytest
 
-from harness.conformance.scenario import run_scenario, scenarios
+from harness.conformance.scenario import scenarios
 from harness.device.sim.quirks import QUIRKS
-from harness.device.sim_device import SimDevice
 from harness.rules import Verdict
 from harness.spec import family_names
 from harness.spec.status_table import all_status_rows, all_transport_rows
+from tests.conformance.sim_runs import run_sim
 
 TABLE_IDS = {r.requirement for r in (*all_status_rows(), *all_transport_rows())}
 TABLE_IDS = {r for r in TABLE_IDS if r.startswith("HTTP-")}
@@ -21,7 +21,7 @@ def table_scenarios():
 
 
 async def verdicts(name, family="cisco-8831-3pcc", quirks=()):
-    out = await run_scenario(scenarios()[name], SimDevice(family, quirks=quirks))
+    out = await run_sim(name, family, quirks)
     return {f.rule: f.verdict for f in out.findings}, out
 
 

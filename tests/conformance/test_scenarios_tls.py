@@ -7,6 +7,7 @@ from harness.conformance.scenario import run_scenario, scenarios
 from harness.device.sim.quirks import QUIRKS
 from harness.device.sim_device import SimDevice
 from harness.rules import Verdict
+from tests.conformance.sim_runs import run_sim
 
 FAMILIES = ["cisco-8831-3pcc", "cisco-spa", "cisco-mpp"]
 TLS_SCENARIOS = sorted(n for n, s in scenarios().items() if s.run.__module__.endswith(".tls"))
@@ -15,7 +16,7 @@ TLS_QUIRKS = sorted(q.name for q in QUIRKS.values() if set(q.breaks) & TLS_REQUI
 
 
 async def verdicts(name, family="cisco-8831-3pcc", *quirks, **device):
-    out = await run_scenario(scenarios()[name], SimDevice(family, quirks=quirks, **device))
+    out = await run_sim(name, family, quirks, **device)
     assert out.findings, f"{name}: no findings"
     return {f.rule: (f.verdict, f.why) for f in out.findings}
 
