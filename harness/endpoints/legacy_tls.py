@@ -27,7 +27,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
 from harness.endpoints.stream import Address, ByteStream
-from harness.endpoints.tls_stream import TlsClosed
+from harness.endpoints.tls_stream import TappedRawSide, TlsClosed
 from harness.pki import Certificate
 
 with warnings.catch_warnings():  # the tlslite package imports asyncore (deprecated in 3.11)
@@ -267,7 +267,7 @@ def _alert_of(exc: Exception) -> tuple[str, int, str] | None:
     return None
 
 
-class LegacyTlsStream:
+class LegacyTlsStream(TappedRawSide):
     """A server-side tlslite-ng connection on top of a raw ByteStream (TlsStream's interface)."""
 
     def __init__(
@@ -299,32 +299,17 @@ class LegacyTlsStream:
         if initial:
             self._feed(initial)
 
-    # -- raw side -------------------------------------------------------------------
-    def _feed(self, data: bytes) -> None:
-        if self._tap_in:
-            self._tap_in(data)
+    # -- raw side (the rest is TappedRawSide's) --------------------------------------
+    def _put_in(self, data: bytes) -> None:
         self._sock.incoming += data
 
-    async def _flush(self) -> None:
+    def _take_out(self) -> bytes:
         data = bytes(self._sock.outgoing)
         self._sock.outgoing.clear()
-        if not data or self.eof:
-            return
-        if self._tap_out:
-            self._tap_out(data)
-        try:
-            await self.raw.send(data)
-        except (ConnectionError, OSError):
-            self.eof = True
+        return b"" if self.eof else data  # nothing goes out once the peer is gone
 
-    async def _pull(self) -> bool:
-        data = await self.raw.receive()
-        if not data:
-            self.eof = True
-            self._sock.eof = True
-            return False
-        self._feed(data)
-        return True
+    def _in_eof(self) -> None:
+        self._sock.eof = True
 
     async def _drive(self, steps: Iterator[Any]) -> Any:
         """Run one tlslite-ng generator: 0 = wants to read, 1 = wants to write, else done."""

@@ -82,7 +82,52 @@ class TlsClosed(ConnectionError):
     """The peer closed the TCP connection during the handshake."""
 
 
-class TlsStream:
+class TappedRawSide:
+    """The raw side shared by the TLS stream adapters: bytes from the peer are tapped (seen by
+    the wire parser) and handed to the TLS engine; bytes the engine wants sent are tapped and
+    sent. Subclasses say where the engine's buffers are (`_put_in`, `_take_out`, `_in_eof`)."""
+
+    raw: ByteStream
+    eof: bool
+    _tap_in: Tap | None
+    _tap_out: Tap | None
+
+    def _put_in(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    def _take_out(self) -> bytes:
+        raise NotImplementedError
+
+    def _in_eof(self) -> None:
+        raise NotImplementedError
+
+    def _feed(self, data: bytes) -> None:
+        if self._tap_in:
+            self._tap_in(data)
+        self._put_in(data)
+
+    async def _flush(self) -> None:
+        data = self._take_out()
+        if not data:
+            return
+        if self._tap_out:
+            self._tap_out(data)
+        try:
+            await self.raw.send(data)
+        except (ConnectionError, OSError):
+            self.eof = True
+
+    async def _pull(self) -> bool:
+        data = await self.raw.receive()
+        if not data:
+            self.eof = True
+            self._in_eof()
+            return False
+        self._feed(data)
+        return True
+
+
+class TlsStream(TappedRawSide):
     """A server-side (or client-side) TLS connection on top of a raw ByteStream."""
 
     def __init__(
@@ -114,31 +159,15 @@ class TlsStream:
         if initial:
             self._feed(initial)
 
-    # -- raw side -------------------------------------------------------------------
-    def _feed(self, data: bytes) -> None:
-        if self._tap_in:
-            self._tap_in(data)
+    # -- raw side (the rest is TappedRawSide's) --------------------------------------
+    def _put_in(self, data: bytes) -> None:
         self._in.write(data)
 
-    async def _flush(self) -> None:
-        data = self._out.read()
-        if not data:
-            return
-        if self._tap_out:
-            self._tap_out(data)
-        try:
-            await self.raw.send(data)
-        except (ConnectionError, OSError):
-            self.eof = True
+    def _take_out(self) -> bytes:
+        return self._out.read()
 
-    async def _pull(self) -> bool:
-        data = await self.raw.receive()
-        if not data:
-            self.eof = True
-            self._in.write_eof()
-            return False
-        self._feed(data)
-        return True
+    def _in_eof(self) -> None:
+        self._in.write_eof()
 
     # -- handshake ------------------------------------------------------------------
     async def handshake(self) -> None:
