@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
@@ -88,19 +90,24 @@ def _load(der: bytes) -> x509.Certificate:
         raise CertificateSummaryError(f"not a DER X.509 certificate ({e})") from e
 
 
-def summarize_certificate(der: bytes) -> TlsCertificate:
-    """Subject/issuer (RFC 4514), CN, SAN DNS names, validity (epoch), key, signature, sha256."""
+def _cached(cache: dict, der: bytes, compute: Callable[[bytes], Any]) -> Any:
+    """`compute(der)` through `cache`, failures (their message) cached too."""
     key = bytes(der)
-    got = _summaries.get(key)
+    got = cache.get(key)
     if got is None:
         try:
-            got = _summarize(key)
+            got = compute(key)
         except CertificateSummaryError as e:
             got = str(e)
-        _remember(_summaries, key, got)
+        _remember(cache, key, got)
     if type(got) is str:
         raise CertificateSummaryError(got)
-    return got  # type: ignore[return-value]
+    return got
+
+
+def summarize_certificate(der: bytes) -> TlsCertificate:
+    """Subject/issuer (RFC 4514), CN, SAN DNS names, validity (epoch), key, signature, sha256."""
+    return _cached(_summaries, der, _summarize)  # type: ignore[return-value]
 
 
 def _summarize(der: bytes) -> TlsCertificate:
@@ -137,17 +144,7 @@ def _summary(cert: x509.Certificate, der: bytes) -> TlsCertificate:
 def subject_attributes(der: bytes) -> dict[str, str]:
     """The subject as {short name: value} (RFC 4514 names: CN, OU, O, L, ST, C...);
     a repeated attribute keeps its first value."""
-    key = bytes(der)
-    got = _subjects.get(key)
-    if got is None:
-        try:
-            got = _subject_attributes(key)
-        except CertificateSummaryError as e:
-            got = str(e)
-        _remember(_subjects, key, got)
-    if type(got) is str:
-        raise CertificateSummaryError(got)
-    return dict(got)  # type: ignore[arg-type]
+    return dict(_cached(_subjects, der, _subject_attributes))  # type: ignore[arg-type]
 
 
 def _subject_attributes(der: bytes) -> dict[str, str]:
