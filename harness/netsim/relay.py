@@ -136,6 +136,19 @@ class _LoopBound(Service):
         return asyncio.run_coroutine_threadsafe(call(), loop).result(CROSS_THREAD_TIMEOUT)
 
 
+def _inside_address(
+    relay: Any, table: dict, remote: Address, make: Callable[[Address], Any]
+) -> Address:
+    """The inside socket standing for `remote` (made on the relay's loop the first time)."""
+    remote = (remote[0], int(remote[1]))
+    with relay._lock:
+        sock = table.get(remote)
+    if sock is None:
+        sock = relay._on_loop(lambda: make(remote))
+    ip, port = sock.getsockname()[:2]
+    return (ip, port)
+
+
 class UdpRelay(_LoopBound):
     """A UDP relay with a NAT's mapping and filtering behaviour and optional delay."""
 
@@ -175,13 +188,7 @@ class UdpRelay(_LoopBound):
     # -- set-up (any thread) ------------------------------------------------------------
     def inside_for(self, remote: Address) -> Address:
         """The inside address that stands for `remote`: send there to reach it."""
-        remote = (remote[0], int(remote[1]))
-        with self._lock:
-            sock = self._mirrors.get(remote)
-        if sock is None:
-            sock = self._on_loop(lambda: self._mirror(remote))
-        ip, port = sock.getsockname()[:2]
-        return (ip, port)
+        return _inside_address(self, self._mirrors, remote, self._mirror)
 
     via = inside_for  # for stun_client.discover(via=...)
 
@@ -357,13 +364,7 @@ class TcpRelay(_LoopBound):
 
     def inside_for(self, remote: Address) -> Address:
         """The inside address that stands for `remote`: connect there to reach it."""
-        remote = (remote[0], int(remote[1]))
-        with self._lock:
-            sock = self._listeners.get(remote)
-        if sock is None:
-            sock = self._on_loop(lambda: self._listen(remote))
-        ip, port = sock.getsockname()[:2]
-        return (ip, port)
+        return _inside_address(self, self._listeners, remote, self._listen)
 
     async def start_async(self) -> Self:
         if self._running:
