@@ -155,10 +155,7 @@ class _Reader:
         if self.state == "length":
             if not data:
                 return False
-            n = min(self.remaining, len(data))
-            self._body(self._take(n))
-            self.remaining -= n
-            if self.remaining == 0:
+            if self._take_body(data):
                 self._finish(out, ts)
             return True
         if self.state == "close":
@@ -186,10 +183,7 @@ class _Reader:
         if self.state == "chunk-data":
             if not data:
                 return False
-            n = min(self.remaining, len(data))
-            self._body(self._take(n))
-            self.remaining -= n
-            if self.remaining == 0:
+            if self._take_body(data):
                 self.state = "chunk-crlf"
             return True
         if self.state == "chunk-crlf":
@@ -208,6 +202,13 @@ class _Reader:
                 self._finish(out, ts)
             return True
         return False
+
+    def _take_body(self, data: bytes | memoryview) -> bool:
+        """Consume up to `remaining` body bytes of `data`; True when none remain."""
+        n = min(self.remaining, len(data))
+        self._body(self._take(n))
+        self.remaining -= n
+        return self.remaining == 0
 
     def _after_head(self, out: list[_Message], ts: float, next_method: Callable[[], str]) -> bool:
         msg = self.msg
