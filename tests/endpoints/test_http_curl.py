@@ -355,17 +355,21 @@ def test_binds_a_given_host(tmp_path):
         assert server.requests[0].server[0] == "127.0.0.2"
 
 
-async def test_fixture_works_from_async_tests(http_server):
-    http_server.expect("/a").respond(200, body="async")
-    proc = await asyncio.create_subprocess_exec(
-        "curl", "-sS", http_server.url_for("/a"), stdout=asyncio.subprocess.PIPE
-    )
+async def curl_async(url: str) -> bytes:
+    """curl from an async test, without blocking the test's event loop."""
+    proc = await asyncio.create_subprocess_exec("curl", "-sS", url, stdout=asyncio.subprocess.PIPE)
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), 20)
     finally:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+    return out
+
+
+async def test_fixture_works_from_async_tests(http_server):
+    http_server.expect("/a").respond(200, body="async")
+    out = await curl_async(http_server.url_for("/a"))
     assert out == b"async"
     assert http_server.requests[0].status == 200
 
@@ -373,15 +377,7 @@ async def test_fixture_works_from_async_tests(http_server):
 async def test_start_async_on_the_test_loop():
     async with HttpServer() as server:
         server.expect("/a").respond(200, body="own loop")
-        proc = await asyncio.create_subprocess_exec(
-            "curl", "-sS", server.url_for("/a"), stdout=asyncio.subprocess.PIPE
-        )
-        try:
-            out, _ = await asyncio.wait_for(proc.communicate(), 20)
-        finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
+        out = await curl_async(server.url_for("/a"))
         assert out == b"own loop"
         assert server.requests[0].status == 200
 
