@@ -18,15 +18,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from harness.observe.events import HttpExchange, Observation, TftpTransfer
 from harness.observe.timeline import DeviceTimeline
 from harness.spec.status_table import Action, status_row
 
-# A follow-up request must come this soon after the answer that asked for it
-# (a harness tolerance, not a spec fact: "immediately" in Table 3-1).
+# Grouping bounds (harness choices, not spec facts, and not verdicts: whether a
+# follow-up came "at once" is judged by the status rules with the timing tolerance,
+# harness.rules.tolerance). Any request this soon after an answer that asks for a
+# follow-up (Table 3-1 redirect-now, auth-retry) belongs to its attempt...
 FOLLOW_UP_WINDOW = 5.0
+# ...and so does a later request that is plainly that follow-up (the redirect's
+# Location, or the same path with credentials), up to this long after, so a late
+# follow-up is judged late instead of passing for a new attempt.
+FOLLOW_UP_MATCH_WINDOW = 120.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,25 @@ def _asks_follow_up(obs: Observation) -> bool:
     if not isinstance(obs, HttpExchange) or obs.status is None:
         return False
     return status_row(obs.status).action in (Action.REDIRECT_NOW, Action.AUTH_RETRY)
+
+
+_CREDENTIALS = ("authorization", "proxy-authorization")
+
+
+def is_follow_up(prev: Observation, req: Observation) -> bool:
+    """Does `req` do what the answer to `prev` asked (go to its Location, or the same
+    path with credentials)? Only for answers that ask for a follow-up."""
+    if not _asks_follow_up(prev) or not isinstance(req, HttpExchange):
+        return False
+    assert isinstance(prev, HttpExchange) and prev.status is not None
+    if status_row(prev.status).action is Action.AUTH_RETRY:
+        has_credentials = any(k.lower() in _CREDENTIALS for k, _ in req.headers)
+        return has_credentials and request_path(req) == request_path(prev)
+    location = next((v for k, v in prev.response_headers if k.lower() == "location"), None)
+    if not location:
+        return False
+    base = f"{prev.scheme}://{prev.host or 'server'}{prev.url}"
+    return request_path(req) == (urlsplit(urljoin(base, location)).path or "/")
 
 
 class _Shared:
@@ -149,7 +174,11 @@ def _group(requests: list[Observation]) -> list[Attempt]:
     for req in requests:
         if attempts:
             prev = attempts[-1][-1]
-            if _asks_follow_up(prev) and req.time - prev.time <= FOLLOW_UP_WINDOW:
+            gap = req.time - prev.time
+            if _asks_follow_up(prev) and (
+                gap <= FOLLOW_UP_WINDOW
+                or (gap <= FOLLOW_UP_MATCH_WINDOW and is_follow_up(prev, req))
+            ):
                 attempts[-1].append(req)
                 continue
         attempts.append([req])

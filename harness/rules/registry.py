@@ -52,6 +52,9 @@ class RuleContext:
     identity: DeviceIdentity = field(default_factory=DeviceIdentity)
     parameters: dict[str, str] = field(default_factory=dict)  # the device's, over family defaults
     facts: dict[str, object] = field(default_factory=dict)  # scenario facts a test sets up
+    # seconds a timing rule lets an observed delay stray (None: the harness default,
+    # harness.rules.tolerance.DEFAULT_TIMING_TOLERANCE_S)
+    timing_tolerance: float | None = None
 
     def param(self, name: str) -> str:
         if name in self.parameters:

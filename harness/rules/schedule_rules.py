@@ -29,6 +29,7 @@ from harness.observe.timeline import DeviceTimeline
 from harness.rules.attempts import Attempt, group_attempts, request_path, request_scheme
 from harness.rules.finding import Finding, Verdict
 from harness.rules.registry import RuleContext, finding, rule
+from harness.rules.tolerance import DelayWindow, tolerance_of
 from harness.spec.macros import template_regex
 
 # -- harness tolerances (not spec facts) -------------------------------------------
@@ -114,7 +115,13 @@ def resync_cycles(timeline: DeviceTimeline, ctx: RuleContext) -> list[Cycle]:
     for a in group_attempts(timeline):
         if _is_firmware(a.requests[0], firmware):
             continue
-        if cycles and a.start - cycles[-1][-1].end <= CYCLE_GAP:
+        # Profile_Rule, _B, _C, _D follow one another in one resync; asking again for a
+        # path this resync already asked for starts the next one, however soon.
+        if (
+            cycles
+            and a.start - cycles[-1][-1].end <= CYCLE_GAP
+            and a.path not in {c.path for c in cycles[-1]}
+        ):
             cycles[-1].append(a)
         else:
             cycles.append([a])
@@ -189,8 +196,9 @@ def resync_periodic(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]
         why = "Resync_At is set: it overrides Resync_Periodic"
         return [finding(rid, Verdict.SKIPPED, why, timeline)]
     extra, how = band
-    lo, hi = period - TIMING_TOLERANCE, period + extra + TIMING_TOLERANCE
-    expected = f"expected {period}..{period + extra:.0f} s (Resync_Periodic={period}, {how})"
+    window = DelayWindow(float(period), float(period + extra), tolerance_of(ctx))
+    hi = window.hi + window.tolerance.seconds
+    expected = window.expected(f"Resync_Periodic={period} + up to {extra:g} s {how}")
     cycles = resync_cycles(timeline, ctx)
     calls = _calls(ctx)
     gaps: list[float] = []
@@ -198,8 +206,8 @@ def resync_periodic(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]
         if not cur.ok or any(s < nxt.start and e > cur.end for s, e in calls):
             continue  # a retry after failure, or a call moved it: other rules judge those
         gap = nxt.start - cur.end
-        if not lo <= gap <= hi:
-            why = f"after the successful resync ending at {cur.end:.0f} the next came {gap:.0f} s later; {expected}"
+        if not window.admits(gap):
+            why = f"after the successful resync ending at {cur.end:.0f} the next came {gap:.1f} s later; {expected}"
             first = nxt.attempts[0].requests[0]
             return [finding(rid, Verdict.FAIL, why, timeline, first)]
         gaps.append(gap)
@@ -211,7 +219,7 @@ def resync_periodic(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]
     if not gaps:
         why = "fewer than two successful resyncs one period apart were seen"
         return [finding(rid, Verdict.INCONCLUSIVE, why, timeline)]
-    seen = ", ".join(f"{g:.0f}" for g in gaps)
+    seen = ", ".join(f"{g:.1f}" for g in gaps)
     why = f"{len(gaps)} periodic resyncs, {seen} s after the previous success; {expected}"
     return [finding(rid, Verdict.PASS, why, timeline, cycles[1].attempts[0].requests[0])]
 

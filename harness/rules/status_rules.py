@@ -32,7 +32,6 @@ from harness.observe.events import HttpExchange, Observation, TftpTransfer
 from harness.observe.timeline import DeviceTimeline
 from harness.profiles.classify import PROFILE_KINDS, classify_profile_body
 from harness.rules.attempts import (
-    FOLLOW_UP_WINDOW,
     Attempt,
     group_attempts,
     request_path,
@@ -40,6 +39,7 @@ from harness.rules.attempts import (
 )
 from harness.rules.finding import Finding, Verdict
 from harness.rules.registry import RuleContext, finding, rule
+from harness.rules.tolerance import DelayWindow, at_once, tolerance_of
 from harness.spec._data import load_data
 from harness.spec.macros import expand, template_regex, unexpanded_macros
 from harness.spec.status_table import (
@@ -319,21 +319,27 @@ def _outcomes(timeline: DeviceTimeline, ctx: RuleContext) -> list[Outcome]:
 def expected_delay(
     klass: Action, failures_before: int, ctx: RuleContext
 ) -> tuple[float, float, str] | str:
-    """(shortest, longest, text) for the next attempt after class `klass`; a reason when
-    the spec gives no delay to judge against."""
+    """(shortest, longest, the parameters they come from) for the next attempt after class
+    `klass` (`failures_before` consecutive failures before this one); a reason when the
+    spec gives no delay to judge against. The random parts the spec adds widen the span."""
     if klass is Action.A:
         if ctx.param("Resync_At").strip():
             return "Resync_At is set: the next resync follows the daily schedule"
         try:
-            periodic = int(ctx.param("Resync_Periodic") or "0")
+            periodic = parse_delay_schedule(ctx.param("Resync_Periodic") or "0", "Resync_Periodic")
             units = int(ctx.param("Resync_Random_Delay") or "0")
         except ValueError as exc:
             return f"cannot read the periodic settings: {exc}"
-        if periodic <= 0:
+        period = periodic.bounds(0)[0] if not periodic.is_empty else 0.0
+        if period <= 0:
             return "Resync_Periodic = 0: no periodic resync is expected"
-        extra = max(0, units) * ctx.family.random_delay_unit_seconds
-        text = f"Resync_Periodic {periodic} s (+ up to {extra} s Resync_Random_Delay)"
-        return float(periodic), float(periodic + extra), text
+        unit = ctx.family.random_delay_unit_seconds
+        extra = max(0, units) * unit
+        text = (
+            f"Resync_Periodic={ctx.param('Resync_Periodic')} + up to {extra:g} s "
+            f"Resync_Random_Delay={units} x {unit:g} s"
+        )
+        return period, period + extra, text
     name = "Resync_Error_Retry_Delay"
     try:
         schedule = parse_delay_schedule(ctx.param(name), name)
@@ -342,15 +348,23 @@ def expected_delay(
     if schedule.is_empty:
         return f"{name} is empty"
     lo, hi = schedule.bounds(failures_before)
-    nth = f"value {failures_before + 1} of " if len(schedule.steps) > 1 else ""
-    span = f"{lo:g} s" if lo == hi else f"{lo:g}..{hi:g} s"
-    return lo, hi, f"{span} ({nth}{name} = {ctx.param(name)!r})"
+    nth = ""
+    if len(schedule.steps) > 1:
+        nth = f"value {min(failures_before, len(schedule.steps) - 1) + 1} of "
+        if failures_before >= len(schedule.steps):
+            nth = f"retry {failures_before + 1}: the last value repeats, " + nth
+    return lo, hi, f"{nth}{name}={ctx.param(name)}"
 
 
 def judge_next(
     outs: list[Outcome], i: int, ctx: RuleContext, klass: Action | None = None
 ) -> tuple[Verdict, str]:
-    """Was the attempt after outs[i] as late as the spec's class for outs[i] says?"""
+    """Was the attempt after outs[i] as late as the spec's class for outs[i] says?
+
+    The gap runs from the end of outs[i] (its last request, or the end of its transfer)
+    to the start of the next attempt; the window is the spec's delay (its random part
+    included) ± the run's timing tolerance (`harness.rules.tolerance`).
+    """
     cur = outs[i]
     klass = klass or cur.klass
     failures = 0
@@ -364,17 +378,23 @@ def judge_next(
     if isinstance(expected, str):
         return Verdict.INCONCLUSIVE, f"{head}; {expected}"
     lo, hi, text = expected
+    window = DelayWindow(lo, hi, tolerance_of(ctx))
     if i + 1 >= len(outs):
         return Verdict.INCONCLUSIVE, (
-            f"{head}; the device made no later attempt to time (expected after {text})"
+            f"{head}; the device made no later attempt to time ({window.expected(text)})"
         )
     nxt = outs[i + 1]
     gap = nxt.start - cur.end
-    tol = max(TIMING_TOLERANCE_S, TIMING_TOLERANCE_RATIO * hi)
-    seen = f"the next attempt came {gap:.0f} s later"
-    if gap < lo - tol or gap > hi + tol + cur.allowance:
-        return Verdict.FAIL, f"{head}, but {seen}; expected after {text}"
-    return Verdict.PASS, f"{head} and {seen}, as expected after {text}"
+    seen = f"the next attempt came {gap:.1f} s later"
+    late_ok = gap <= window.hi + window.tolerance.seconds + cur.allowance
+    if window.early(gap) or not late_ok:
+        allowance = (
+            f"; + {cur.allowance:g} s the device may have waited for the answer"
+            if cur.allowance
+            else ""
+        )
+        return Verdict.FAIL, f"{head}, but {seen}; {window.expected(text)}{allowance}"
+    return Verdict.PASS, f"{head} and {seen}; {window.expected(text)}"
 
 
 def _verdict(
@@ -457,7 +477,7 @@ def _redirect_rule(req_id: str) -> Callable[[DeviceTimeline, RuleContext], list[
             if not location:
                 results.append((Verdict.INCONCLUSIVE, f"{head} carried no Location", ex))
                 continue
-            results.append(_judge_redirect(ex, location, reqs[i + 1 :], head))
+            results.append(_judge_redirect(ex, location, reqs[i + 1 :], head, ctx))
         return _verdict(req_id, timeline, results, f"the server sent no answer covered by {req_id}")
 
     judge.__name__ = f"judge_{req_id.lower().replace('-', '_')}"
@@ -465,7 +485,7 @@ def _redirect_rule(req_id: str) -> Callable[[DeviceTimeline, RuleContext], list[
 
 
 def _judge_redirect(
-    ex: HttpExchange, location: str, later: list[Observation], head: str
+    ex: HttpExchange, location: str, later: list[Observation], head: str, ctx: RuleContext
 ) -> tuple[Verdict, str, Observation | None]:
     base = f"{ex.scheme}://{ex.host or 'server'}{ex.url}"
     new = urlsplit(urljoin(base, location))
@@ -475,10 +495,11 @@ def _judge_redirect(
         return Verdict.FAIL, f"{head}: the device never requested the Location {location}", ex
     nxt = later[0]
     gap = nxt.time - ex.time
-    if gap > FOLLOW_UP_WINDOW:
+    window = at_once(tolerance_of(ctx))
+    if not window.admits(gap):
         why = (
-            f"{head}: the next request came {gap:.0f} s later (to {request_path(nxt)}); "
-            f"the spec says at once (within {FOLLOW_UP_WINDOW:g} s) to {location}"
+            f"{head}: the next request came {gap:.1f} s later (to {request_path(nxt)}); "
+            f"{window.expected(f'Table 3-1: follow the Location {location}')}"
         )
         return Verdict.FAIL, why, ex
     got = nxt.url if isinstance(nxt, HttpExchange) else request_path(nxt)
@@ -488,7 +509,8 @@ def _judge_redirect(
     if new.port and nxt.server and nxt.server[1] != new.port:
         why = f"{head}: the device went to port {nxt.server[1]}, not {new.port} of {location}"
         return Verdict.FAIL, why, ex
-    return Verdict.PASS, f"{head}: the device asked for {want} {gap:.1f} s later, at once", ex
+    why = f"{head}: the device asked for {want} {gap:.1f} s later; {window.expected('Table 3-1')}"
+    return Verdict.PASS, why, ex
 
 
 # -- Table 3-1: auth-retry ---------------------------------------------------------------
@@ -548,6 +570,18 @@ def _judge_auth(
     bare = next((r for r in retries if r.header(header) is None), None)
     if bare is not None:
         return Verdict.FAIL, f"{head}: a retry carried no {header} header", bare
+    window = at_once(tolerance_of(ctx))
+    gaps = []
+    for n, (prev, retry) in enumerate(zip(reqs[first:], reqs[first + 1 :], strict=False), 1):
+        gap = retry.time - prev.time
+        gaps.append(f"{gap:.1f}")
+        if not window.admits(gap):
+            answer = prev.status if isinstance(prev, HttpExchange) else None
+            why = (
+                f"{head}: retry {n} with {header} came {gap:.1f} s after the {answer}; "
+                f"{window.expected('Table 3-1: retry with credentials at once')}"
+            )
+            return Verdict.FAIL, why, retry
     final = reqs[-1]
     if isinstance(final, HttpExchange) and final.status == challenge.status:
         verdict, why = judge_next(outs, i, ctx)
@@ -555,7 +589,9 @@ def _judge_auth(
         return verdict, lead + why, challenge
     status = final.status if isinstance(final, HttpExchange) else None
     why = (
-        f"{head}: retried at once with {header} ({len(retries)} retry/retries), then HTTP {status}"
+        f"{head}: retried with {header} ({len(retries)} retry/retries, "
+        f"{', '.join(gaps) or '-'} s after the answer), then HTTP {status}; "
+        f"{window.expected('Table 3-1: at once')}"
     )
     return Verdict.PASS, why, challenge
 
