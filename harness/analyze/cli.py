@@ -23,7 +23,12 @@ from typing import Any
 
 from harness.analyze.engine import CaptureResult, Ports, analyze_capture
 from harness.analyze.judge import judge
-from harness.analyze.params import ParamError, load_profile_file, parse_param_args
+from harness.analyze.params import (
+    ParamError,
+    load_profile_file,
+    parse_param_args,
+    unknown_param_warnings,
+)
 from harness.analyze.render import (
     analysis_run,
     capture_links,
@@ -35,6 +40,13 @@ from harness.capture.reader import CaptureFormatError
 from harness.gc_pause import gc_paused
 from harness.report.json_report import build_report, dumps, stream_report
 from harness.rules.registry import DeviceIdentity, RuleContext
+from harness.rules.tolerance import (
+    ATTEMPT_SETUP_S,
+    DEFAULT_TIMING_TOLERANCE_S,
+    TIMER_GRANULARITY_S,
+    TIMESTAMP_PRECISION_S,
+    check_tolerance,
+)
 from harness.spec.family import Family, FamilyError, family_names, load_family
 
 HELP = "analyze pcap/pcapng captures: provisioning transactions per device, spec findings"
@@ -62,6 +74,51 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help=f"also treat UDP PORT as KIND ({', '.join(PORT_KINDS)})",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    # -- timing tolerance, parameter and output checks (docs/timing.md) --
+    p.add_argument(
+        "--timing-tolerance",
+        type=_tolerance_arg,
+        default=None,
+        metavar="SECONDS",
+        help=(
+            "how far an observed delay may stray from the spec's (default "
+            f"{DEFAULT_TIMING_TOLERANCE_S:g} s: timestamps {TIMESTAMP_PRECISION_S:g} s + phone "
+            f"timer tick {TIMER_GRANULARITY_S:g} s + attempt set-up {ATTEMPT_SETUP_S:g} s); "
+            "'at once' means within it"
+        ),
+    )
+    p.epilog = (
+        "Timing: a retry or resync is due the spec's delay after the end of the previous "
+        "attempt (Resync_Error_Retry_Delay, its N-th value after N failures, the last one "
+        "repeating; Resync_Periodic + 0..Resync_Random_Delay after a success; 'at once' "
+        "after a redirect or an auth challenge), +/- --timing-tolerance; every timing "
+        "finding states the window it used. --param values are checked against the "
+        "parameter's form (exit 2); an unknown name is warned about. --out must name a "
+        "file in an existing directory (exit 2 otherwise)."
+    )
+
+
+def _tolerance_arg(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a number of seconds") from None
+    try:
+        return check_tolerance(value, "--timing-tolerance")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--timing-tolerance ")) from None
+
+
+def _check_out(path: str | None) -> None:
+    """--out names a file whose directory exists (a one-line error otherwise)."""
+    if not path:
+        return
+    out = Path(path)
+    if out.is_dir():
+        raise ParamError(f"--out {path}: is a directory; give a file name")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise ParamError(f"--out {path}: directory {parent} does not exist (create it first)")
 
 
 def _ports(items: list[str]) -> Ports:
@@ -133,9 +190,12 @@ def _run(args: argparse.Namespace) -> int:
             raise ParamError("-j must be at least 1")
         if args.trust_ca and not Path(args.trust_ca).is_file():
             raise ParamError(f"--trust-ca {args.trust_ca}: no such file")
+        _check_out(args.out)
     except (ParamError, FamilyError) as exc:
         print(f"harness analyze: {exc}", file=err)
         return 2
+    for warning in unknown_param_warnings(cli_params):
+        print(f"harness analyze: warning: {warning}", file=err)
     for path in args.pcap:
         if not Path(path).is_file():
             print(f"harness analyze: {path}: no such file", file=err)
@@ -166,6 +226,7 @@ def _run(args: argparse.Namespace) -> int:
         file_params=file_params,
         cli_params=cli_params,
         facts=facts,
+        timing_tolerance=args.timing_tolerance,
     )
     for r in results:
         notes.extend(f"{r.path}: {p}" for p in r.read_problems)
@@ -175,10 +236,14 @@ def _run(args: argparse.Namespace) -> int:
     if args.format == "json" and big:  # stream: neither all dicts nor the text in memory
         del observations
         if args.out:
-            with open(args.out, "w", encoding="utf-8") as fp:
-                stream_report(
-                    fp, captures=results, timelines=timelines, findings=findings, meta=meta
-                )
+            try:
+                with open(args.out, "w", encoding="utf-8") as fp:
+                    stream_report(
+                        fp, captures=results, timelines=timelines, findings=findings, meta=meta
+                    )
+            except OSError as exc:
+                print(f"harness analyze: --out {args.out}: cannot write: {exc.strerror}", file=err)
+                return 2
         else:
             stream_report(
                 sys.stdout, captures=results, timelines=timelines, findings=findings, meta=meta
@@ -207,7 +272,11 @@ def _run(args: argparse.Namespace) -> int:
     else:
         text = {"json": dumps, "text": render_text}[args.format](report)
     if args.out:
-        Path(args.out).write_text(text, "utf-8")
+        try:
+            Path(args.out).write_text(text, "utf-8")
+        except OSError as exc:
+            print(f"harness analyze: --out {args.out}: cannot write: {exc.strerror}", file=err)
+            return 2
     else:
         sys.stdout.write(text)
     for note in notes:

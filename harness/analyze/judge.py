@@ -69,10 +69,14 @@ def judge(
     file_params: Mapping[str, str] | None = None,
     cli_params: Mapping[str, str] | None = None,
     facts: Mapping[str, object] | None = None,
+    timing_tolerance: float | None = None,
 ) -> tuple[list[DeviceTimeline], list[Finding], list[str]]:
-    """(timelines, findings, notes) for the observations of one or more captures."""
+    """(timelines, findings, notes) for the observations of one or more captures;
+    `timing_tolerance` (seconds) replaces the rules' default (harness.rules.tolerance)."""
     with gc_paused():
-        return _judge(observations, family, seen_profiles, file_params, cli_params, facts)
+        return _judge(
+            observations, family, seen_profiles, file_params, cli_params, facts, timing_tolerance
+        )
 
 
 GC_EVERY = 256
@@ -85,6 +89,7 @@ def _judge(
     file_params: Mapping[str, str] | None,
     cli_params: Mapping[str, str] | None,
     facts: Mapping[str, object] | None,
+    timing_tolerance: float | None = None,
 ) -> tuple[list[DeviceTimeline], list[Finding], list[str]]:
     timelines = build_timelines(observations)
     by_ip = _profiles_by_ip(seen_profiles)  # once: a capture may hold thousands of profiles
@@ -102,6 +107,7 @@ def _judge(
             ),
             parameters=_parameters(tl, by_ip, file_params or {}, cli_params or {}),
             facts=dict(facts or {}),
+            timing_tolerance=timing_tolerance,
         )
         try:
             findings.extend(evaluate([tl], ctx))

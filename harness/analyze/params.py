@@ -17,6 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 from xml.etree import ElementTree
 
+from harness.spec.parameters import check_value, is_known, nearest_known
+
 try:
     from harness.profiles.parse import load_profile_bytes as _load_profile_bytes
 except ImportError:  # the profiles package not landed: plain XML only
@@ -28,13 +30,29 @@ class ParamError(ValueError):
 
 
 def parse_param_args(items: list[str] | None) -> dict[str, str]:
-    """`NAME=VALUE` strings to a dict; a bad one raises ParamError naming it."""
+    """`NAME=VALUE` strings to a dict; a malformed item or a value that is not of its
+    parameter's form (`harness.spec.parameters`) raises ParamError naming it."""
     out: dict[str, str] = {}
     for item in items or []:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise ParamError(f"--param {item!r}: expected NAME=VALUE (e.g. Resync_Periodic=3600)")
+        problem = check_value(name.strip(), value)
+        if problem:
+            raise ParamError(f"--param {problem}")
         out[name.strip()] = value
+    return out
+
+
+def unknown_param_warnings(params: dict[str, str]) -> list[str]:
+    """One line per parameter name no family knows, with the nearest known name."""
+    out = []
+    for name in params:
+        if is_known(name):
+            continue
+        near = nearest_known(name)
+        hint = f"; did you mean {near}?" if near else ""
+        out.append(f"--param {name}: not a parameter any family knows (taken as given){hint}")
     return out
 
 
