@@ -74,6 +74,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     remote.add_argument("--boot-time", type=float, help="seconds the phone takes to reboot (90)")
     remote.add_argument("--min-wait", type=float, help="shortest wait for attempts (20 s)")
     remote.add_argument(
+        "--timing-tolerance",
+        type=float,
+        metavar="SECONDS",
+        help="how far a delay may stray from the (shortened) spec's; default: docs/timing.md",
+    )
+    remote.add_argument(
         "--manual", action="store_true", help="ask the operator for calls and power cycles"
     )
 
@@ -132,6 +138,7 @@ def device_specs(args: argparse.Namespace) -> list[DeviceSpec]:
             manual=args.manual,
             boot_time=args.boot_time,
             min_wait=args.min_wait,
+            timing_tolerance=args.timing_tolerance,
         )
     ]
 

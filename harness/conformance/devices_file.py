@@ -53,6 +53,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "manual": bool,
     "boot_time": (int, float),
     "min_wait": (int, float),
+    "timing_tolerance": (int, float),
 }
 
 

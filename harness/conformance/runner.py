@@ -48,6 +48,7 @@ class DeviceSpec:
     manual: bool = False  # remote: ask the operator for what the driver cannot do
     boot_time: float | None = None  # remote: seconds the phone takes to reboot
     min_wait: float | None = None  # remote: the shortest wait for attempts, seconds
+    timing_tolerance: float | None = None  # remote: seconds (harness.rules.tolerance)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -82,7 +83,7 @@ def make_device(spec: DeviceSpec) -> DeviceUnderTest:
                 f"device {spec.name!r}: a remote device needs address, mac, serial and product"
             )
         kwargs: dict[str, Any] = {}
-        for name in ("time_scale", "boot_time", "min_wait"):
+        for name in ("time_scale", "boot_time", "min_wait", "timing_tolerance"):
             if getattr(spec, name) is not None:
                 kwargs[name] = getattr(spec, name)
         return RemoteDevice(

@@ -52,7 +52,10 @@ class ScenarioRun:
 
     def context(self) -> RuleContext:
         facts = {"syslog_server": self.lab.syslog.url, **self.facts}
-        return RuleContext(self.family, self.device.identity, dict(self.parameters), facts)
+        tolerance = getattr(self.device, "timing_tolerance", None)  # a real phone may set one
+        return RuleContext(
+            self.family, self.device.identity, dict(self.parameters), facts, tolerance
+        )
 
     def findings(self, only: Iterable[str] | None = None) -> list[Finding]:
         return evaluate(self.lab.timelines(), self.context(), only=only)

@@ -4,7 +4,9 @@ The phone cannot be configured directly, so `provision()` writes a *setup
 profile* into the lab (`lab.put`): the family's defaults, the scenario's
 parameters, the lab's syslog server, and every delay parameter shortened by
 `time_scale` (so timing rules run in minutes; the shortened values are
-returned and become the scenario's parameters, which the rules judge). It
+returned and become the scenario's parameters, which the rules judge, each
+value keeping its form; `timing_tolerance` is what the timing rules then allow,
+harness.rules.tolerance's default when None). It
 triggers `/admin/resync?<setup url>`, waits until the phone fetched it, lets
 the phone settle, clears the lab's records (the setup is not under test), and
 then `/admin/reboot` (power-up) so the phone provisions as the scenario says.
@@ -33,7 +35,10 @@ from harness.pki import DeviceCA, ServerCA
 from harness.profiles import render_xml_profile
 from harness.rules.attempts import group_attempts
 from harness.rules.registry import DeviceIdentity
+from harness.rules.tolerance import check_tolerance
 from harness.spec.family import Family, load_family
+from harness.spec.parameters import UNITS, check_value, parameter_kind
+from harness.spec.values import parse_delay_schedule
 
 if TYPE_CHECKING:
     from harness.endpoints.lab import ProvisioningLab
@@ -80,9 +85,14 @@ class RemoteDevice:
         setup_timeout: float = 60.0,
         min_delay: int = MIN_DELAY,
         min_wait: float = MIN_WAIT,
+        timing_tolerance: float | None = None,
     ) -> None:
         if not 0 < time_scale <= 1:
             raise ValueError(f"time_scale {time_scale}: expected 0 < scale <= 1")
+        # what the timing rules allow this phone (None: harness.rules.tolerance's default)
+        self.timing_tolerance = (
+            None if timing_tolerance is None else check_tolerance(timing_tolerance)
+        )
         self.family = load_family(family) if isinstance(family, str) else family
         self.address = address if "://" in address else f"http://{address}"
         self.mac, self.serial, self.product, self.firmware = mac, serial, product, firmware
@@ -122,18 +132,38 @@ class RemoteDevice:
         return [n for n in self.family.parameters if _DELAY_NAME.search(n)]
 
     def shorten(self, parameters: dict[str, str]) -> dict[str, str]:
-        """The delay parameters (given, else the family's defaults) scaled by time_scale."""
+        """The delay parameters (given, else the family's defaults) scaled by time_scale.
+
+        Each keeps its form (`harness.spec.parameters`): a delay list is scaled value by
+        value (`60,120+30` stays a list, `N+R` keeps its random part); a delay floors at
+        `min_delay`, but a random spread (`Resync_Random_Delay` units, the `R` of `N+R`,
+        `Resync_At_Random_Delay`) only shrinks: the timing rules judge what is returned.
+        """
         out = {}
         for name in self.delay_parameters():
             text = parameters.get(name, self.family.default(name))
+            if not isinstance(text, str) or check_value(name, text) is not None:
+                continue  # not of its form (a macro, a typo): it stays as the scenario wrote it
             try:
-                value = float(text)
-            except (TypeError, ValueError):
-                continue  # an empty or macro value stays as the scenario wrote it
-            out[name] = (
-                "0" if value <= 0 else str(max(self.min_delay, round(value * self.time_scale)))
-            )
+                schedule = parse_delay_schedule(text, name)
+            except ValueError:
+                continue
+            if schedule.is_empty:
+                continue  # empty stays empty
+            spread = parameter_kind(name) == UNITS or "Random" in name
+            steps = []
+            for seconds, extra in schedule.steps:
+                short = self._scaled(seconds, floor=not spread)
+                rand = self._scaled(extra, floor=False)
+                steps.append(f"{short}+{rand}" if extra else short)
+            out[name] = ",".join(steps)
         return out
+
+    def _scaled(self, value: float, *, floor: bool) -> str:
+        if value <= 0:
+            return "0"
+        scaled = round(value * self.time_scale)
+        return str(max(self.min_delay, scaled) if floor else scaled)
 
     def real_timeout(self, timeout: float) -> float:
         return max(self.min_wait, timeout * self.time_scale)
