@@ -287,3 +287,26 @@ def test_a_shift_beyond_the_tolerance_flips_the_verdict(which, excess, sign, off
     obs = gaps_timeline(STATUSES, gaps)
     rid = "HTTP-200" if which == 4 else "HTTP-503"
     assert _periodic_judge(obs, rid) is Verdict.FAIL
+
+
+half = st.floats(min_value=-(TOL / 2 - EPS), max_value=TOL / 2 - EPS, allow_nan=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(jitter=st.lists(half, min_size=6, max_size=6))
+def test_every_timestamp_moved_by_less_than_half_the_tolerance_keeps_the_verdict(jitter):
+    # each gap then moves by less than the tolerance: every window still admits it
+    exact = gaps_timeline(STATUSES, EXPECTED)
+    obs = [req(o.time + j, o.status) for o, j in zip(exact, jitter, strict=True)]
+    for rid in ("HTTP-503", "HTTP-200", "RESYNC-PERIODIC"):
+        assert _periodic_judge(obs, rid) is Verdict.PASS, rid
+
+
+@settings(max_examples=40, deadline=None)
+@given(excess=st.floats(min_value=EPS, max_value=10), sign=st.sampled_from([-1, 1]))
+def test_the_periodic_resync_moved_past_the_tolerance_fails_both_rules(excess, sign):
+    gaps = list(EXPECTED)
+    gaps[4] = EXPECTED[4] + sign * (TOL + excess)
+    obs = gaps_timeline(STATUSES, gaps)
+    for rid in ("HTTP-200", "RESYNC-PERIODIC"):
+        assert _periodic_judge(obs, rid) is Verdict.FAIL, rid
