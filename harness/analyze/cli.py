@@ -64,7 +64,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--key", help="passphrase of an encrypted --profile (and of profiles seen)")
     p.add_argument("--trust-ca", metavar="PEM", help="CA certificates the devices trust")
     p.add_argument("--format", choices=FORMATS, default="text")
-    p.add_argument("--out", help="write the report here instead of standard output")
+    p.add_argument(
+        "--out", help="write the report to this file (its directory must exist) instead of stdout"
+    )
     p.add_argument("-j", "--jobs", type=int, default=1, help="captures analyzed in parallel")
     p.add_argument(
         "--port",

@@ -111,6 +111,17 @@ def test_shorten_scales_every_delay_of_the_family_and_keeps_zero():
     assert "Profile_Rule" not in short
 
 
+def test_shorten_keeps_each_delay_form_and_only_shrinks_random_spreads():
+    mpp = RemoteDevice("cisco-mpp", address="192.0.2.10", time_scale=0.01, **IDENT)
+    short = mpp.shorten({"Resync_Error_Retry_Delay": "600+300,1200,86400"})
+    assert short["Resync_Error_Retry_Delay"] == "6+3,12,864"  # a list stays a list, N+R keeps R
+    default = mpp.shorten({})["Resync_Error_Retry_Delay"].split(",")
+    assert default[:4] == ["5", "5", "5", "5"] and default[-1] == "864"  # floors at 5 s
+    assert mpp.shorten({"Resync_Random_Delay": "2"})["Resync_Random_Delay"] == "0"  # not raised
+    assert mpp.shorten({})["Resync_At_Random_Delay"] == "6"
+    assert "Resync_Periodic" not in mpp.shorten({"Resync_Periodic": "$A"})  # not its form
+
+
 def test_admin_url_carries_mpp_credentials():
     dev = RemoteDevice(address="192.0.2.10", admin_user="admin", admin_password="p w", **IDENT)
     url = dev.admin_url("/admin/resync", "http://198.51.100.1/x.cfg")

@@ -310,3 +310,20 @@ def test_the_periodic_resync_moved_past_the_tolerance_fails_both_rules(excess, s
     obs = gaps_timeline(STATUSES, gaps)
     for rid in ("HTTP-200", "RESYNC-PERIODIC"):
         assert _periodic_judge(obs, rid) is Verdict.FAIL, rid
+
+
+def tftp_timeout(t, duration):
+    from harness.observe.events import TftpTransfer
+
+    return TftpTransfer(
+        time=t, client=(IP, 40001), server=(SERVER[0], 69), device=DEV, evidence=ev(),
+        op="RRQ", filename="p.cfg", outcome="timeout", duration=duration,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(("gap", "want"), _edge(6, 6))
+def test_gap_runs_from_the_end_of_the_previous_attempt(gap, want):
+    # a TFTP transfer that gave up after 4 s: the retry delay counts from then
+    obs = [tftp_timeout(T0, 4.0), req(T0 + 4.0 + gap)]
+    got = judge("HTTP-TIMEOUT", obs, Resync_Error_Retry_Delay="6")
+    assert got[0] is want, got
