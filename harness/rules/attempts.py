@@ -169,6 +169,21 @@ def provisioning_requests(timeline: DeviceTimeline) -> list[Observation]:
     return list(shared.requests)
 
 
+def _room_for_retry(attempt: list[Observation], prev: Observation) -> bool:
+    """False once an auth challenge has had all the retries the spec allows: a later
+    request with credentials is then a new attempt (a phone may send them unasked)."""
+    assert isinstance(prev, HttpExchange) and prev.status is not None
+    row = status_row(prev.status)
+    if row.action is not Action.AUTH_RETRY:
+        return True
+    retried = sum(
+        1
+        for r in attempt[1:]
+        if isinstance(r, HttpExchange) and any(k.lower() in _CREDENTIALS for k, _ in r.headers)
+    )
+    return retried < (row.max_retries or 0)
+
+
 def _group(requests: list[Observation]) -> list[Attempt]:
     attempts: list[list[Observation]] = []
     for req in requests:
@@ -177,7 +192,11 @@ def _group(requests: list[Observation]) -> list[Attempt]:
             gap = req.time - prev.time
             if _asks_follow_up(prev) and (
                 gap <= FOLLOW_UP_WINDOW
-                or (gap <= FOLLOW_UP_MATCH_WINDOW and is_follow_up(prev, req))
+                or (
+                    gap <= FOLLOW_UP_MATCH_WINDOW
+                    and is_follow_up(prev, req)
+                    and _room_for_retry(attempts[-1], prev)
+                )
             ):
                 attempts[-1].append(req)
                 continue

@@ -327,3 +327,17 @@ def test_gap_runs_from_the_end_of_the_previous_attempt(gap, want):
     obs = [tftp_timeout(T0, 4.0), req(T0 + 4.0 + gap)]
     got = judge("HTTP-TIMEOUT", obs, Resync_Error_Retry_Delay="6")
     assert got[0] is want, got
+
+
+def test_credentials_sent_unasked_on_the_next_attempt_start_a_new_attempt():
+    refused = [
+        req(T0, 401, rheaders=CHALLENGE),
+        req(T0 + 0.1, 401, rheaders=CHALLENGE, headers=CREDENTIALS),
+        req(T0 + 0.2, 401, rheaders=CHALLENGE, headers=CREDENTIALS),
+    ]
+    obs = [*refused, req(T0 + 0.2 + 6, 200, headers=CREDENTIALS)]
+    got = judge("HTTP-401", obs, Profile_Rule=AUTH_RULE, Resync_Error_Retry_Delay="6")
+    assert got[0] is Verdict.PASS and "class C" in got[1], got
+    early = [*refused, req(T0 + 0.2 + 4.4, 200, headers=CREDENTIALS)]  # a third retry, or early
+    got = judge("HTTP-401", early, Profile_Rule=AUTH_RULE, Resync_Error_Retry_Delay="6")
+    assert got[0] is Verdict.FAIL, got
