@@ -114,3 +114,29 @@ def test_bad_parameter_and_missing_out_directory_exit_2(tmp_path):
     assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
     tol = run("--timing-tolerance", "-2")
     assert tol.returncode == 2 and ">= 0" in tol.stderr, tol.stderr
+
+
+@pytest.mark.parametrize("late", [False, True], ids=["at-once", "3s-late"])
+def test_credentialed_retry_timing_from_a_capture(tmp_path, sniff, late):
+    """curl --anyauth retries a 401 at once with Basic credentials; a second curl run
+    3 s later (credentials given only then) is not "at once"."""
+    with HttpServer() as server:
+        server.expect(PATH).require_auth("basic", "u", "p").respond(200, "<flat-profile/>")
+        url = server.url_for(PATH)
+        with sniff(f"tcp port {server.port}") as cap:
+            if late:
+                _curl(url)  # no credentials: 401
+                time.sleep(3)
+                cmd = ["curl", "-s", "-o", "/dev/null", "-A", UA, "-u", "u:p", url]
+            else:
+                cmd = ["curl", "-s", "-o", "/dev/null", "-A", UA, "--anyauth", "-u", "u:p", url]
+            subprocess.run(cmd, check=True, timeout=10)
+        server.wait_for_requests(2)
+    rule = f"Profile_Rule=[--uid u --pwd p]{url}"
+    report = _analyze(cap, tmp_path / "r.json", "--param", rule)
+    got = _finding(report, "HTTP-401")
+    want = "fail" if late else "pass"
+    assert got["verdict"] == want, got
+    assert "at once (within 1.5 s" in got["why"], got
+    if late:
+        assert "retry 1 with Authorization came 3." in got["why"], got
