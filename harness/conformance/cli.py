@@ -27,6 +27,7 @@ from harness.conformance.live_view import summary_table
 from harness.conformance.runner import DeviceSpec, unknown_requirements
 from harness.conformance.suite import ConformConfig
 from harness.device.sim.quirks import QUIRKS, QuirkError, quirk
+from harness.rules.tolerance import check_tolerance
 from harness.spec.family import FamilyError, family_names, load_family
 
 HELP = "run the conformance suite against the simulated phone or a real one; write reports"
@@ -75,7 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     remote.add_argument("--min-wait", type=float, help="shortest wait for attempts (20 s)")
     remote.add_argument(
         "--timing-tolerance",
-        type=float,
+        type=_tolerance,
         metavar="SECONDS",
         help="how far a delay may stray from the (shortened) spec's; default: docs/timing.md",
     )
@@ -86,6 +87,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 class UsageError(ValueError):
     pass
+
+
+def _tolerance(text: str) -> float:
+    try:
+        return check_tolerance(float(text), "")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds >= 0") from None
 
 
 def _ports(items: list[str]) -> dict[str, int]:

@@ -168,3 +168,27 @@ async def test_quirky_phone_in_another_process_fails_what_the_quirk_names(remote
     out = await run_scenario(scenarios()[SCENARIO], dev)
     failed = {f.rule for f in out.findings if f.verdict is Verdict.FAIL}
     assert failed == {"DNS-A-ONLY"}, [(f.rule, f.verdict, f.why) for f in out.findings]
+
+
+def test_timing_tolerance_reaches_the_remote_device():
+    from harness.conformance.runner import DeviceSpec, make_device
+
+    spec = DeviceSpec(
+        name="desk", kind="remote", family="cisco-8831-3pcc", address="192.0.2.10",
+        timing_tolerance=3.0, **IDENT,
+    )  # fmt: skip
+    assert make_device(spec).timing_tolerance == 3.0
+    assert RemoteDevice(address="192.0.2.10", **IDENT).timing_tolerance is None
+    with pytest.raises(ValueError, match=">= 0"):
+        RemoteDevice(address="192.0.2.10", timing_tolerance=-1, **IDENT)
+
+
+def test_scenario_context_carries_the_device_tolerance():
+    from types import SimpleNamespace
+
+    from harness.conformance.scenario import ScenarioRun
+
+    dev = RemoteDevice(address="192.0.2.10", timing_tolerance=2.5, **IDENT)
+    lab = SimpleNamespace(syslog=SimpleNamespace(url="udp://127.0.0.1:514"))
+    run = ScenarioRun(lab=lab, device=dev, family=load_family("cisco-8831-3pcc"))
+    assert run.context().timing_tolerance == 2.5
