@@ -38,6 +38,7 @@ from harness.rules.attempts import (
     request_path,
     shared_value,
 )
+from harness.rules.capture_gaps import gap_between
 from harness.rules.finding import Finding, Verdict
 from harness.rules.registry import RuleContext, finding, rule
 from harness.spec._data import load_data
@@ -369,6 +370,9 @@ def judge_next(
             f"{head}; the device made no later attempt to time (expected after {text})"
         )
     nxt = outs[i + 1]
+    hole = gap_between(ctx, cur.end, nxt.start)
+    if hole:
+        return Verdict.INCONCLUSIVE, f"{head}; the next attempt cannot be timed: {hole}"
     gap = nxt.start - cur.end
     tol = max(TIMING_TOLERANCE_S, TIMING_TOLERANCE_RATIO * hi)
     seen = f"the next attempt came {gap:.0f} s later"
