@@ -33,12 +33,8 @@ class Phone:
 
     @property
     def mac(self) -> str:
-        return "02:00:%02x:%02x:%02x:%02x" % (
-            (self.index >> 24) & 255,
-            (self.index >> 16) & 255,
-            (self.index >> 8) & 255,
-            self.index & 255,
-        )
+        b = self.index.to_bytes(4, "big")
+        return "02:00:" + ":".join(f"{x:02x}" for x in b)
 
     @property
     def serial(self) -> str:
@@ -69,7 +65,9 @@ def _frames(phone: Phone, status: int, sport: int) -> tuple[bytes, ...]:
 
     def seg(src, dst, seq, ack, flags, data=b""):
         return bytes(
-            Ether(src=phone.mac if src == c else SERVER_MAC, dst=SERVER_MAC if src == c else phone.mac)
+            Ether(
+                src=phone.mac if src == c else SERVER_MAC, dst=SERVER_MAC if src == c else phone.mac
+            )
             / IP(src=src[0], dst=dst[0])
             / TCP(sport=src[1], dport=dst[1], seq=seq, ack=ack, flags=flags)
             / data

@@ -135,17 +135,19 @@ def test_store_query_and_idempotence(tmp_path, capsys):
 
     assert main(["query", str(store), "select count(*) as n from devices", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out) == [{"n": 5}]
-    sql = (
-        "select device, verdict from findings where rule = 'HTTP-404' order by device"
-    )
+    sql = "select device, verdict from findings where rule = 'HTTP-404' order by device"
     assert main(["query", str(store), sql, "--format", "csv"]) == 0
     lines = capsys.readouterr().out.split()
     expected = [f"{Phone(i).serial},{'fail' if i >= 4 else 'pass'}" for i in range(1, 6)]
     assert lines == ["device,verdict", *expected]
     # every finding of the report is in the store, with the site from the directory
-    assert main(["query", str(store), "select distinct site from findings", "--format", "json"]) == 0
+    assert (
+        main(["query", str(store), "select distinct site from findings", "--format", "json"]) == 0
+    )
     assert json.loads(capsys.readouterr().out) == [{"site": "siteA"}]
-    assert main(["query", str(store), "select count(*) as n from findings", "--format", "json"]) == 0
+    assert (
+        main(["query", str(store), "select count(*) as n from findings", "--format", "json"]) == 0
+    )
     assert json.loads(capsys.readouterr().out) == [{"n": len(report["findings"])}]
 
 
