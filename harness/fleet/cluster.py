@@ -51,7 +51,7 @@ def analyze_on_dask(
     cluster = None
     try:
         if address:
-            client = Client(address, timeout="10s")
+            client = Client(address, timeout="5s")
         else:
             cluster = LocalCluster(
                 n_workers=workers or os.cpu_count() or 1,

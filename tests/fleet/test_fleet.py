@@ -187,3 +187,21 @@ def test_dask_local_cluster_gives_the_single_process_verdicts(tmp_path, capsys):
 
     assert judged(dask) == judged(one) == judged(pool)
     assert len(dask["transactions"]) == len(one["transactions"]) == 15
+
+
+def test_a_scheduler_address_is_used_as_given(tmp_path, capsys):
+    """`--cluster tcp://…`: the files go to the workers of that scheduler (a real one here)."""
+    import logging
+
+    from distributed import LocalCluster
+
+    files = split_retry(tmp_path, 120.0)
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        silence_logs=logging.ERROR,
+    ) as cluster:  # fmt: skip
+        code, report, _ = analyze(capsys, *files, "--cluster", cluster.scheduler_address)
+    assert verdict(report, "HTTP-404", Phone(1).serial)[0] == "fail"
+    assert code == 1
+    assert main(["analyze", str(files[0]), "--cluster", "tcp://127.0.0.1:9"]) == 2
+    assert "cannot reach the Dask scheduler" in capsys.readouterr().err
