@@ -23,6 +23,8 @@ COMMANDS: dict[str, str] = {
     "replay": "harness.analyze.replay_cli",
     "netsim": "harness.netsim.cli",
     "conform": "harness.conformance.cli",
+    "query": "harness.fleet.query",
+    "fleet": "harness.fleet.report",
 }
 
 

@@ -15,13 +15,14 @@ little, and the process ends when the report is written).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from harness.analyze.engine import CaptureResult, Ports, analyze_capture
+from harness.analyze.engine import Ports
 from harness.analyze.judge import judge
 from harness.analyze.params import (
     ParamError,
@@ -36,7 +37,11 @@ from harness.analyze.render import (
     render_report_junit,
     render_text,
 )
+from harness.capture.fileset import FileSetError, expand_paths
 from harness.capture.reader import CaptureFormatError
+from harness.fleet.cluster import ClusterError
+from harness.fleet.sources import DEFAULT_MAX_GAP, read_sources
+from harness.fleet.store import StoreError, plan_run, rows_for_run, write_run
 from harness.gc_pause import gc_paused
 from harness.report.json_report import build_report, dumps, stream_report
 from harness.rules.registry import DeviceIdentity, RuleContext
@@ -55,7 +60,12 @@ PORT_KINDS = ("dns", "dhcp", "tftp", "syslog")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("pcap", nargs="+", help="capture files (pcap or pcapng, optionally gzipped)")
+    p.add_argument(
+        "pcap",
+        nargs="+",
+        help="capture files, directories or glob patterns (pcap/pcapng, optionally gzipped); "
+        "several files are read as one capture, in the order of their first timestamps",
+    )
     p.add_argument("--family", default="cisco-8831-3pcc", help="device family (or a .toml file)")
     p.add_argument(
         "--param", action="append", default=[], metavar="NAME=VALUE", help="device parameter"
@@ -97,6 +107,31 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "finding states the window it used. --param values are checked against the "
         "parameter's form (exit 2); an unknown name is warned about. --out must name a "
         "file in an existing directory (exit 2 otherwise)."
+    )
+    fleet = p.add_argument_group("many captures (fleet forensics, docs/fleet.md)")
+    fleet.add_argument(
+        "--store",
+        metavar="DIR",
+        help="also append devices, transactions and findings to the Parquet dataset in DIR "
+        "(files already stored, by content hash, are skipped); ask it with `harness query`",
+    )
+    fleet.add_argument(
+        "--site", help="site name stored with the results (default: each file's directory name)"
+    )
+    fleet.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="analyze one file per Dask worker: tcp://SCHEDULER:8786, or 'local' for a local "
+        "cluster (one worker per core, or -j); results are merged per device and judged once",
+    )
+    fleet.add_argument(
+        "--max-gap",
+        type=float,
+        default=DEFAULT_MAX_GAP,
+        metavar="SECONDS",
+        help="between two files, more than this without a packet is a gap in the capture set "
+        f"(timing rules across it say inconclusive; default {DEFAULT_MAX_GAP:g}); a missing "
+        "ring-buffer sequence number is always a gap",
     )
 
 
@@ -155,13 +190,15 @@ def rule_key(family: Family, params: dict[str, str]) -> str | None:
     return None
 
 
-def _one(args: tuple[str, Ports, str | None, bool]) -> CaptureResult:
-    path, ports, key, show = args
+@contextlib.contextmanager
+def _progress(names: list[str], show: bool) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar over the bytes of `names` (when shown), as a position callback."""
     if not show:
-        return analyze_capture(path, ports=ports, profile_key=key)
+        yield None
+        return
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-    size = os.path.getsize(path)
+    size = sum(os.path.getsize(p) for p in names)
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -170,10 +207,9 @@ def _one(args: tuple[str, Ports, str | None, bool]) -> CaptureResult:
         transient=True,
         console=None,
     ) as bar:
-        task = bar.add_task(Path(path).name, total=size)
-        return analyze_capture(
-            path, ports=ports, profile_key=key, progress=lambda pos: bar.update(task, completed=pos)
-        )
+        label = Path(names[0]).name + (f" +{len(names) - 1}" if len(names) > 1 else "")
+        task = bar.add_task(label, total=size)
+        yield lambda pos: bar.update(task, completed=pos)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -198,27 +234,33 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     for warning in unknown_param_warnings(cli_params):
         print(f"harness analyze: warning: {warning}", file=err)
-    for path in args.pcap:
-        if not Path(path).is_file():
-            print(f"harness analyze: {path}: no such file", file=err)
-            return 2
-    show = err.isatty() and not args.no_progress and args.jobs == 1
     key = args.key or rule_key(family, {**file_params, **cli_params})
-    jobs = [(p, ports, key, show and os.path.getsize(p) > 8 << 20) for p in args.pcap]
     try:
-        if args.jobs > 1 and len(jobs) > 1:
-            with ProcessPoolExecutor(max_workers=min(args.jobs, len(jobs))) as pool:
-                results = list(pool.map(_one, jobs))
-        else:
-            results = [_one(j) for j in jobs]
-    except CaptureFormatError as exc:
+        names = expand_paths(args.pcap)
+        plan = plan_run(args.store, names, args.site) if args.store else None
+        if plan is not None:
+            for path, run_id in plan.skipped:
+                print(f"harness analyze: {path}: already in the store (run {run_id})", file=err)
+            if not plan.new:
+                print(f"harness analyze: nothing new for the store {args.store}", file=err)
+                return 0
+            names = plan.new
+        show = err.isatty() and not args.no_progress and args.jobs == 1 and not args.cluster
+        big = sum(os.path.getsize(p) for p in names) > 8 << 20
+        with _progress(names, show and big) as progress:
+            sources = read_sources(
+                names, ports=ports, profile_key=key, jobs=args.jobs, cluster=args.cluster,
+                max_gap=args.max_gap, progress=progress, expanded=True,
+            )  # fmt: skip
+    except (CaptureFormatError, FileSetError, StoreError, ClusterError) as exc:
         print(f"harness analyze: {exc}", file=err)
         return 2
     except OSError as exc:
         print(f"harness analyze: {exc.filename}: {exc.strerror}", file=err)
         return 2
+    results = sources.results
     observations = [o for r in results for o in r.observations]
-    facts: dict[str, Any] = {}
+    facts: dict[str, Any] = {"capture_gaps": sources.gap_facts()}
     if args.trust_ca:
         facts["trusted_ca_pem"] = Path(args.trust_ca).read_text("utf-8", "replace")
     timelines, findings, notes = judge(
@@ -230,8 +272,21 @@ def _run(args: argparse.Namespace) -> int:
         facts=facts,
         timing_tolerance=args.timing_tolerance,
     )
+    notes.extend(sources.notes)
     for r in results:
         notes.extend(f"{r.path}: {p}" for p in r.read_problems)
+    if plan is not None:
+        counts = write_run(
+            plan,
+            rows_for_run(plan, timelines, findings, family.name),
+            [(r.path, r.packets) for r in results],
+            {"family": family.name, "parameters": {**file_params, **cli_params}},
+        )
+        print(
+            f"harness analyze: stored run {plan.run_id} in {args.store}: "
+            + ", ".join(f"{n} {t}" for t, n in counts.items()),
+            file=err,
+        )
     meta = {"tool": "harness analyze", "family": family.name, "notes": notes}
     failed = any(f.verdict == "fail" for f in findings)
     big = sum(len(tl.observations) for tl in timelines) > 5000

@@ -29,6 +29,7 @@ from harness.observe.timeline import DeviceTimeline
 from harness.rules.attempts import Attempt, group_attempts, request_path, request_scheme
 from harness.rules.finding import Finding, Verdict
 from harness.rules.registry import RuleContext, finding, rule
+from harness.rules.capture_gaps import gap_between
 from harness.rules.tolerance import DelayWindow, tolerance_of
 from harness.spec.macros import template_regex
 
@@ -205,6 +206,8 @@ def resync_periodic(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]
     for cur, nxt in zip(cycles, cycles[1:], strict=False):
         if not cur.ok or any(s < nxt.start and e > cur.end for s, e in calls):
             continue  # a retry after failure, or a call moved it: other rules judge those
+        if gap_between(ctx, cur.end, nxt.start):
+            continue  # the capture missed part of this interval: it cannot be timed
         gap = nxt.start - cur.end
         if not window.admits(gap):
             why = f"after the successful resync ending at {cur.end:.0f} the next came {gap:.1f} s later; {expected}"

@@ -37,6 +37,7 @@ from harness.rules.attempts import (
     request_path,
     shared_value,
 )
+from harness.rules.capture_gaps import gap_between
 from harness.rules.finding import Finding, Verdict
 from harness.rules.registry import RuleContext, finding, rule
 from harness.rules.tolerance import DelayWindow, at_once, tolerance_of
@@ -384,6 +385,9 @@ def judge_next(
             f"{head}; the device made no later attempt to time ({window.expected(text)})"
         )
     nxt = outs[i + 1]
+    hole = gap_between(ctx, cur.end, nxt.start)
+    if hole:
+        return Verdict.INCONCLUSIVE, f"{head}; the next attempt cannot be timed: {hole}"
     gap = nxt.start - cur.end
     seen = f"the next attempt came {gap:.1f} s later"
     late_ok = gap <= window.hi + window.tolerance.seconds + cur.allowance

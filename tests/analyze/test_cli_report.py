@@ -11,6 +11,7 @@ import pytest
 
 from harness.analyze.judge import device_parameters
 from harness.capture.pcapwrite import write_pcap
+from harness.capture.reader import read_records
 from harness.cli import main
 from harness.observe.events import DeviceKey, HttpExchange
 from harness.observe.timeline import DeviceTimeline
@@ -114,11 +115,18 @@ def test_parallel_jobs_give_the_same_report(tmp_path, capsys):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     a = _segments(tmp_path / "a", range(9))
-    b = _segments(tmp_path / "b", [3, 4, 5])
-    _, seq, _ = run([a, b, "--format", "json"], capsys)
-    _, par, _ = run([a, b, "--format", "json", "-j", "2"], capsys)
-    assert json.loads(seq) == json.loads(par)
-    assert [c["packets"] for c in json.loads(par)["captures"]] == [9, 3]
+    records, _ = read_records(_segments(tmp_path / "b", [0, 1, 2, 3, 4, 5]))
+    b = tmp_path / "b" / "later.pcap"
+    write_pcap(b, [(ts + 100, data) for ts, _lt, data in records])  # the next resync
+    _, seq, _ = run([b, a, "--format", "json"], capsys)  # one capture, ordered by time
+    _, par, _ = run([a, b, "--format", "json", "-j", "2"], capsys)  # a file per process
+    seq, par = json.loads(seq), json.loads(par)
+    for report in (seq, par):  # one capture: the counters are the set's, on its first file
+        for c in report["captures"]:
+            c.pop("stats")
+    assert seq == par
+    assert [c["packets"] for c in par["captures"]] == [9, 6]
+    assert len(par["transactions"]) == 2
 
 
 def test_parameters_precedence_capture_profile_file_cli():

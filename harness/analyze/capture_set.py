@@ -1,0 +1,132 @@
+"""Several capture files analyzed as one capture: one analyzer state across file boundaries.
+
+`analyze_capture_set(files)` feeds the files (already in capture order, see
+`harness.capture.fileset.order_files`) through one `Analyzer`, so a TCP flow, a
+TFTP transfer or a device's retry interval that crosses from one file into the
+next is followed as one. Frame numbers run on across the set while reading;
+afterwards every observation's evidence is mapped back to the file and the
+frame numbers of that file (an observation whose frames spill into the next
+file names its first file, and says where it continues).
+
+Returns one `CaptureResult` per file (observations assigned to the file of their
+first frame; the profiles seen, in capture order, on the first), plus each file's last timestamp for gap finding.
+No judging and no output here.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from harness.analyze.engine import Analyzer, CaptureResult, Ports
+from harness.capture.fileset import CaptureFile
+from harness.capture.reader import CaptureReader, Record
+from harness.gc_pause import gc_paused
+from harness.observe.events import Evidence, Observation
+
+
+@dataclass
+class CaptureSetResult:
+    files: list[CaptureResult]
+    last_times: dict[str, float | None] = field(default_factory=dict)
+
+
+class _Tracked:
+    """A reader that remembers its last timestamp and reports the set's byte position."""
+
+    def __init__(self, reader: CaptureReader, done_bytes: int) -> None:
+        self.reader = reader
+        self.done_bytes = done_bytes
+        self.last: float | None = None
+
+    def __iter__(self) -> Iterator[Record]:
+        rec = None
+        for rec in self.reader:
+            yield rec
+        if rec is not None:
+            self.last = rec[0]
+
+    @property
+    def position(self) -> int:
+        return self.done_bytes + self.reader.position
+
+
+def analyze_capture_set(
+    files: list[CaptureFile],
+    *,
+    ports: Ports | None = None,
+    profile_key: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> CaptureSetResult:
+    """Analyze `files` in the given order as one capture (see the module docstring).
+
+    Raises CaptureFormatError for a file that is not a capture (before anything is read
+    from it); a truncated file is read up to its break and the set goes on.
+    """
+    paths = [f.path for f in files]
+    analyzer = Analyzer(f"capture:{paths[0]}" if paths else "capture:", ports, profile_key)
+    starts: list[int] = []  # first global frame number of each file
+    per_file: list[CaptureResult] = []
+    last_times: dict[str, float | None] = {}
+    done = 0
+    with gc_paused():
+        for path in paths:
+            reader = CaptureReader(path)
+            tracked = _Tracked(reader, done)
+            starts.append(analyzer.frame + 1)
+            try:
+                analyzer.run(tracked, progress)  # type: ignore[arg-type]
+            finally:
+                reader.close()
+            last_times[path] = tracked.last
+            done += os.path.getsize(path)
+            r = CaptureResult(path=path)
+            r.packets = reader.records
+            r.read_problems = [str(p) for p in reader.problems]
+            r.malformed = len(reader.problems)
+            r.problems = [(p.record, f"file: {p}") for p in reader.problems]
+            r.linktypes = list(reader.linktypes)
+            r.format = reader.format + (".gz" if reader.compressed else "")
+            per_file.append(r)
+        combined = analyzer.finish()
+    if not per_file:
+        return CaptureSetResult([], last_times)
+
+    def place(frame: int) -> int:
+        return max(0, bisect.bisect_right(starts, frame) - 1)
+
+    for frame, why in combined.problems:
+        if why.startswith("file: "):
+            continue  # the readers' own problems are already per file
+        i = place(frame)
+        per_file[i].problems.append((frame - starts[i] + 1, why))
+        per_file[i].malformed += 1
+    for r in per_file:
+        r.problems.sort()
+    for o in combined.observations:
+        i = _relocate(o, starts, paths, place)
+        per_file[i].observations.append(o)
+    per_file[0].profiles = combined.profiles  # in capture order, which judging relies on
+    per_file[0].stats = dict(combined.stats)
+    return CaptureSetResult(per_file, last_times)
+
+
+def _relocate(
+    o: Observation, starts: list[int], paths: list[str], place: Callable[[int], int]
+) -> int:
+    """Point `o`'s evidence at its own file and frame numbers; the index of that file."""
+    ev = o.evidence
+    if not ev.source.startswith("capture:") or not ev.frames:
+        return 0
+    i = place(ev.frames[0])
+    local = tuple(f - starts[i] + 1 for f in ev.frames if place(f) == i)
+    spill = sorted({place(f) for f in ev.frames} - {i})
+    detail = ev.detail
+    if spill:
+        more = ", ".join(os.path.basename(paths[j]) for j in spill)
+        detail = "; ".join(x for x in (detail, f"continues in {more}") if x)
+    # the record was built by this analyzer and is not shared yet: set the field in place
+    object.__setattr__(o, "evidence", Evidence(f"capture:{paths[i]}", local, detail))
+    return i
