@@ -27,9 +27,9 @@ from harness.observe.events import (
 )
 from harness.observe.timeline import DeviceTimeline
 from harness.rules.attempts import Attempt, group_attempts, request_path, request_scheme
+from harness.rules.capture_gaps import gap_between
 from harness.rules.finding import Finding, Verdict
 from harness.rules.registry import RuleContext, finding, rule
-from harness.rules.capture_gaps import gap_between
 from harness.rules.tolerance import DelayWindow, tolerance_of
 from harness.spec.macros import template_regex
 
