@@ -124,7 +124,7 @@ def test_store_query_and_idempotence(tmp_path, capsys):
     store = tmp_path / "store"
     code, report, err = analyze(capsys, *files, "--store", store)
     assert "stored run" in err
-    day_dirs = sorted(p.name for p in (store / "findings").iterdir())
+    day_dirs = sorted(p.name for p in (store / "transactions").iterdir())
     assert day_dirs == ["day=2026-11-29", "day=2026-11-30"]
     assert (store / "findings" / "day=2026-11-29" / "family=cisco-8831-3pcc").is_dir()
     # the same files again: nothing new is written
