@@ -51,7 +51,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", help="the device's profile file (XML flat profile, or encrypted)")
     p.add_argument("--key", help="passphrase of an encrypted --profile (and of profiles seen)")
     p.add_argument("--trust-ca", metavar="PEM", help="CA certificates the devices trust")
-    p.add_argument("--format", choices=FORMATS, default="text")
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="text (default: a table per device, then a summary line), json (docs/report-json.md), "
+        "html or junit",
+    )
     p.add_argument("--out", help="write the report here instead of standard output")
     p.add_argument("-j", "--jobs", type=int, default=1, help="captures analyzed in parallel")
     p.add_argument(
