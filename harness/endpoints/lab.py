@@ -86,7 +86,14 @@ class ProvisioningLab(Service):
         started: list[Endpoint] = []
         try:
             for ep in self.endpoints:
-                await ep.start_async()
+                wanted = ep.port
+                try:
+                    await ep.start_async()
+                except OSError as exc:  # say which protocol and port, whatever the endpoint
+                    port = wanted or "an ephemeral port"
+                    raise OSError(
+                        exc.errno, f"{ep.name}: cannot bind {ep.host}:{port}: {exc.strerror or exc}"
+                    ) from exc
                 started.append(ep)
         except BaseException:
             for ep in reversed(started):
