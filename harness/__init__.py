@@ -10,14 +10,16 @@ as `harness.testing`'s) are loaded on first use.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
-    from harness import testing
-
+    if name.startswith("_") or name == "testing":  # dunder probes, and the submodule itself
+        raise AttributeError(f"module 'harness' has no attribute {name!r}")
+    testing = importlib.import_module("harness.testing")
     if name in testing._EXPORTS:
         return getattr(testing, name)
     raise AttributeError(f"module 'harness' has no attribute {name!r}")
