@@ -89,13 +89,22 @@ def test_tftp_server(tftp_server, tmp_path):
 """
 
 
-def run_user_project(project: Path, mode: str) -> subprocess.CompletedProcess[str]:
+def readme_examples() -> str:
+    """The python blocks of README.md's plugin section, one after the other, as written."""
+    readme = (TREE / "README.md").read_text()
+    section = readme.split("## The pytest plugin: fixtures", 1)[1].split("\n## ", 1)[0]
+    return "\n\n".join(re.findall(r"```python\n(.*?)```", section, re.S))
+
+
+def run_user_project(
+    project: Path, mode: str, test_file: str = "test_user.py"
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHON"))}
     env["PYTHONPATH"] = str(TREE)  # this tree's harness, nothing else from the repository
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist"]
     cmd += ["-o", f"asyncio_mode={mode}"]
     return subprocess.run(
-        [*cmd, "-q", "-rf", "test_user.py"],
+        [*cmd, "-q", "-rf", test_file],
         cwd=project,
         env=env,
         capture_output=True,
@@ -118,3 +127,17 @@ def test_readme_fixtures_work_in_a_fresh_project(tmp_path: Path, mode: str) -> N
     assert re.search(r"\b1 failed, 6 passed\b", summary), out
     assert "FAILED test_user.py::test_silent_phone_is_expected_to_pass" in out, out
     assert result.returncode == 1, out
+
+
+@pytest.mark.parametrize("mode", ["strict", "auto"])
+def test_readme_plugin_examples_run_as_written(tmp_path: Path, mode: str) -> None:
+    code = readme_examples()
+    tests = re.findall(r"^(?:async )?def (test_\w+)", code, re.M)
+    assert len(tests) >= 6 and "from harness.testing import" in code
+    project = tmp_path / "readme-project"
+    project.mkdir()
+    (project / "test_readme.py").write_text(code)
+    result = run_user_project(project, mode, "test_readme.py")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert re.search(rf"\b{len(tests)} passed\b", result.stdout.strip().splitlines()[-1]), out
