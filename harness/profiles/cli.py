@@ -64,7 +64,9 @@ def _show(data: bytes, key: str | None, digest: str, out: str) -> None:
     from rich.table import Table
 
     if key is None and is_encrypted(data):
-        raise ProfileError("the profile is encrypted: give --key (and --family or --digest for its key derivation)")
+        raise ProfileError(
+            "the profile is encrypted: give --key (and --family or --digest for its key derivation)"
+        )
     profile = load_profile_detailed(data, key, digest)
     how = [profile.format]
     if profile.gzipped:
