@@ -35,7 +35,7 @@ UA = "cisco/CP-8831-3PCC (88012BA01234)"
 PROFILE_NAME = "CP-8831-3PCC.cfg"
 # Table 3-2 suites OpenSSL can offer: 0x0039, 0x0035, 0x0033, 0x002f (TLS 1.2 at most)
 PHONE_CIPHERS = "DHE-RSA-AES256-SHA:AES256-SHA:DHE-RSA-AES128-SHA:AES128-SHA"
-RETRY_DELAY = 5  # the Resync_Error_Retry_Delay the 404 captures are judged against
+RETRY_DELAY = 30  # the Resync_Error_Retry_Delay the 404 captures are judged against
 PROFILE = (
     "<flat-profile>\n"
     + "".join(f"  <GPP_{c}>reference capture value {c}</GPP_{c}>\n" for c in "ABCDEFGHIJ")

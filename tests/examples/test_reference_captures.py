@@ -29,10 +29,6 @@ CAPTURES = TREE / "captures"
 
 # (capture, rule) -> why today's analyzer disagrees with the spec
 KNOWN_ANALYZER_GAPS: dict[tuple[str, str], str] = {
-    ("http-404-retry-too-soon.pcapng", "HTTP-404"): (
-        "retry timing from a capture: a retry 1 s after a 404 with Resync_Error_Retry_Delay=5 "
-        "is judged pass (retry-timing tolerance, branch timing)"
-    ),
     ("https-wrong-cn-accepted.pcapng", "TLS-SERVER-CN"): (
         "server-certificate classification from the wire: the analyzer does not see that the "
         "certificate in the capture names another host (branch tlswire)"
