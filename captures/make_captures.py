@@ -2,15 +2,15 @@
 
     sudo .venv/bin/python captures/make_captures.py [--out captures] [--only NAME ...]
 
-Real traffic between stock tools, captured with tcpdump on a veth pair between two
-network namespaces this script makes and always deletes (`hcap-srv-<pid>` with the
+Real traffic between stock tools, captured with dumpcap (pcapng) on a veth pair between
+two network namespaces this script makes and always deletes (`hcap-srv-<pid>` with the
 servers on 192.0.2.1, `hcap-ph-<pid>` with the phone on 192.0.2.10: documentation
-addresses only). The servers are nginx (HTTP and HTTPS), in.tftpd (tftpd-hpa),
-dnsmasq (DHCP) and the harness's syslog endpoint; the phone is curl with a phone's
-User-Agent and Table 3-2 cipher suites, tftp-hpa, logger, and for DHCP the harness's
-tiny DHCP client (no stock DHCP client is installed here: dhclient/udhcpc are
-absent). Certificates come from `harness pki init`. What each capture shows, the
-`harness analyze` command and the verdicts the spec expects are in captures/README.md.
+addresses only). The servers are nginx (HTTP and HTTPS), in.tftpd (tftpd-hpa), dnsmasq
+(DHCP) and the harness's syslog endpoint; the phone is curl with a phone's User-Agent and
+Table 3-2 cipher suites, tftp-hpa, logger, and for DHCP the harness's tiny DHCP client (no
+stock DHCP client is installed here: dhclient/udhcpc are absent). Certificates come from
+`harness pki init`. What each capture shows, the `harness analyze` command and the
+verdicts the spec expects are in captures/README.md.
 """
 
 from __future__ import annotations
@@ -92,22 +92,24 @@ class Lab:
 
     @contextlib.contextmanager
     def capture(self, path: Path, bpf: str = "not ip6") -> Iterator[None]:
-        """tcpdump on the server's side of the veth writing pcapng to `path`."""
+        """dumpcap on the server's side of the veth writing pcapng to `path`."""
         path.unlink(missing_ok=True)
-        proc = bg("tcpdump", "-i", "srv0", "-Z", "root", "-U", "-n", "--immediate-mode", "-s", "0",
-                  "--time-stamp-precision", "micro", "-w", str(path), bpf,
-                  ns=self.srv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+        exe = shutil.which("dumpcap") or "/usr/bin/dumpcap"
+        proc = bg(exe, "-i", "srv0", "-f", bpf, "-w", str(path), ns=self.srv,
+                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
         assert proc.stderr is not None
         line = proc.stderr.readline().decode()
-        if "listening" not in line:
+        if "Capturing on" not in line:
             stop(proc)
-            raise RuntimeError(f"tcpdump did not start: {line}")
+            raise RuntimeError(f"dumpcap did not start: {line}")
         time.sleep(0.5)
         try:
             yield
             time.sleep(0.5)
         finally:
             stop(proc, signal.SIGINT)
+            if path.exists():
+                path.chmod(0o644)  # dumpcap writes 0600; these are published
 
     # -- servers -----------------------------------------------------------------
     @contextlib.contextmanager
