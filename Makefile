@@ -12,7 +12,7 @@ SYSTEM_TOOLS := tshark:tshark tcpdump:tcpdump dumpcap:tshark nft:nftables ip:ipr
 	in.tftpd:tftpd-hpa nginx:nginx-light dnsmasq:dnsmasq-base openssl:openssl \
 	chromium:chromium
 
-.PHONY: demo test lint format system venv clean bench
+.PHONY: demo test lint format system venv clean bench captures
 
 demo: system venv
 	$(BIN)/harness demo
@@ -32,6 +32,10 @@ format: venv
 
 bench: system venv
 	$(BIN)/python -m bench
+
+# regenerate the reference captures in captures/ (as root: namespaces, tcpdump); not in `test`
+captures: system venv
+	$(BIN)/python captures/make_captures.py
 
 system:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do \

@@ -1,8 +1,10 @@
 """The `harness` command: a dispatcher over one module per subcommand.
 
 Each subcommand module exposes `HELP` (one line), `add_arguments(parser)` and
-`run(args) -> int` (the exit code). This file only wires them together; a
-subcommand whose module is not importable is left out with a note in --help.
+`run(args) -> int` (the exit code). This file only wires them together, adds
+`--version`, and gives every parser (subcommands and their actions too) an
+epilog stating its exit codes (`EXIT_CODES`); a subcommand whose module is not
+importable is left out.
 """
 
 from __future__ import annotations
@@ -11,6 +13,64 @@ import argparse
 import importlib
 import sys
 from types import ModuleType
+
+INTERRUPTED = "130 interrupted (Ctrl-C)"
+USAGE = "2 bad usage or unusable input (the message says what, where and why)"
+
+# subcommand -> what its exit codes mean (stated in every --help)
+EXIT_CODES: dict[str | None, tuple[str, ...]] = {
+    None: ("0 the command succeeded", "1 a check or a finding failed", USAGE, INTERRUPTED),
+    "serve": ("0 stopped (Ctrl-C or --duration)", f"{USAGE}, or a port is busy", INTERRUPTED),
+    "demo": ("0 every verdict was the expected one", "1 a verdict was not", USAGE, INTERRUPTED),
+    "pki": ("0 written", "2 bad arguments or the directory cannot be written", INTERRUPTED),
+    "profile": ("0 done", "1 the profile could not be read, decrypted or written", USAGE),
+    "sim": (
+        "0 every phone's last attempt succeeded (class A)",
+        "1 a phone's last attempt did not, or it made none",
+        USAGE,
+        INTERRUPTED,
+    ),
+    "analyze": (
+        "0 no finding failed (pass, inconclusive or skipped only)",
+        "1 a finding failed",
+        "2 unusable input or arguments (the message says what, where and why)",
+        INTERRUPTED,
+    ),
+    "replay": (
+        "0 the server answered every request as in the capture",
+        "1 an answer differed",
+        "2 unusable capture or arguments, or several devices and no --device",
+        INTERRUPTED,
+    ),
+    "netsim": (
+        "0 done",
+        "1 the topology could not be built or found",
+        "2 bad arguments, or network namespaces are not available here (not root)",
+        INTERRUPTED,
+    ),
+    "conform": (
+        "0 every requirement passed or was skipped with a reason",
+        "1 a requirement failed",
+        "2 bad arguments, or the suite could not run",
+        INTERRUPTED,
+    ),
+}
+
+
+def exit_codes_epilog(command: str | None) -> str:
+    lines = EXIT_CODES.get(command, EXIT_CODES[None])
+    return "exit codes:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def _with_epilog(parser: argparse.ArgumentParser, epilog: str) -> None:
+    """Give `parser` and every parser below it the exit-code epilog (keeping their own)."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = f"{parser.epilog}\n\n{epilog}" if parser.epilog else epilog
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _with_epilog(child, epilog)
+
 
 # subcommand -> module implementing it
 COMMANDS: dict[str, str] = {
@@ -39,8 +99,17 @@ def _load(module: str) -> ModuleType | None:
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser; with `only`, just that subcommand's module is imported (fast start)."""
+    from harness import __version__
+
     parser = argparse.ArgumentParser(
-        prog="harness", description="Test and analyze IP-phone provisioning (Cisco SPA / 3PCC)."
+        prog="harness",
+        description="Test and analyze IP-phone provisioning (Cisco SPA / 3PCC).",
+        epilog="`harness COMMAND --help` says what each command does and its exit codes.\n\n"
+        + exit_codes_epilog(None),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"harness {__version__}", help="print the version"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module in COMMANDS.items():
@@ -51,6 +120,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             continue
         p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
         mod.add_arguments(p)
+        _with_epilog(p, exit_codes_epilog(name))
         p.set_defaults(_run=mod.run)
     return parser
 

@@ -73,7 +73,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", help="the device's profile file (XML flat profile, or encrypted)")
     p.add_argument("--key", help="passphrase of an encrypted --profile (and of profiles seen)")
     p.add_argument("--trust-ca", metavar="PEM", help="CA certificates the devices trust")
-    p.add_argument("--format", choices=FORMATS, default="text")
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="text (default: a table per device, then a summary line), json (docs/report-json.md), "
+        "html or junit",
+    )
     p.add_argument(
         "--out", help="write the report to this file (its directory must exist) instead of stdout"
     )

@@ -14,7 +14,9 @@ from __future__ import annotations
 import html
 import io
 import os
+from collections import Counter
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -60,9 +62,28 @@ def summary(t: dict[str, Any]) -> str:
     return fn(t) if fn else ""
 
 
+def _iso(t: float) -> str:
+    stamp = datetime.fromtimestamp(t, tz=UTC)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
+
+
+def verdict_summary(report: dict[str, Any]) -> str:
+    """One line: how many devices, and the findings by verdict."""
+    counts = Counter(f["verdict"] for f in report.get("findings", []))
+    order = ["pass", "fail", "inconclusive", "skipped"]
+    parts = [f"{counts.get(v, 0)} {v}" for v in order]
+    parts += [f"{n} {v}" for v, n in sorted(counts.items()) if v not in order]
+    devices = len(report.get("devices", []))
+    return f"summary: {devices} device{'s' if devices != 1 else ''}; findings: {', '.join(parts)}"
+
+
 def render_text(report: dict[str, Any], width: int = 120) -> str:
     buf = io.StringIO()
     con = Console(file=buf, width=width, force_terminal=False, color_system=None)
+    times = [t["time"] for t in report.get("transactions", []) if t.get("time") is not None]
+    start = min(times, default=0.0)
+    if times:
+        con.print(f"times: seconds from the first transaction, {_iso(start)} (UTC)")
     for c in report.get("captures", []):
         con.print(f"capture {c['path']}: {c['packets']} packets, {c['malformed']} malformed")
         for p in c.get("problems", [])[:10]:
@@ -80,12 +101,12 @@ def render_text(report: dict[str, Any], width: int = 120) -> str:
             else "unattributed"
         )
         table = Table(title=title, title_justify="left")
-        for col in ("time", "kind", "frames", "what"):
+        for col in ("+s", "kind", "frames", "what"):
             table.add_column(col)
         for t in ts:
             fr = t.get("frames", [])
             frames = ",".join(map(str, fr[:4])) + ("…" if len(fr) > 4 else "")
-            table.add_row(f"{t['time']:.3f}", t["kind"], frames, summary(t))
+            table.add_row(f"+{t['time'] - start:.3f}", t["kind"], frames, summary(t))
         con.print(table)
     findings = report.get("findings", [])
     table = Table(title=f"findings ({len(findings)})", title_justify="left")
@@ -102,6 +123,7 @@ def render_text(report: dict[str, Any], width: int = 120) -> str:
     con.print(table)
     for note in report.get("meta", {}).get("notes", []):
         con.print(f"note: {note}")
+    con.print(verdict_summary(report))
     return buf.getvalue()
 
 

@@ -185,11 +185,15 @@ def plan(
             )
         out = found
     else:
-        ips = {r.device.ip for r in out}
-        if len(ips) > 1:
+        # several devices: by address, or behind one address (NAT) by MAC or serial
+        count = max(
+            len({getattr(r.device, key) for r in out} - {None, ""})
+            for key in ("ip", "mac", "serial")
+        )
+        if count > 1:
             seen = sorted({device_label(r.device) for r in out})
             raise ReplayError(
-                f"{what} from {len(ips)} devices; pick one with --device (IP, MAC or serial): "
+                f"{what} from {count} devices; pick one with --device (IP, MAC or serial): "
                 + "; ".join(seen)
             )
     if not out:

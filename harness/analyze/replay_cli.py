@@ -38,7 +38,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--no-wait", action="store_true", help="same as --scale 0")
     p.add_argument("--device", metavar="ID", help="the device to replay: its IP, MAC or serial")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text (default: one line per request) or json",
+    )
     p.add_argument("--ignore-size", action="store_true", help="compare statuses only")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
     p.add_argument("--insecure", action="store_true", help="https: do not verify the server")

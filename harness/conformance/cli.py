@@ -28,6 +28,7 @@ from harness.conformance.runner import DeviceSpec, unknown_requirements
 from harness.conformance.suite import ConformConfig
 from harness.device.sim.quirks import QUIRKS, QuirkError, quirk
 from harness.rules.tolerance import check_tolerance
+from harness.spec.catalog import catalog
 from harness.spec.family import FamilyError, family_names, load_family
 
 HELP = "run the conformance suite against the simulated phone or a real one; write reports"
@@ -35,7 +36,12 @@ DEFAULT_REPORTS = Path("reports")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", choices=("sim", "remote"), default="sim")
+    parser.add_argument(
+        "--device",
+        choices=("sim", "remote"),
+        default="sim",
+        help="sim: the built-in reference phone (default); remote: a real phone (--address ...)",
+    )
     parser.add_argument(
         "--family", default="cisco-8831-3pcc", help=f"one of {', '.join(family_names())}"
     )
@@ -47,7 +53,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"sim: a deviation to simulate (repeatable): {', '.join(sorted(QUIRKS))}",
     )
     parser.add_argument(
-        "--only", action="append", default=[], metavar="ID", help="run only these requirements"
+        "--only",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="run only these requirements (repeatable or comma-separated, any case), e.g. HTTP-404",
     )
     parser.add_argument("--out", type=Path, help="report directory (default reports/<run-id>)")
     parser.add_argument("--baseline", type=Path, help="a previous run's report.json to diff")
@@ -56,11 +66,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-live", action="store_true", help="no live view")
     remote = parser.add_argument_group("remote device")
     remote.add_argument("--address", help="the phone's admin web interface, HOST[:PORT]")
-    remote.add_argument("--mac")
-    remote.add_argument("--serial")
-    remote.add_argument("--product")
-    remote.add_argument("--admin-user")
-    remote.add_argument("--admin-password")
+    remote.add_argument("--mac", help="the phone's MAC address, e.g. 000e08abcdef")
+    remote.add_argument("--serial", help="the phone's serial number, e.g. 88012BA01234")
+    remote.add_argument("--product", help="the phone's product name, e.g. CP-8831-3PCC")
+    remote.add_argument("--admin-user", help="user of the phone's admin web interface")
+    remote.add_argument("--admin-password", help="password of the phone's admin web interface")
     remote.add_argument(
         "--lab-host", default="127.0.0.1", help="the address the phone reaches the lab at"
     )
@@ -152,10 +162,11 @@ def device_specs(args: argparse.Namespace) -> list[DeviceSpec]:
 
 
 def _only(args: argparse.Namespace) -> list[str]:
-    ids = [i.strip() for item in args.only for i in item.split(",") if i.strip()]
+    ids = [i.strip().upper() for item in args.only for i in item.split(",") if i.strip()]
     unknown = unknown_requirements(ids)
     if unknown:
-        raise UsageError(f"--only: unknown requirement IDs {unknown} (see harness/spec/data)")
+        valid = ", ".join(sorted(catalog()))
+        raise UsageError(f"--only: unknown requirement IDs {unknown}; valid IDs: {valid}")
     return ids
 
 

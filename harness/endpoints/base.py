@@ -13,6 +13,13 @@ from typing import Any, ClassVar, Self, TypeVar
 
 from harness.clock import REAL_CLOCK, Clock
 from harness.endpoints.loop import run_sync
+from harness.endpoints.settle import (
+    DEFAULT_QUIET,
+    DEFAULT_TIMEOUT,
+    datagram_waiting,
+    settle,
+    settle_async,
+)
 from harness.observe.events import Evidence, Observation
 from harness.observe.recorder import Recorder
 
@@ -71,6 +78,7 @@ class Endpoint(Service):
         self._closers: list[Any] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started = False
+        self._datagram_transports: list[asyncio.BaseTransport] = []  # settling looks at these
 
     # -- life cycle ---------------------------------------------------------------
     async def _serve(self) -> None:
@@ -116,6 +124,29 @@ class Endpoint(Service):
 
     def records(self, kind: type[T]) -> list[T]:
         return self.recorder.of(kind)
+
+    # -- settling (harness.endpoints.settle) ---------------------------------------
+    def _watch_datagrams(self, transport: asyncio.BaseTransport) -> asyncio.BaseTransport:
+        """Let settling see datagrams still queued in this UDP transport's socket."""
+        self._datagram_transports.append(transport)
+        return transport
+
+    def _busy(self) -> bool:
+        """True while something that arrived is not recorded yet (runs on the endpoint's loop).
+
+        Here: a datagram waiting in a watched socket. Endpoints with transactions add
+        theirs (a request being answered, a transfer, a TLS connection)."""
+        return any(datagram_waiting(t) for t in self._datagram_transports)
+
+    async def settle_async(
+        self, *, quiet: float = DEFAULT_QUIET, timeout: float = DEFAULT_TIMEOUT
+    ) -> bool:
+        """Await until this endpoint has recorded what reached it (False after `timeout` s)."""
+        return await settle_async([self], quiet=quiet, timeout=timeout)
+
+    def settle(self, *, quiet: float = DEFAULT_QUIET, timeout: float = DEFAULT_TIMEOUT) -> bool:
+        """Block until this endpoint has recorded what reached it (False after `timeout` s)."""
+        return settle([self], quiet=quiet, timeout=timeout)
 
     def note_problem(self, text: str) -> None:
         """Record that a client sent something broken; the server keeps serving."""

@@ -76,6 +76,7 @@ class DhcpServer(Endpoint):
         self.port = sock.getsockname()[1]
         loop = asyncio.get_running_loop()
         self._transport, _ = await loop.create_datagram_endpoint(lambda: _Proto(self), sock=sock)
+        self._watch_datagrams(self._transport)
         self._closers.append(self._transport.close)
 
     def _record(self, msg: wire.DhcpMessage, offered: dict[int, bytes] | None = None) -> None:

@@ -152,6 +152,7 @@ class DnsServer(Endpoint):
                 continue
             break
         self.port = port
+        self._watch_datagrams(transport)
         self._closers += [transport.close, tcp.close]
 
     async def _on_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -180,6 +180,9 @@ class HttpServer(Endpoint):
     def url_for(self, path: str) -> str:
         return self.url + (path if path.startswith("/") else "/" + path)
 
+    def _busy(self) -> bool:
+        return super()._busy() or self._in_flight > 0
+
     def _settle(self, timeout: float = 5.0) -> None:
         """Wait until no request is between parsing and recording (unless on our loop)."""
         try:

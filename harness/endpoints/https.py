@@ -346,6 +346,10 @@ class HttpsServer(HttpServer):
         with self._hs_cond:
             self._handshakes.clear()
 
+    def _busy(self) -> bool:
+        # a TLS connection is recorded when it ends: an open one is not recorded yet
+        return super()._busy() or bool(self._tasks)
+
     # -- one connection -------------------------------------------------------------
     async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

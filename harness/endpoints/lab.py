@@ -20,6 +20,7 @@ from harness.endpoints.base import Endpoint, Service
 from harness.endpoints.dns import DnsServer
 from harness.endpoints.http import HttpServer
 from harness.endpoints.https import HttpsServer
+from harness.endpoints.settle import DEFAULT_QUIET, DEFAULT_TIMEOUT, settle, settle_async
 from harness.endpoints.syslog import SyslogServer
 from harness.endpoints.tftp import TftpServer
 from harness.observe.events import Observation
@@ -85,7 +86,14 @@ class ProvisioningLab(Service):
         started: list[Endpoint] = []
         try:
             for ep in self.endpoints:
-                await ep.start_async()
+                wanted = ep.port
+                try:
+                    await ep.start_async()
+                except OSError as exc:  # say which protocol and port, whatever the endpoint
+                    port = wanted or "an ephemeral port"
+                    raise OSError(
+                        exc.errno, f"{ep.name}: cannot bind {ep.host}:{port}: {exc.strerror or exc}"
+                    ) from exc
                 started.append(ep)
         except BaseException:
             for ep in reversed(started):
@@ -128,6 +136,18 @@ class ProvisioningLab(Service):
     def timelines(self) -> list[DeviceTimeline]:
         return build_timelines(self.observations)
 
+    def settle(self, *, quiet: float = DEFAULT_QUIET, timeout: float = DEFAULT_TIMEOUT) -> bool:
+        """Block until every endpoint has recorded what reached it: no request, transfer or
+        TLS connection in progress, no datagram queued, for `quiet` s. False after `timeout`.
+        (On the endpoints' own loop it cannot wait: await `settle_async()` there.)"""
+        return settle(self.endpoints, quiet=quiet, timeout=timeout)
+
+    async def settle_async(
+        self, *, quiet: float = DEFAULT_QUIET, timeout: float = DEFAULT_TIMEOUT
+    ) -> bool:
+        """Await until every endpoint has recorded what reached it (see `settle`)."""
+        return await settle_async(self.endpoints, quiet=quiet, timeout=timeout)
+
     def evaluate(
         self,
         family: str = "cisco-8831-3pcc",
@@ -136,7 +156,30 @@ class ProvisioningLab(Service):
         parameters: dict[str, str] | None = None,
         only: Iterable[str] | None = None,
     ) -> list[Finding]:
-        """Judge what the lab recorded with the spec rules."""
+        """Judge what the lab recorded with the spec rules, after `settle()`: a request
+        answered a moment ago is judged too."""
+        self.settle()
+        return self._judge(family, identity, parameters, only)
+
+    async def evaluate_async(
+        self,
+        family: str = "cisco-8831-3pcc",
+        *,
+        identity: DeviceIdentity | None = None,
+        parameters: dict[str, str] | None = None,
+        only: Iterable[str] | None = None,
+    ) -> list[Finding]:
+        """`evaluate()` for code running on the endpoints' own loop: awaits `settle_async()`."""
+        await self.settle_async()
+        return self._judge(family, identity, parameters, only)
+
+    def _judge(
+        self,
+        family: str,
+        identity: DeviceIdentity | None,
+        parameters: dict[str, str] | None,
+        only: Iterable[str] | None,
+    ) -> list[Finding]:
         ctx = RuleContext(
             load_family(family),
             identity or DeviceIdentity(),

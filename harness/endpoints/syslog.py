@@ -82,6 +82,7 @@ class SyslogServer(Endpoint):
             self._closers.append(tcp_server.close)
             break
         self.port = port
+        self._watch_datagrams(transport)
         self._closers.append(transport.close)
 
     async def _on_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

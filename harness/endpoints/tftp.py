@@ -197,6 +197,7 @@ class TftpServer(Endpoint):
             lambda: _ListenerProtocol(self), local_addr=(self.host, self.port)
         )
         self._listener = _small_reads(transport)
+        self._watch_datagrams(transport)
         self.port = transport.get_extra_info("sockname")[1]
         self._closers.append(transport.close)
         self._closers.append(self._stop_sessions)
@@ -207,6 +208,9 @@ class TftpServer(Endpoint):
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _busy(self) -> bool:
+        return super()._busy() or any(not s.recorded for s in self._sessions)
 
     def _finish(self, transfer: TftpTransfer) -> None:
         self.record(transfer)
@@ -421,6 +425,7 @@ class _Transfer:
         self.blocks = 0
         self.bytes = 0
         self.retransmissions = 0
+        self.recorded = False  # settling waits for unrecorded transfers
 
     # -- plumbing ----------------------------------------------------------------------------
     def feed(self, raw: bytes) -> None:
@@ -553,6 +558,7 @@ class _Transfer:
 
     def record(self, end: _End, start: float) -> None:
         server = self.server
+        self.recorded = True
         now = server.clock.now()
         # `server` is the address the client asked (the URL's host:port), not the
         # transfer's new TID port.

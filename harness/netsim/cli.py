@@ -33,18 +33,37 @@ DEFAULT_NAME = "lab"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="netsim_command", metavar="ACTION", required=True)
     up = sub.add_parser("up", help="build a topology and leave it running")
-    up.add_argument("--nat", choices=sorted(NAT_KINDS), default="port-restricted")
+    up.add_argument(
+        "--nat",
+        choices=sorted(NAT_KINDS),
+        default="port-restricted",
+        help="the router's NAT kind (default port-restricted; docs/netsim.md says what each breaks)",
+    )
     up.add_argument("--tftp-helper", action="store_true", help="load the TFTP conntrack helper")
-    up.add_argument("--phones", type=int, default=1)
-    up.add_argument("--wan-servers", type=int, default=2)
+    up.add_argument(
+        "--phones", type=int, default=1, help="phone namespaces on 192.0.2.0/24 (default 1)"
+    )
+    up.add_argument(
+        "--wan-servers",
+        type=int,
+        default=2,
+        help="server namespaces on 203.0.113.0/24 behind the router (default 2)",
+    )
     up.add_argument("--loss", type=int, default=0, help="percent of packets dropped on the WAN")
     up.add_argument("--name", default=DEFAULT_NAME, help=f"topology name (default {DEFAULT_NAME})")
     down = sub.add_parser("down", help="remove a topology made by `up`")
-    down.add_argument("--name", default=DEFAULT_NAME)
+    down.add_argument(
+        "--name", default=DEFAULT_NAME, help=f"the topology to remove (default {DEFAULT_NAME})"
+    )
     sub.add_parser("cleanup", help="remove every hn* namespace, link and table (leftovers)")
     sub.add_parser("status", help="list the netsim namespaces that exist")
     em = sub.add_parser("emulate", help="EMULATE a NAT kind on loopback with relays (no root)")
-    em.add_argument("--nat", choices=sorted(EMULATED_KINDS), default="port-restricted")
+    em.add_argument(
+        "--nat",
+        choices=sorted(EMULATED_KINDS),
+        default="port-restricted",
+        help="the NAT kind to emulate (default port-restricted)",
+    )
     em.add_argument("--udp", action="append", default=[], metavar="HOST:PORT",
                     help="a UDP server to reach through the emulated NAT (repeatable)")  # fmt: skip
     em.add_argument("--tcp", action="append", default=[], metavar="HOST:PORT",
@@ -52,7 +71,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     em.add_argument("--inside", default="127.0.0.1", help="address the clients send to")
     em.add_argument("--outside", default="127.0.0.1", help="address the servers see")
     em.add_argument("--delay-ms", type=float, default=0.0, help="UDP delay, each direction")
-    em.add_argument("--jitter-ms", type=float, default=0.0)
+    em.add_argument(
+        "--jitter-ms", type=float, default=0.0, help="random extra UDP delay, up to this (ms)"
+    )
     em.add_argument("--duration", type=float, default=None, help="seconds (default: Ctrl-C)")
 
 

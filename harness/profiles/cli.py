@@ -1,7 +1,7 @@
 """`harness profile encrypt|decrypt|compress|decompress|show`: the profile tools on files.
 
 encrypt/decrypt are byte-compatible with `openssl enc -aes-256-cbc -md md5|sha256 -k KEY
-[-d]`; compress/decompress with `gzip -c` / `gzip -dc`; show prints the parameters of
+[-d]`, the digest being the --family's key derivation (its spec file) unless --digest says; compress/decompress with `gzip -c` / `gzip -dc`; show prints the parameters of
 any profile (decrypting with --key and inflating as needed) as a table. `-i`/`-o` default
 to stdin/stdout (`-`). Only argument handling and file I/O live here; the transforms
 are in harness.profiles.
@@ -17,8 +17,10 @@ from harness.profiles.compress import gunzip_profile, gzip_profile
 from harness.profiles.crypto import DIGESTS, decrypt_profile, encrypt_profile, is_encrypted
 from harness.profiles.errors import ProfileError
 from harness.profiles.parse import load_profile_detailed
+from harness.spec.family import FamilyError, family_names, load_family
 
 HELP = "encrypt, decrypt, compress, decompress or show a provisioning profile"
+DEFAULT_FAMILY = "cisco-8831-3pcc"
 ACTIONS = ("encrypt", "decrypt", "compress", "decompress", "show")
 
 
@@ -27,11 +29,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-i", "--in", dest="input", default="-", help="input file (- = stdin)")
     parser.add_argument("-o", "--out", dest="output", default="-", help="output file (- = stdout)")
     parser.add_argument("-k", "--key", help="AES passphrase (as openssl enc -k)")
+    kdf = ", ".join(f"{name}: {load_family(name).aes_kdf_digest}" for name in family_names())
+    parser.add_argument(
+        "--family",
+        default=DEFAULT_FAMILY,
+        help=f"device family (or a .toml file) whose key derivation --key uses "
+        f"(default {DEFAULT_FAMILY}; {kdf})",
+    )
     parser.add_argument(
         "--digest",
         choices=DIGESTS,
-        default="md5",
-        help="key derivation digest: md5 (OpenSSL <= 1.0, old firmware) or sha256 (1.1+)",
+        default=None,
+        help="override the family's key derivation digest: md5 (OpenSSL <= 1.0, old firmware) "
+        "or sha256 (1.1+)",
     )
 
 
@@ -54,7 +64,9 @@ def _show(data: bytes, key: str | None, digest: str, out: str) -> None:
     from rich.table import Table
 
     if key is None and is_encrypted(data):
-        raise ProfileError("the profile is encrypted: give --key (and --digest if not md5)")
+        raise ProfileError(
+            "the profile is encrypted: give --key (and --family or --digest for its key derivation)"
+        )
     profile = load_profile_detailed(data, key, digest)
     how = [profile.format]
     if profile.gzipped:
@@ -78,6 +90,12 @@ def _show(data: bytes, key: str | None, digest: str, out: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.digest is None:
+        try:
+            args.digest = load_family(args.family).aes_kdf_digest
+        except FamilyError as exc:
+            print(f"harness profile {args.action}: --family: {exc}", file=sys.stderr)
+            return 2
     try:
         data = _read(args.input)
         if args.action in ("encrypt", "decrypt") and args.key is None:

@@ -7,9 +7,7 @@ throwaway endpoint, point a client at it, assert on what the endpoint recorded.
 import socket
 import subprocess
 
-from harness.observe.events import HttpExchange, TftpTransfer
-from harness.rules import Verdict
-from harness.rules.registry import DeviceIdentity
+from harness.testing import DeviceIdentity, HttpExchange, TftpTransfer, Verdict
 
 UA = "cisco/CP-8831-3PCC (88012BA01234)"
 

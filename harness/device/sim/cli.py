@@ -2,7 +2,8 @@
 
 Each attempt is printed as it happens: time, device, kind, URL, outcome and
 class, next delay. `--virtual-time` runs on a VirtualClock (hour-long waits
-take no time); otherwise the phones run in real time for `--duration` seconds.
+take no time); otherwise the phones run in real time for `--duration` seconds and
+each phone's next attempt is announced when it is scheduled (no silent waits).
 Exit code 0 when every phone's last resync succeeded, 1 otherwise, 2 on bad
 arguments. Only argument handling and printing here.
 """
@@ -93,6 +94,34 @@ def _line(phone: SimPhone, a: AttemptDone, t0: float) -> str:
     )
 
 
+def next_due(phone: SimPhone) -> tuple[str, float] | None:
+    """The phone's earliest timer: (what, clock time it fires), or None when it waits for nothing."""
+    if not phone.timers:
+        return None
+    reason, at = min(phone.timers.items(), key=lambda kv: kv[1])
+    return reason, at
+
+
+async def _announce_next(phones: list[SimPhone], t0: float, every: float = 0.25) -> None:
+    """Real time: say when each phone's next attempt is due, whenever that changes."""
+    told: dict[str, tuple[str, float] | None] = {}
+    while True:
+        for phone in phones:
+            due = next_due(phone)
+            serial = phone.identity.serial
+            if due != told.get(serial, ()):
+                told[serial] = due
+                if due is not None:
+                    reason, at = due
+                    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(at))
+                    print(
+                        f"{stamp} +{at - t0:>8.0f}s {serial} next {reason} attempt due "
+                        f"(in {max(0.0, at - phone.clock.now()):.0f}s)",
+                        flush=True,
+                    )
+        await asyncio.sleep(every)
+
+
 async def _run(args: argparse.Namespace, params: dict[str, str], ca: bytes | None) -> int:
     t0 = time.time()
     real = RealClock()
@@ -127,7 +156,11 @@ async def _run(args: argparse.Namespace, params: dict[str, str], ca: bytes | Non
         else:
             for p in phones:
                 await p.start()
-            await asyncio.sleep(duration)
+            watch = asyncio.ensure_future(_announce_next(phones, t0))
+            try:
+                await asyncio.sleep(duration)
+            finally:
+                watch.cancel()
     finally:
         for p in phones:
             await p.stop()
