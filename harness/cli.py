@@ -48,6 +48,8 @@ EXIT_CODES: dict[str | None, tuple[str, ...]] = {
         "2 bad arguments, or network namespaces are not available here (not root)",
         INTERRUPTED,
     ),
+    "query": ("0 the query ran", "2 no store there, or an SQL error (DuckDB's message)"),
+    "fleet": ("0 the report was written", "2 no store there, or bad arguments"),
     "conform": (
         "0 every requirement passed or was skipped with a reason",
         "1 a requirement failed",

@@ -22,7 +22,7 @@ from harness.fleet.store import TABLES
 HELP = "run SQL over a fleet store written by `harness analyze --store DIR` (DuckDB)"
 EPILOG = """tables: devices, transactions, findings (columns: docs/fleet.md).
 example: harness query fleet/ "select firmware, count(*) from findings where verdict='fail' group by 1"
-exit codes: 0 the query ran, 2 usage error, no store, or an SQL error (the message says where)."""
+"""
 
 
 class QueryError(ValueError):

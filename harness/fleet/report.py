@@ -19,7 +19,6 @@ from typing import Any
 from harness.fleet.query import QueryError, connect
 
 HELP = "write a fleet report (firmware x requirement, worst devices, change between dates)"
-EPILOG = "exit codes: 0 report written, 2 usage error or no store."
 
 # Named questions (docs/fleet.md shows them too): the report is made of these.
 FIRMWARE_BY_RULE = """
@@ -179,7 +178,6 @@ td,th{{border:1px solid #ccc;padding:2px 6px;font-size:13px}}</style></head><bod
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.epilog = EPILOG
     p.add_argument("store", help="the store directory (harness analyze --store DIR)")
     p.add_argument("--out", default="fleet.html", help="the HTML file to write (fleet.html)")
     p.add_argument("--before", metavar="YYYY-MM-DD", help="day closing the 'before' period")
