@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "replay": "harness.analyze.replay_cli",
     "netsim": "harness.netsim.cli",
     "conform": "harness.conformance.cli",
+    "storm": "harness.storm.cli",
 }
 
 

@@ -33,7 +33,7 @@ from harness.device.sim.engine_table import DnsResult, Fetch, FetchResult, Resol
 from harness.device.sim.identity import Identity
 from harness.device.sim.quirks import behaviour_for
 from harness.spec.family import Family, load_family
-from harness.storm.phone import StormPhone
+from harness.storm.phone import StormPhone, static_dns_answer
 
 # How often the runner wakes with nothing due (live progress, end checks): harness pacing.
 TICK_S = 0.25
@@ -63,9 +63,13 @@ class StormConfig:
     client_cert_dir: Path | None = None  # SERIAL.pem/.key and generic.pem/.key (harness pki)
     device_ca: object | None = None  # a harness.pki CA to issue each phone's own certificate
     resolve: dict[str, str] = field(default_factory=dict)  # name -> IPv4 (the phones' DNS)
+    _family: Family | None = field(default=None, repr=False, compare=False)
+    _placement: dict[int, str] | None = field(default=None, repr=False, compare=False)
 
     def family_spec(self) -> Family:
-        return load_family(self.family)
+        if self._family is None or self._family.name != self.family:
+            self._family = load_family(self.family)
+        return self._family
 
     def rule(self) -> str:
         fam = self.family_spec()
@@ -96,29 +100,30 @@ class StormConfig:
         self.rule()
 
     def quirks_of(self, i: int) -> tuple[str, ...]:
-        """Quirks of phone number i: the first phones carry them, in the order given."""
-        start = 0
-        for name, count in self.quirks.items():
-            if start <= i < start + count:
-                return (name,)
-            start += count
-        return ()
+        """Quirks of phone number i: the quirky phones are spread evenly through the crowd
+        (so some power up early and some late), in the order the quirks are given."""
+        if self._placement is None:
+            total = sum(self.quirks.values())
+            names = [name for name, count in self.quirks.items() for _ in range(count)]
+            step = self.phones / total if total else 0.0
+            self._placement = {int((k + 0.5) * step): name for k, name in enumerate(names)}
+        name = self._placement.get(i)
+        return (name,) if name else ()
 
     def build_phones(self) -> list[StormPhone]:
         self.check()
+        return [self.make_phone(i) for i in range(self.phones)]
+
+    def make_phone(self, i: int, number: int | None = None) -> StormPhone:
+        """Phone i of the crowd (its quirks), identity number `number` (first_index + i)."""
         fam = self.family_spec()
         params = dict(self.parameters)
         params["Profile_Rule"] = self.rule()
         products = fam.products or (fam.default_product,)
-        phones = []
-        for i in range(self.phones):
-            n = self.first_index + i
-            identity = Identity.for_family(fam, n, product=products[n % len(products)])
-            identity = self._with_certs(identity)
-            phones.append(
-                StormPhone(fam, identity, dict(params), self.quirks_of(i), seed=self.seed + n)
-            )
-        return phones
+        n = self.first_index + i if number is None else number
+        identity = Identity.for_family(fam, n, product=products[n % len(products)])
+        identity = self._with_certs(identity)
+        return StormPhone(fam, identity, params, self.quirks_of(i), seed=self.seed + n)
 
     def _with_certs(self, identity: Identity) -> Identity:
         certs: dict[str, bytes] = {}
@@ -185,12 +190,7 @@ class PhoneIo:
         return ctx
 
     async def resolve(self, action: Resolve) -> DnsResult:
-        ip = self.config.resolve.get(action.name.lower().rstrip("."))
-        if action.qtype == "A" and ip:
-            return DnsResult(name=action.name, qtype=action.qtype, addresses=(ip,))
-        return DnsResult(
-            name=action.name, qtype=action.qtype, error="NXDOMAIN (not in the storm's --resolve)"
-        )
+        return static_dns_answer(self.config.resolve, action)
 
     async def fetch(self, phone: StormPhone, action: Fetch) -> FetchResult:
         if action.scheme == "tftp":

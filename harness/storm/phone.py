@@ -36,6 +36,7 @@ from harness.device.sim.quirks import behaviour_for
 from harness.observe.events import DeviceKey, Evidence, HttpExchange, Observation, TftpTransfer
 from harness.profiles.classify import classify_profile_body
 from harness.spec.family import Family
+from harness.spec.status_table import Action, status_row, transport_row
 
 # FetchResult.outcome of an exchange without an HTTP answer -> HttpExchange.outcome
 _NO_ANSWER = {"timeout": "no-response", "connection-error": "client-closed"}
@@ -45,6 +46,21 @@ _TFTP_FILE_NOT_FOUND = 1  # RFC 1350 error code 1
 EVIDENCE = Evidence("storm:phone-view")
 
 Io = Fetch | Resolve
+
+
+def answer_class(status: int | None, outcome: str) -> str:
+    """Table 3-1 class ("A", "B", "C") of one answer as the phone saw it; a follow-up
+    row (401, 302) counts as the class it ends in when not followed."""
+    row = status_row(status) if status is not None else transport_row(outcome)
+    return row.action.value if row.action.is_outcome_class else (row.then or Action.C).value
+
+
+def static_dns_answer(names: dict[str, str], action: Resolve) -> DnsResult:
+    """The phones' DNS in a storm: a fixed name -> IPv4 map (`--resolve NAME=IP`)."""
+    ip = names.get(action.name.lower().rstrip("."))
+    if action.qtype == "A" and ip:
+        return DnsResult(name=action.name, qtype=action.qtype, addresses=(ip,))
+    return DnsResult(name=action.name, qtype=action.qtype, error="NXDOMAIN (not in --resolve)")
 
 
 @dataclass
@@ -201,7 +217,9 @@ class StormPhone:
                 response_headers=result.headers,
                 response_bytes=size if status is not None else None,
                 scheme=fetch.scheme,
-                outcome="answered" if status is not None else _NO_ANSWER.get(result.outcome, "no-response"),
+                outcome="answered"
+                if status is not None
+                else _NO_ANSWER.get(result.outcome, "no-response"),
                 note=result.error,
                 **facts,  # type: ignore[arg-type]
             )

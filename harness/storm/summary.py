@@ -26,15 +26,9 @@ from typing import Any
 from harness.observe.timeline import build_timelines
 from harness.rules.finding import Verdict
 from harness.rules.registry import DeviceIdentity, RuleContext, evaluate
-from harness.spec.status_table import (
-    Action,
-    all_status_rows,
-    all_transport_rows,
-    status_row,
-    transport_row,
-)
+from harness.spec.status_table import all_status_rows, all_transport_rows
 from harness.storm.crowd import Storm
-from harness.storm.phone import StormPhone
+from harness.storm.phone import StormPhone, answer_class
 
 PERCENTILES = (50, 90, 95, 99)
 MAX_BINS = 60  # time bins in the per-time series (report layout, not a spec fact)
@@ -67,12 +61,6 @@ def answer_label(status: int | None, outcome: str) -> str:
     return str(status) if status is not None else outcome
 
 
-def _answer_class(status: int | None, outcome: str) -> str:
-    """Table 3-1 class of one answer ("A", "B", "C"; follow-ups such as 401 -> "C")."""
-    row = status_row(status) if status is not None else transport_row(outcome)
-    return row.action.value if row.action.is_outcome_class else (row.then or Action.C).value
-
-
 def _bin_width(span: float) -> float:
     return max(1.0, math.ceil(span / MAX_BINS))
 
@@ -90,7 +78,7 @@ def answers_over_time(storm: Storm) -> dict[str, Any]:
         counts[answer_label(r.status, r.outcome)][b] += 1
         latencies[b].append((r.end - r.start) * 1000)
     total = Counter(answer_label(r.status, r.outcome) for r in reqs)
-    by_class = Counter(_answer_class(r.status, r.outcome) for r in reqs)
+    by_class = Counter(answer_class(r.status, r.outcome) for r in reqs)
     all_lat = [(r.end - r.start) * 1000 for r in reqs]
     return {
         "requests": len(reqs),
@@ -126,6 +114,7 @@ def provisioned_curve(storm: Storm) -> dict[str, Any]:
         "curve": [[round(t, 3), k + 1] for k, t in enumerate(done)],
         "time_to_provisioned_s": percentiles(ttp),
         "all_provisioned_after_s": done[-1] if len(done) == len(storm.phones) and done else None,
+        "never_asked": sum(1 for p in storm.phones if not p.requests),
     }
 
 
@@ -179,8 +168,12 @@ def spec_check(phones: Iterable[StormPhone], rules: list[str] | None = None) -> 
                 failing_phones.add(phone.id)
                 if len(failing) < MAX_LISTED_FAILURES:
                     failing.append(
-                        {"phone": phone.id, "quirks": list(phone.quirks), "rule": f.rule,
-                         "why": f.why}  # fmt: skip
+                        {
+                            "phone": phone.id,
+                            "quirks": list(phone.quirks),
+                            "rule": f.rule,
+                            "why": f.why,
+                        }  # fmt: skip
                     )
     quirky = {p.id for p in phones if p.quirks}
     return {
@@ -209,6 +202,11 @@ def verdict(answers: dict[str, Any], prov: dict[str, Any], check: dict[str, Any]
         parts.append(f"{lost} requests without an answer ({100 * lost / n:.1f} %)")
     if missing:
         parts.append(f"{missing} of {prov['phones']} phones never got their profile")
+    if prov.get("never_asked"):
+        parts.append(
+            f"{prov['never_asked']} of them made no request at all (still in their power-up "
+            "delay, Resync_Random_Delay, or never powered up): run longer to judge the server"
+        )
     if not parts:
         finding = "held"
         server = "held: every phone provisioned, no 5xx, timeout or refused connection"
@@ -229,7 +227,7 @@ def verdict(answers: dict[str, Any], prov: dict[str, Any], check: dict[str, Any]
             f"behaved: all {check['phones_judged']} phones retried no sooner than their "
             "Table 3-1 class allows"
         )
-        if not held:
+        if finding in ("shed-load", "overloaded"):
             phones += " (so the load above is the server's capacity, not a phone failure)"
     else:
         phones = (
