@@ -34,6 +34,11 @@ from harness.storm.blocking_io import BlockingIo
 from harness.storm.crowd import Storm, StormConfig
 from harness.storm.phone import StormPhone, answer_class
 
+# gevent's loop caches "now" from when it was created (at `import locust`); importing
+# harness after that takes seconds on a busy machine, and a timer Locust starts next
+# (--run-time) would count them. Refresh the cached time once the imports are done.
+gevent.get_hub().loop.update_now()
+
 WORKER_STRIDE = 1_000_000  # identity numbers per worker process
 IDLE_SLEEP_S = 1.0  # a phone with no timer (waiting on nothing) looks again this often
 
