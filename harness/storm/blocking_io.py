@@ -15,6 +15,7 @@ No locust or gevent import here, and no provisioning logic.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 import ssl
 from collections.abc import Coroutine
@@ -48,6 +49,27 @@ def _drive(coro: Coroutine[Any, Any, T]) -> T:
         return done.value  # type: ignore[no-any-return]
     coro.close()
     raise RuntimeError("blocking_io: a sim coroutine wanted to wait for I/O")
+
+
+def warm_up() -> None:
+    """Parse one answer now (imports, the parser's idle loop) rather than inside a user."""
+    _parse(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", "GET", True)
+
+
+def _connect(address: str, port: int, timeout: float) -> socket.socket:
+    """A TCP connection; an address literal skips getaddrinfo (gevent runs that in a thread)."""
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(address).version == 6 else socket.AF_INET
+    except ValueError:
+        return socket.create_connection((address, port), timeout=timeout)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect((address, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def _parse(data: bytes, method: str, chunked_supported: bool) -> tuple:
@@ -94,7 +116,7 @@ class BlockingIo:
         behaviour = phone.engine.behaviour
         where = f"{action.address}:{action.port}"
         try:
-            sock = socket.create_connection((action.address, action.port), timeout=self.timeout)
+            sock = _connect(action.address, action.port, self.timeout)
         except TimeoutError:
             return FetchResult(
                 outcome="timeout", error=f"{where}: no connection in {self.timeout:g} s"

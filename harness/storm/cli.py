@@ -14,7 +14,7 @@ from pathlib import Path
 
 from harness.device.sim.quirks import QUIRKS, QuirkError
 from harness.spec.family import FamilyError, family_names
-from harness.storm.crowd import StormConfig, StormConfigError, run_storm
+from harness.storm.crowd import Storm, StormConfig, StormConfigError, run_storm
 from harness.storm.output import live_line, text_summary, write_outputs
 from harness.storm.summary import summarize
 
@@ -31,6 +31,7 @@ the same phones on Locust (web UI, CSV stats, --master/--worker):
 """
 
 DEFAULT_DURATION = 600.0
+LIVE_WRITE_S = 5.0  # with --out, storm.json/html are rewritten this often while it runs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -105,7 +106,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--first-index", type=int, default=0, help="identity number of the first phone (0)"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of power-up order and delays")
-    parser.add_argument("--out", type=Path, help="write storm.json and storm.html here")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="write storm.json and storm.html here (refreshed every "
+        f"{LIVE_WRITE_S:g} s while the storm runs, final at the end)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no live progress lines")
     parser.add_argument(
         "--no-spec-check", action="store_true", help="skip the Table 3-1 check of every phone"
@@ -178,10 +184,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"harness storm: --set: {exc.args[0]}", file=sys.stderr)
         return 2
 
-    def tick(storm, now):  # type: ignore[no-untyped-def]
-        print(live_line(storm, now), flush=True)
+    last_write = [0.0]
 
-    storm = run_storm(config, phones=phones, on_tick=None if args.quiet else tick)
+    def tick(storm: Storm, now: float) -> None:
+        if not args.quiet:
+            print(live_line(storm, now), flush=True)
+        if args.out is not None and now - last_write[0] >= LIVE_WRITE_S and storm.ended is None:
+            last_write[0] = now
+            try:  # the live view: answers and the provisioned curve so far
+                write_outputs(summarize(storm, check=False), storm.phones, args.out, live=True)
+            except OSError:
+                pass  # reported once at the end
+
+    storm = run_storm(config, phones=phones, on_tick=tick)
     summary = summarize(storm, check=not args.no_spec_check)
     print(text_summary(summary), flush=True)
     if args.out is not None:

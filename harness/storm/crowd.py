@@ -241,6 +241,8 @@ async def run_crowd(
     heap: list[tuple[float, int]] = []
     scheduled: dict[int, float] = {}
     powered = [False] * len(phones)
+    counts = {"powered": 0, "provisioned": 0}
+    counted: set[int] = set()
     busy: set[asyncio.Task[None]] = set()
 
     def schedule(i: int) -> None:
@@ -272,6 +274,9 @@ async def run_crowd(
             phone.errors.append(f"I/O: {type(exc).__name__}: {exc}")
             phone.pending = None
         finally:
+            if phone.provisioned_at is not None and i not in counted:
+                counted.add(i)
+                counts["provisioned"] += 1
             schedule(i)
             wake.set()
 
@@ -279,6 +284,7 @@ async def run_crowd(
         phone = phones[i]
         if not powered[i]:
             powered[i] = True
+            counts["powered"] += 1
             action = phone.power_up(now)
         else:
             action = phone.fire(now)
@@ -305,7 +311,12 @@ async def run_crowd(
             if config.duration is not None and now - t0 >= config.duration:
                 storm.stopped_because = f"--duration {config.duration:g} s elapsed"
                 break
-            if config.until_provisioned and all(powered) and storm.provisioned == len(phones):
+            everyone = len(phones)
+            if (
+                config.until_provisioned
+                and counts["powered"] == everyone
+                and counts["provisioned"] == everyone
+            ):
                 storm.stopped_because = "every phone provisioned"
                 break
             if not heap and not busy:

@@ -29,11 +29,31 @@ from typing import Any
 import gevent
 from locust import User, constant, events, task
 
-from harness.device.sim.engine_table import Fetch, Resolve
+from harness.device.sim.engine_table import Fetch, FetchResult, Resolve
 from harness.storm.blocking_io import BlockingIo
+from harness.storm.blocking_io import warm_up as warm_up_parser
 from harness.storm.crowd import Storm, StormConfig
 from harness.storm.phone import StormPhone, answer_class
 
+
+def _warm_up() -> None:
+    """Walk one throwaway phone through a 200 answer, so that every module a phone loads
+    lazily (profile parsing, classification...) is imported now: an import inside a user
+    blocks every greenlet of the process, long enough on a busy machine for the master to
+    call its workers missing."""
+    config = StormConfig(server="http://192.0.2.1/", phones=1)
+    phone = config.make_phone(0)
+    phone.power_up(0.0)
+    if phone.fire(0.0) is None:
+        phone.fire(phone.next_deadline() or 0.0)
+    body = b"<flat-profile><Station_Name>warm-up</Station_Name></flat-profile>"
+    phone.complete(FetchResult(status=200, body=body), 0.0, 0.0)
+    if phone.provisioned_at is None:
+        raise RuntimeError(f"storm warm-up: the phone did not provision ({phone.errors})")
+    warm_up_parser()
+
+
+_warm_up()
 # gevent's loop caches "now" from when it was created (at `import locust`); importing
 # harness after that takes seconds on a busy machine, and a timer Locust starts next
 # (--run-time) would count them. Refresh the cached time once the imports are done.

@@ -21,6 +21,7 @@ from harness.storm.phone import StormPhone
 from harness.storm.summary import answer_label, percentile
 
 MAX_LANES = 10  # phones drawn as lanes in the HTML page
+LIVE_REFRESH_S = 5  # the live page reloads itself this often
 
 
 def _ms(v: float | None) -> str:
@@ -109,7 +110,8 @@ def _latency_series(ans: dict[str, Any]) -> dict[str, list[tuple[float, float]]]
     }
 
 
-def html_page(summary: dict[str, Any], phones: list[StormPhone]) -> str:
+def html_page(summary: dict[str, Any], phones: list[StormPhone], *, live: bool = False) -> str:
+    """The page; `live`: the storm still runs (the page reloads itself, no spec check yet)."""
     ans, prov, chk = summary["answers"], summary["provisioned"], summary["spec_check"]
     curve = [(0.0, 0.0)] + [(t, float(k)) for t, k in prov["curve"]]
     plots = [
@@ -131,10 +133,12 @@ def html_page(summary: dict[str, Any], phones: list[StormPhone]) -> str:
     text = escape(text_summary(summary))
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>reboot storm</title>"
-        "<style>body{font-family:sans-serif;margin:1em}svg{display:block;margin:.5em 0}"
+        + (f"<meta http-equiv='refresh' content='{LIVE_REFRESH_S}'>" if live else "")
+        + "<style>body{font-family:sans-serif;margin:1em}svg{display:block;margin:.5em 0}"
         ".tick{font-size:10px;fill:#333}pre{background:#f6f6f6;padding:.5em}</style>"
         "</head><body><h1>Reboot storm</h1>"
-        f"<h2>Did the server hold?</h2><p>{escape(summary['verdict']['server'])}</p>"
+        + ("<p><b>running</b>: live view, the spec check comes at the end</p>" if live else "")
+        + f"<h2>Did the server hold?</h2><p>{escape(summary['verdict']['server'])}</p>"
         f"<h2>Did the phones behave?</h2><p>{escape(summary['verdict']['phones'])}</p>"
         "<h2>Over time</h2>"
         + "".join(plots)
@@ -146,10 +150,18 @@ def html_page(summary: dict[str, Any], phones: list[StormPhone]) -> str:
     )
 
 
-def write_outputs(summary: dict[str, Any], phones: list[StormPhone], out_dir: Path) -> list[Path]:
+def write_outputs(
+    summary: dict[str, Any], phones: list[StormPhone], out_dir: Path, *, live: bool = False
+) -> list[Path]:
+    """storm.json and storm.html in `out_dir` (written whole, then renamed into place)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    js = out_dir / "storm.json"
-    js.write_text(json.dumps(summary, indent=1, default=str) + "\n")
-    page = out_dir / "storm.html"
-    page.write_text(html_page(summary, phones))
-    return [js, page]
+    written = []
+    for name, text in (
+        ("storm.json", json.dumps(summary, indent=1, default=str) + "\n"),
+        ("storm.html", html_page(summary, phones, live=live)),
+    ):
+        tmp = out_dir / f".{name}.tmp"
+        tmp.write_text(text)
+        tmp.replace(out_dir / name)
+        written.append(out_dir / name)
+    return written
