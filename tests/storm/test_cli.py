@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -54,3 +56,16 @@ def test_a_storm_against_nginx(tmp_path, capsys, nginx_factory):
     argv[argv.index("30")] = "35"
     assert main([*argv, "--duration", "2", "--quiet"]) == 3
     assert "5 of 35 phones never got their profile" in capsys.readouterr().out
+
+
+def test_harness_never_imports_locust_or_gevent():
+    """gevent's monkey-patching stays inside Locust processes: `harness storm` and the rest of
+    harness import neither."""
+    code = (
+        "import sys, harness.cli, harness.storm.cli, harness.storm.crowd, harness.storm.output\n"
+        "harness.cli.build_parser()\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('locust', 'gevent'))\n"
+        "assert not bad, bad\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
