@@ -126,3 +126,20 @@ def test_spec_check_of_a_crowd_against_a_shedding_server(shedding_server):
     assert {f["rule"] for f in check["failures"]} == {"HTTP-503"}
     assert check["failing_clean_phones"] == 0
     assert not check["passed"] and not s["verdict"]["phones_behaved"]
+
+
+def test_a_tftp_storm_against_tftpd_hpa(tftpd_hpa):
+    write_profiles(tftpd_hpa.root, range(15))  # phones 15..19 get "file not found"
+    config = StormConfig(
+        profile_rule=f"tftp://127.0.0.1:{tftpd_hpa.port}/$MA.cfg",
+        phones=20,
+        duration=3,
+        parameters=dict(QUICK),
+    )
+    storm = run_storm(config)
+    s = summarize(storm)
+    assert s["provisioned"]["provisioned"] == 15
+    assert s["answers"]["by_answer"] == {"complete": 15, "not-found": 5}
+    assert s["attempts"]["total"] == {"A": 15, "B": 5}
+    assert all(o.kind == "tftp" for p in storm.phones for o in p.observations)
+    assert s["spec_check"]["passed"]
