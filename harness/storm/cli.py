@@ -82,10 +82,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         + ", ".join(sorted(QUIRKS)),
     )
     parser.add_argument(
-        "--pool", type=int, default=256, help="connections open at once, shared by the crowd"
+        "--pool", type=int, default=256, help="connections open at once, shared by the crowd (256)"
     )
     parser.add_argument(
-        "--http-timeout", type=float, default=10.0, help="seconds a phone waits for an answer"
+        "--http-timeout", type=float, default=10.0, help="seconds a phone waits for an answer (10)"
     )
     parser.add_argument("--ca", type=Path, help="PEM file of the CA the phones trust (HTTPS)")
     parser.add_argument(
