@@ -10,7 +10,8 @@ one machine drives against nginx with the client under 50 % CPU; asyncio crowd v
     SPREAD_S s and provision (nginx serves each its own profile); N doubles until the
     client's CPU (its CPU seconds over the storm's wall time, in % of one core) passes 50 %
     or the storm takes too long. The asyncio crowd is one process; Locust runs a master and
-    2 local workers (their CPU summed, less the start-up cost measured on its own).
+    2 local workers (their CPU summed, less the start-up cost measured on its own), users
+    spawned at once and powered up over SPREAD_S by `--storm-power-up-spread`.
 Only measuring and printing here; no assertions. nginx and locust must be installed.
 """
 
@@ -191,11 +192,12 @@ def locust_storm(port: int, n: int, cwd: Path, start_cost: float) -> dict[str, f
     mport = _port()
     seconds = SPREAD_S + 5
     common = ["--storm-server", f"http://127.0.0.1:{port}/$MA.cfg", "--storm-set",
-              "Resync_Random_Delay=0;Resync_Error_Retry_Delay=5"]  # fmt: skip
+              "Resync_Random_Delay=0;Resync_Error_Retry_Delay=5",
+              "--storm-power-up-spread", f"{SPREAD_S:g}"]  # fmt: skip
     cpu0 = _children_cpu()
     master = _locust(
         ["--headless", "--master", "--expect-workers", "2", "--master-bind-host", "127.0.0.1",
-         "--master-bind-port", str(mport), "-u", str(n), "-r", str(n / SPREAD_S),
+         "--master-bind-port", str(mport), "-u", str(n), "-r", str(n),
          "-t", f"{seconds:g}s", "--csv", str(cwd / f"storm{n}"), *common],
         cwd,
     )  # fmt: skip

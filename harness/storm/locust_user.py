@@ -1,7 +1,10 @@
 """`ReferencePhone`: a Locust User that is one reference phone (the sim's engine, via StormPhone).
 
 Each user powers up when Locust spawns it (so `-u N -r N/S` powers N phones up over
-S seconds), then lives the phone's life: it sleeps until the engine's next
+S seconds), or at a seeded moment within `--storm-power-up-spread S` of its spawn (the
+way to go under `--master`: Locust rebuilds its argument parser for every option on
+every spawn message it hands a worker, so a slow `-r` there blocks the workers for
+seconds and the master calls them missing; spawn fast and spread the power-ups), then lives the phone's life: it sleeps until the engine's next
 deadline, makes the request the engine asks for (over `BlockingIo`, plain sockets
 that gevent makes cooperative) and hands the answer back, until Locust stops it.
 Every request is reported to Locust's `request` event with the phone's view:
@@ -22,6 +25,7 @@ file and Locust processes may import it, never harness at import time.
 from __future__ import annotations
 
 import itertools
+import random
 import time
 from pathlib import Path
 from typing import Any
@@ -104,6 +108,11 @@ def _storm_options(parser: Any) -> None:
         help="the phones' DNS, NAME=IP;NAME=IP",
     )  # fmt: skip
     group.add_argument(
+        "--storm-power-up-spread", env_var="STORM_POWER_UP_SPREAD", type=float, default=0.0,
+        help="each phone powers up at a random moment within this many seconds of its spawn "
+        "(use with a fast -r under --master: see docs/storm.md)",
+    )  # fmt: skip
+    group.add_argument(
         "--storm-out", env_var="STORM_OUT", default="",
         help="directory for each phone process's storm.json and storm.html",
     )  # fmt: skip
@@ -132,6 +141,7 @@ def config_from_options(options: Any, host: str | None = None) -> StormConfig:
         parameters=dict(_items(options.storm_set, "=")),
         quirks=quirks,
         http_timeout=options.storm_http_timeout,
+        power_up_spread=options.storm_power_up_spread,
         ca_pem=ca,
         client_cert_dir=Path(options.storm_client_certs) if options.storm_client_certs else None,
         resolve={k.lower(): v for k, v in _items(options.storm_resolve, "=")},
@@ -170,9 +180,13 @@ class ReferencePhone(User):
         proc = _process(self.environment)
         local = next(proc.numbers)
         worker = max(0, getattr(self.environment.runner, "worker_index", 0) or 0)
-        self.phone = proc.config.make_phone(local, number=worker * WORKER_STRIDE + local)
+        number = worker * WORKER_STRIDE + local
+        self.phone = proc.config.make_phone(local, number=number)
         self.io = proc.io
         proc.phones.append(self.phone)
+        spread = proc.config.power_up_spread
+        if spread > 0:  # a seeded moment within the spread, the same wherever it runs
+            gevent.sleep(random.Random(proc.config.seed + number).uniform(0.0, spread))
         self._converse(self.phone.power_up(time.time()))
 
     @task
