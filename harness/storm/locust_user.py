@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,21 @@ def config_from_options(options: Any, host: str | None = None) -> StormConfig:
         client_cert_dir=Path(options.storm_client_certs) if options.storm_client_certs else None,
         resolve={k.lower(): v for k, v in _items(options.storm_resolve, "=")},
     )
+
+
+@events.init.add_listener
+def _check_options(environment: Any, **_kw: Any) -> None:
+    """Refuse bad storm options at start (a worker gets the master's options later)."""
+    options = environment.parsed_options
+    if options is None or getattr(options, "worker", False):
+        return
+    try:
+        config = config_from_options(options, environment.host)
+        config.check()
+        config.make_phone(0)  # unknown parameter names
+    except (ValueError, OSError, LookupError) as exc:  # StormConfigError, QuirkError, files
+        print(f"harness storm (locust): {exc}", file=sys.stderr)
+        sys.exit(2)
 
 
 class _Process:
