@@ -17,7 +17,7 @@ from typing import Any
 
 from harness.report.plot import CLASS_COLOUR, build_lane, lane_svg, series_svg
 from harness.storm.crowd import Storm
-from harness.storm.phone import StormPhone
+from harness.storm.phone import StormPhone, answer_class
 from harness.storm.summary import answer_label, percentile
 
 MAX_LANES = 10  # phones drawn as lanes in the HTML page
@@ -102,6 +102,20 @@ def _answer_series(ans: dict[str, Any]) -> dict[str, list[tuple[float, float]]]:
     }
 
 
+def _answer_colours(series: dict[str, Any]) -> dict[str, str]:
+    """Each answer in the colour of its Table 3-1 class; a second answer of the same class
+    a lighter shade (so 500 and 503 stay apart)."""
+    shades = ("", "b0", "70")
+    seen: dict[str, int] = {}
+    out = {}
+    for label in series:
+        klass = answer_class(int(label), "") if label.isdigit() else answer_class(None, label)
+        k = seen.get(klass, 0)
+        seen[klass] = k + 1
+        out[label] = CLASS_COLOUR[klass] + shades[min(k, len(shades) - 1)]
+    return out
+
+
 def _latency_series(ans: dict[str, Any]) -> dict[str, list[tuple[float, float]]]:
     width = ans["bin_seconds"]
     return {
@@ -114,8 +128,14 @@ def html_page(summary: dict[str, Any], phones: list[StormPhone], *, live: bool =
     """The page; `live`: the storm still runs (the page reloads itself, no spec check yet)."""
     ans, prov, chk = summary["answers"], summary["provisioned"], summary["spec_check"]
     curve = [(0.0, 0.0)] + [(t, float(k)) for t, k in prov["curve"]]
+    answers = _answer_series(ans)
     plots = [
-        series_svg(_answer_series(ans), title="server answers per second", y_label="/s"),
+        series_svg(
+            answers,
+            title="server answers per second",
+            y_label="/s",
+            colours=_answer_colours(answers),
+        ),
         series_svg(_latency_series(ans), title="latency percentiles", y_label="ms"),
         series_svg(
             {"provisioned": curve},
@@ -135,7 +155,7 @@ def html_page(summary: dict[str, Any], phones: list[StormPhone], *, live: bool =
         "<!doctype html><html><head><meta charset='utf-8'><title>reboot storm</title>"
         + (f"<meta http-equiv='refresh' content='{LIVE_REFRESH_S}'>" if live else "")
         + "<style>body{font-family:sans-serif;margin:1em}svg{display:block;margin:.5em 0}"
-        ".tick{font-size:10px;fill:#333}pre{background:#f6f6f6;padding:.5em}</style>"
+        ".tick{font-size:10px;fill:#333}pre{background:#f6f6f6;padding:.5em;white-space:pre-wrap}</style>"
         "</head><body><h1>Reboot storm</h1>"
         + ("<p><b>running</b>: live view, the spec check comes at the end</p>" if live else "")
         + f"<h2>Did the server hold?</h2><p>{escape(summary['verdict']['server'])}</p>"
