@@ -10,8 +10,9 @@ one machine drives against nginx with the client under 50 % CPU; asyncio crowd v
     SPREAD_S s and provision (nginx serves each its own profile); N doubles until the
     client's CPU (its CPU seconds over the storm's wall time, in % of one core) passes 50 %
     or the storm takes too long. The asyncio crowd is one process; Locust runs a master and
-    2 local workers (their CPU summed, less the start-up cost measured on its own), users
-    spawned at once and powered up over SPREAD_S by `--storm-power-up-spread`.
+    2 local workers (their CPU summed, sampled from /proc while the test runs: start-up and
+    shutdown excluded), users spawned at once and powered up over SPREAD_S by
+    `--storm-power-up-spread`.
 Only measuring and printing here; no assertions. nginx and locust must be installed.
 """
 
@@ -82,9 +83,42 @@ def _rss_kib() -> int:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
 
 
-def _children_cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
+def _proc_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) of a running process, from /proc; None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _watch(procs: list[subprocess.Popen], started: Path, timeout: float) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) the processes spent between `started` appearing (Locust's
+    stats history: the test runs) and their last sample before exiting: start-up excluded."""
+    first: dict[int, float] = {}
+    last: dict[int, float] = {}
+    t_first = t_last = None
+    deadline = time.monotonic() + timeout
+    while any(p.poll() is None for p in procs) and time.monotonic() < deadline:
+        running = started.exists()
+        for p in procs:
+            cpu = _proc_cpu(p.pid)
+            if cpu is None or not running:
+                continue
+            first.setdefault(p.pid, cpu)
+            last[p.pid] = cpu
+        if running:
+            now = time.monotonic()
+            t_first = t_first or now
+            t_last = now
+        time.sleep(0.25)
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+    cpu = sum(last[pid] - first[pid] for pid in last)
+    return cpu, (t_last - t_first) if t_first and t_last else 0.0
 
 
 def _raise_nofile() -> None:
@@ -152,25 +186,18 @@ def _requests(prefix: Path) -> int:
     return int(row["Request Count"])
 
 
-def locust_start_cost(cwd: Path) -> float:
-    """CPU seconds a Locust process spends starting (imports) and stopping, with no users."""
-    cpu0 = _children_cpu()
-    _locust(
-        ["--headless", "-u", "0", "-t", "1s", "--storm-server", "http://127.0.0.1:9/"], cwd
-    ).wait()
-    return _children_cpu() - cpu0
-
-
-def locust_steady(port: int, cwd: Path, start_cost: float) -> dict[str, float]:
+def locust_steady(port: int, cwd: Path) -> dict[str, float]:
     run = ["--headless", "-u", str(STEADY_PHONES), "-r", str(STEADY_PHONES / PERIOD)]
-    cpu0 = _children_cpu()
     proc = _locust(
-        [*run, "-t", f"{STEADY_S:g}s", "--csv", str(cwd / "steady"), "--storm-server",
-         f"http://127.0.0.1:{port}/$MA.cfg", "--storm-set",
+        [*run, "-t", f"{STEADY_S:g}s", "--csv", str(cwd / "steady"),
+         "--storm-server", f"http://127.0.0.1:{port}/$MA.cfg", "--storm-set",
          f"Resync_Random_Delay=0;Resync_Periodic={PERIOD}"],
         cwd,
     )  # fmt: skip
     peak = 0
+    cpu, _wall = 0.0, 0.0
+    history = cwd / "steady_stats_history.csv"
+    first = last = None
     while proc.poll() is None:
         try:
             with open(f"/proc/{proc.pid}/status") as f:
@@ -178,8 +205,12 @@ def locust_steady(port: int, cwd: Path, start_cost: float) -> dict[str, float]:
             peak = max(peak, rss)
         except (OSError, StopIteration):
             pass
-        time.sleep(0.5)
-    cpu = _children_cpu() - cpu0 - start_cost
+        c = _proc_cpu(proc.pid)
+        if c is not None and history.exists():
+            first = c if first is None else first
+            last = c
+        time.sleep(0.25)
+    cpu = (last or 0.0) - (first or 0.0)
     attempts = _requests(cwd / "steady")
     return {
         "attempts": attempts,
@@ -188,13 +219,12 @@ def locust_steady(port: int, cwd: Path, start_cost: float) -> dict[str, float]:
     }
 
 
-def locust_storm(port: int, n: int, cwd: Path, start_cost: float) -> dict[str, float]:
+def locust_storm(port: int, n: int, cwd: Path) -> dict[str, float]:
     mport = _port()
     seconds = SPREAD_S + 5
     common = ["--storm-server", f"http://127.0.0.1:{port}/$MA.cfg", "--storm-set",
               "Resync_Random_Delay=0;Resync_Error_Retry_Delay=5",
               "--storm-power-up-spread", f"{SPREAD_S:g}"]  # fmt: skip
-    cpu0 = _children_cpu()
     master = _locust(
         ["--headless", "--master", "--expect-workers", "2", "--master-bind-host", "127.0.0.1",
          "--master-bind-port", str(mport), "-u", str(n), "-r", str(n),
@@ -205,15 +235,9 @@ def locust_storm(port: int, n: int, cwd: Path, start_cost: float) -> dict[str, f
         _locust(["--worker", "--master-host", "127.0.0.1", "--master-port", str(mport)], cwd)
         for _ in range(2)
     ]
-    for p in (master, *workers):
-        try:
-            p.wait(timeout=seconds + 60)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-    cpu = _children_cpu() - cpu0 - 3 * start_cost
+    cpu, wall = _watch([master, *workers], cwd / f"storm{n}_stats_history.csv", seconds + 60)
     return {"phones": n, "requests": _requests(cwd / f"storm{n}"),
-            "cpu_percent": 100 * cpu / seconds}  # fmt: skip
+            "cpu_percent": 100 * cpu / max(wall, 1e-9)}  # fmt: skip
 
 
 def main() -> None:
@@ -264,9 +288,7 @@ def _bench(port: int, tmp: Path) -> None:
     except ImportError:
         print("  locust not installed: Locust figures skipped")
         return
-    cost = locust_start_cost(tmp)
-    print(f"  Locust process start-up and shutdown: {cost:.2f} s CPU (subtracted below)")
-    s = locust_steady(port, tmp, cost)
+    s = locust_steady(port, tmp)
     per_min_full = 60 / s["cpu_per_attempt"]
     print(
         f"  Locust LocalRunner, steady: {s['attempts']:.0f} attempts, "
@@ -279,7 +301,7 @@ def _bench(port: int, tmp: Path) -> None:
     )
     largest = None
     for n in LOCUST_LADDER:
-        r = locust_storm(port, n, tmp, cost)
+        r = locust_storm(port, n, tmp)
         print(
             f"  Locust master + 2 workers: {n} phones over {SPREAD_S:g} s -> "
             f"{r['requests']} requests, client CPU {r['cpu_percent']:.0f} % of a core (summed)"
