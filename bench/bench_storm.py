@@ -13,7 +13,10 @@ one machine drives against nginx with the client under 50 % CPU; asyncio crowd v
     2 local workers (their CPU summed, sampled from /proc while the test runs: start-up and
     shutdown excluded), users spawned at once and powered up over SPREAD_S by
     `--storm-power-up-spread`.
-Only measuring and printing here; no assertions. nginx and locust must be installed.
+The ladders stop at 8000 phones in 10 s: at 16 000 this shared machine left most phones
+unprovisioned after 40 s with the client at ~33 % CPU (client and nginx share 2 cores;
+not analysed further). Runs in about 4 minutes. Only measuring and printing here; no assertions. nginx and
+locust must be installed.
 """
 
 from __future__ import annotations
@@ -33,11 +36,11 @@ from harness.storm.crowd import StormConfig, run_storm
 
 PERIOD = 10  # s between a phone's resyncs in the steady run (1/min is extrapolated)
 STEADY_PHONES = 2000
-STEADY_S = 20.0
+STEADY_S = 15.0
 SPREAD_S = 10.0
-LADDER = (500, 1000, 2000, 4000, 8000, 16000)
-LOCUST_LADDER = (250, 500, 1000, 2000, 4000)
-MAX_STORM_S = 40.0  # a storm slower than this ends the ladder (bench bound)
+LADDER = (1000, 2000, 4000, 8000)
+LOCUST_LADDER = (1000, 2000, 4000, 8000)
+MAX_STORM_S = 30.0  # a storm slower than this ends the ladder (bench bound)
 CPU_LIMIT = 50.0
 LOCUSTFILE = Path(__file__).resolve().parents[1] / "harness" / "storm" / "locustfile.py"
 
