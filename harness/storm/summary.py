@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from harness.observe.events import Observation
 from harness.observe.timeline import build_timelines
 from harness.rules.finding import Verdict
 from harness.rules.registry import DeviceIdentity, RuleContext, evaluate
@@ -147,12 +148,20 @@ def _context(phone: StormPhone) -> RuleContext:
     )
 
 
-def spec_check(phones: Iterable[StormPhone], rules: list[str] | None = None) -> dict[str, Any]:
-    """The rules of `harness analyze` over every phone's timeline (its observations)."""
+def spec_check(
+    phones: Iterable[StormPhone],
+    rules: list[str] | None = None,
+    observations: Iterable[Observation] | None = None,
+) -> dict[str, Any]:
+    """The rules of `harness analyze` over every phone's timeline: built from what the phones
+    saw, or from `observations` of another source (a capture of the same traffic), each
+    judged against that phone's parameters in force."""
     phones = list(phones)
     rules = rules or table_3_1_rules()
     by_serial = {p.identity.serial: p for p in phones}
-    timelines = build_timelines(o for p in phones for o in p.observations)
+    if observations is None:
+        observations = (o for p in phones for o in p.observations)
+    timelines = build_timelines(observations)
     counts: dict[str, Counter[str]] = {r: Counter() for r in rules}
     failing: list[dict[str, Any]] = []
     failing_phones: set[str] = set()

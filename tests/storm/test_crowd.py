@@ -4,10 +4,14 @@ HTTPS with client certificates) and a server that sheds load; the spec check of 
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 
+from harness.analyze.engine import analyze_capture
+from harness.capture.live import LiveCapture
 from harness.pki import DeviceCA, ServerCA
 from harness.storm.crowd import StormConfig, run_crowd, run_storm
-from harness.storm.summary import summarize
+from harness.storm.summary import spec_check, summarize
 from tests.storm.conftest import FAMILY, write_profiles
 
 QUICK = {"Resync_Random_Delay": "0", "Resync_Error_Retry_Delay": "3600"}
@@ -84,10 +88,11 @@ def test_https_with_client_certificates(tmp_path, nginx_factory):
     assert s["answers"]["by_answer"] == {"400": 12}
 
 
-def test_spec_check_of_a_crowd_against_a_shedding_server(shedding_server):
+def test_spec_check_of_a_crowd_against_a_shedding_server(shedding_server, tmp_path):
     """Two storms side by side against servers that shed load: spec-following phones back off
     (a finding about the server's capacity); a crowd with retry-5xx-immediately phones fails
-    the spec check on exactly those phones."""
+    the spec check on exactly those phones. The verdicts are the same from a capture of the
+    mixed storm's traffic read by `harness analyze`'s capture path."""
     retry = 12  # above the rules' timing tolerance, so a 0 s retry is told apart
     params = {"Resync_Random_Delay": "0", "Resync_Error_Retry_Delay": str(retry)}
     clean_server, clean_shedder = shedding_server(limit=25, hold=0.5)
@@ -105,7 +110,15 @@ def test_spec_check_of_a_crowd_against_a_shedding_server(shedding_server):
     async def both():
         return await asyncio.gather(run_crowd(clean), run_crowd(mixed))
 
-    clean_storm, mixed_storm = asyncio.run(both())
+    capture = None
+    if os.geteuid() == 0 and (shutil.which("dumpcap") or shutil.which("tcpdump")):
+        port = mixed_server.port
+        capture = LiveCapture("lo", f"tcp port {port}", tmp_path / "mixed.pcapng").start()
+    try:
+        clean_storm, mixed_storm = asyncio.run(both())
+    finally:
+        if capture is not None:
+            capture.stop()
 
     s = summarize(clean_storm)
     assert clean_shedder.shed > 0 and s["answers"]["by_answer"]["503"] > 0
@@ -126,6 +139,12 @@ def test_spec_check_of_a_crowd_against_a_shedding_server(shedding_server):
     assert {f["rule"] for f in check["failures"]} == {"HTTP-503"}
     assert check["failing_clean_phones"] == 0
     assert not check["passed"] and not s["verdict"]["phones_behaved"]
+
+    if capture is not None:  # the same traffic, from the wire: the same verdicts
+        observed = analyze_capture(capture.path).observations
+        from_wire = spec_check(mixed_storm.phones, observations=observed)
+        assert {f["phone"] for f in from_wire["failures"]} == shed_quirky
+        assert from_wire["rules"]["HTTP-503"] == check["rules"]["HTTP-503"]
 
 
 def test_a_tftp_storm_against_tftpd_hpa(tftpd_hpa):
