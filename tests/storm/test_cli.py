@@ -9,6 +9,9 @@ import sys
 import pytest
 
 from harness.cli import main
+from harness.storm.crowd import Storm, StormConfig
+from harness.storm.output import write_outputs
+from harness.storm.summary import summarize
 from tests.storm.conftest import write_profiles
 
 QUICK = ["--set", "Resync_Random_Delay=0", "--set", "Resync_Error_Retry_Delay=3600"]
@@ -69,3 +72,15 @@ def test_harness_never_imports_locust_or_gevent():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_live_page_reloads_and_says_the_check_comes_later(tmp_path):
+    config = StormConfig(server="http://192.0.2.1/$MA.cfg", phones=3)
+    storm = Storm(config, config.build_phones(), started=1_800_000_000.0)
+    summary = summarize(storm, check=False)
+    assert "not judged" in summary["verdict"]["phones"]
+    write_outputs(summary, storm.phones, tmp_path, live=True)
+    live = (tmp_path / "storm.html").read_text()
+    assert "http-equiv='refresh'" in live and "running" in live
+    write_outputs(summarize(storm), storm.phones, tmp_path)
+    assert "refresh" not in (tmp_path / "storm.html").read_text()
