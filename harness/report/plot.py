@@ -389,7 +389,7 @@ SERIES_COLOURS = ("#1565c0", "#2e7d32", "#c62828", "#ef6c00", "#6a1b9a", "#00838
 
 
 def series_svg(
-    series: Mapping[str, list[tuple[float, float]]],
+    series: Mapping[str, list[tuple[float, float | None]]],
     *,
     title: str,
     y_label: str = "",
@@ -397,8 +397,9 @@ def series_svg(
     steps: bool = False,
 ) -> str:
     """Lines over time (x: seconds since the origin, on the lanes' axis) as an inline SVG,
-    for crowd views (answers per second, latency percentiles, the provisioned curve)."""
-    points = [p for pts in series.values() for p in pts]
+    for crowd views (answers per second, latency percentiles, the provisioned curve).
+    A point whose y is None (no data in that bin) breaks its line."""
+    points = [(x, y) for pts in series.values() for x, y in pts if y is not None]
     span = max((x for x, _ in points), default=0.0) or 1.0
     top = max((y for _, y in points), default=0.0) or 1.0
     h, bottom, head = SERIES_HEIGHT, 24, 18
@@ -431,14 +432,24 @@ def series_svg(
         if not pts:
             continue
         colour = (colours or {}).get(name, SERIES_COLOURS[k % len(SERIES_COLOURS)])
-        coords = []
-        for i, (x, y) in enumerate(pts):
-            if steps and i:
-                coords.append(xy(x, pts[i - 1][1]))
-            coords.append(xy(x, y))
+        runs: list[list[str]] = [[]]
+        prev: float | None = None
+        for x, y in pts:
+            if y is None:
+                runs.append([])
+                prev = None
+                continue
+            if steps and prev is not None:
+                runs[-1].append(xy(x, prev))
+            runs[-1].append(xy(x, y))
+            prev = y
+        for run in runs:
+            if run:
+                out.append(
+                    f'<polyline fill="none" stroke="{colour}" stroke-width="2" '
+                    f'points="{" ".join(run)}"><title>{escape(name)}</title></polyline>'
+                )
         out.append(
-            f'<polyline fill="none" stroke="{colour}" stroke-width="2" '
-            f'points="{" ".join(coords)}"><title>{escape(name)}</title></polyline>'
             f'<text x="{LEFT + 360 + 70 * k}" y="12" class="tick" '
             f'fill="{colour}">{escape(name)}</text>'
         )

@@ -116,10 +116,10 @@ def _answer_colours(series: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def _latency_series(ans: dict[str, Any]) -> dict[str, list[tuple[float, float]]]:
+def _latency_series(ans: dict[str, Any]) -> dict[str, list[tuple[float, float | None]]]:
     width = ans["bin_seconds"]
-    return {
-        p: [(b["t"] + width / 2, b["latency_ms"][p]) for b in ans["bins"] if b["latency_ms"][p]]
+    return {  # an empty bin (no answer) breaks the line
+        p: [(b["t"] + width / 2, b["latency_ms"][p]) for b in ans["bins"]]
         for p in ("p50", "p95", "p99")
     }
 
