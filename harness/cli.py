@@ -48,6 +48,13 @@ EXIT_CODES: dict[str | None, tuple[str, ...]] = {
         "2 bad arguments, or network namespaces are not available here (not root)",
         INTERRUPTED,
     ),
+    "storm": (
+        "0 every phone provisioned and every phone retried as Table 3-1 allows",
+        "1 a phone broke a Table 3-1 rule (retried sooner than its class allows)",
+        "2 bad arguments",
+        "3 not every phone got its profile (a finding about the server: see the summary)",
+        INTERRUPTED,
+    ),
     "query": ("0 the query ran", "2 no store there, or an SQL error (DuckDB's message)"),
     "fleet": ("0 the report was written", "2 no store there, or bad arguments"),
     "conform": (
@@ -87,6 +94,7 @@ COMMANDS: dict[str, str] = {
     "conform": "harness.conformance.cli",
     "query": "harness.fleet.query",
     "fleet": "harness.fleet.report",
+    "storm": "harness.storm.cli",
 }
 
 

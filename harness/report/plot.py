@@ -382,3 +382,76 @@ def legend_svg() -> str:
         f'<svg class="legend" xmlns="http://www.w3.org/2000/svg" width="{xpos + 10}" height="24"'
         f' role="img" aria-label="legend">{body}</svg>'
     )
+
+
+SERIES_HEIGHT = 200
+SERIES_COLOURS = ("#1565c0", "#2e7d32", "#c62828", "#ef6c00", "#6a1b9a", "#00838f", "#5d4037")
+
+
+def series_svg(
+    series: Mapping[str, list[tuple[float, float | None]]],
+    *,
+    title: str,
+    y_label: str = "",
+    colours: Mapping[str, str] | None = None,
+    steps: bool = False,
+) -> str:
+    """Lines over time (x: seconds since the origin, on the lanes' axis) as an inline SVG,
+    for crowd views (answers per second, latency percentiles, the provisioned curve).
+    A point whose y is None (no data in that bin) breaks its line."""
+    points = [(x, y) for pts in series.values() for x, y in pts if y is not None]
+    span = max((x for x, _ in points), default=0.0) or 1.0
+    top = max((y for _, y in points), default=0.0) or 1.0
+    h, bottom, head = SERIES_HEIGHT, 24, 18
+    sx = (WIDTH - LEFT - RIGHT) / span
+    sy = (h - bottom - head) / top
+
+    def xy(x: float, y: float) -> str:
+        return f"{LEFT + x * sx:.1f},{h - bottom - y * sy:.1f}"
+
+    out = [
+        f'<svg class="series" xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{h}" '
+        f'viewBox="0 0 {WIDTH} {h}" role="img" aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+        f'<text x="{LEFT}" y="12" class="tick">{escape(title)} (max {top:g} {escape(y_label)})'
+        "</text>",
+        f'<line x1="{LEFT}" y1="{h - bottom}" x2="{WIDTH - RIGHT}" y2="{h - bottom}" '
+        'stroke="#555"/>',
+    ]
+    step = _tick_step(span)
+    t = 0.0
+    while t <= span + 1e-9:
+        x = LEFT + t * sx
+        out.append(
+            f'<text x="{x:.1f}" y="{h - 6}" class="tick">{format_duration(t)}</text>'
+            f'<line x1="{x:.1f}" y1="{h - bottom}" x2="{x:.1f}" y2="{h - bottom + 4}" '
+            'stroke="#555"/>'
+        )
+        t += step
+    for k, (name, pts) in enumerate(series.items()):
+        if not pts:
+            continue
+        colour = (colours or {}).get(name, SERIES_COLOURS[k % len(SERIES_COLOURS)])
+        runs: list[list[str]] = [[]]
+        prev: float | None = None
+        for x, y in pts:
+            if y is None:
+                runs.append([])
+                prev = None
+                continue
+            if steps and prev is not None:
+                runs[-1].append(xy(x, prev))
+            runs[-1].append(xy(x, y))
+            prev = y
+        for run in runs:
+            if run:
+                out.append(
+                    f'<polyline fill="none" stroke="{colour}" stroke-width="2" '
+                    f'points="{" ".join(run)}"><title>{escape(name)}</title></polyline>'
+                )
+        out.append(
+            f'<text x="{LEFT + 360 + 70 * k}" y="12" class="tick" '
+            f'fill="{colour}">{escape(name)}</text>'
+        )
+    out.append("</svg>")
+    return "".join(out)
