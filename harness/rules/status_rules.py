@@ -32,6 +32,7 @@ from harness.observe.events import HttpExchange, Observation, TftpTransfer
 from harness.observe.timeline import DeviceTimeline
 from harness.profiles.classify import PROFILE_KINDS, classify_profile_body
 from harness.rules.attempts import (
+    FOLLOW_UP_WINDOW,
     Attempt,
     group_attempts,
     request_path,
@@ -380,6 +381,17 @@ def judge_next(
         return Verdict.INCONCLUSIVE, f"{head}; {expected}"
     lo, hi, text = expected
     window = DelayWindow(lo, hi, tolerance_of(ctx))
+    if klass is Action.A:
+        last = _resync_end(outs, i)
+        if last != i:
+            cur = outs[last]
+            if cur.klass is not Action.A:
+                return Verdict.INCONCLUSIVE, (
+                    f"{head}; the resync went on with the next profile rule ({cur.what}), "
+                    "whose own outcome sets the next attempt"
+                )
+            head += f", and the resync went on to {cur.what}"
+            i = last
     if i + 1 >= len(outs):
         return Verdict.INCONCLUSIVE, (
             f"{head}; the device made no later attempt to time ({window.expected(text)})"
@@ -399,6 +411,30 @@ def judge_next(
         )
         return Verdict.FAIL, f"{head}, but {seen}; {window.expected(text)}{allowance}"
     return Verdict.PASS, f"{head} and {seen}; {window.expected(text)}"
+
+
+def _resync_end(outs: list[Outcome], i: int) -> int:
+    """The last outcome of the resync outs[i] belongs to.
+
+    Profile_Rule, Profile_Rule_B, _C and _D are fetched in turn on every resync, each
+    right after the one before succeeded: an attempt for a path the resync has not
+    fetched yet, starting within FOLLOW_UP_WINDOW of a success, continues it.
+    """
+    paths = {_path_of(outs[i])}
+    j = i
+    while (
+        j + 1 < len(outs)
+        and outs[j].klass is Action.A
+        and outs[j + 1].start - outs[j].end <= FOLLOW_UP_WINDOW
+        and _path_of(outs[j + 1]) not in paths
+    ):
+        j += 1
+        paths.add(_path_of(outs[j]))
+    return j
+
+
+def _path_of(o: Outcome) -> str | None:
+    return o.attempt.path if o.attempt is not None else None
 
 
 def _verdict(

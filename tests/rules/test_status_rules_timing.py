@@ -341,3 +341,41 @@ def test_credentials_sent_unasked_on_the_next_attempt_start_a_new_attempt():
     early = [*refused, req(T0 + 0.2 + 4.4, 200, headers=CREDENTIALS)]  # a third retry, or early
     got = judge("HTTP-401", early, Profile_Rule=AUTH_RULE, Resync_Error_Retry_Delay="6")
     assert got[0] is Verdict.FAIL, got
+
+
+# -- Profile_Rule_B..D: one resync fetches each rule in turn -----------------------------
+@pytest.mark.parametrize(
+    ("next_resync", "verdict"),
+    [(3600.0, Verdict.PASS), (3600.0 - TOL - EPS, Verdict.FAIL), (10.0, Verdict.FAIL)],
+)
+def test_profile_rule_b_fetched_after_a_is_the_same_resync(next_resync, verdict):
+    """/a.cfg 200 then /b.cfg 200 at once is one resync; the next comes Resync_Periodic
+    after the end of the second fetch, not 0.5 s after the first."""
+    obs = [
+        req(T0, 200, path="/a.cfg"),
+        req(T0 + 0.5, 200, path="/b.cfg"),
+        req(T0 + 0.5 + next_resync, 200, path="/a.cfg"),
+    ]
+    rules = {
+        "Profile_Rule": f"http://{SERVER[0]}/a.cfg",
+        "Profile_Rule_B": f"http://{SERVER[0]}/b.cfg",
+    }
+    v, why = judge("HTTP-200", obs, Resync_Periodic="3600", **rules)
+    assert v is verdict, why
+    if verdict is Verdict.PASS:
+        assert "went on to HTTP 200" in why
+
+
+def test_a_failing_profile_rule_b_is_judged_by_its_own_class():
+    """/a.cfg 200, /b.cfg 404: the 404 (class B) sets the next attempt, not the 200."""
+    obs = [
+        req(T0, 200, path="/a.cfg"),
+        req(T0 + 0.5, 404, path="/b.cfg"),
+        req(T0 + 0.5 + 6, 200, path="/a.cfg"),
+    ]
+    rules = {
+        "Profile_Rule": f"http://{SERVER[0]}/a.cfg",
+        "Profile_Rule_B": f"http://{SERVER[0]}/b.cfg",
+    }
+    assert judge("HTTP-404", obs, Resync_Error_Retry_Delay="6", **rules)[0] is Verdict.PASS
+    assert judge("HTTP-404", obs, Resync_Error_Retry_Delay="60", **rules)[0] is Verdict.FAIL
