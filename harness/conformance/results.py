@@ -33,6 +33,7 @@ def store_outcome(workdir: Path, device: str, outcome: ScenarioOutcome) -> Path:
     # the scenario by name: its function may be a closure, which does not pickle
     data = (outcome.scenario.name, outcome.scenario.requirements, outcome.findings)
     data += (outcome.observations, outcome.parameters, outcome.problems)
+    data += (outcome.facts, outcome.wire)
     tmp.write_bytes(pickle.dumps(data))
     tmp.replace(path)
     return path
@@ -43,11 +44,11 @@ def load_outcomes(workdir: Path, device: str) -> list[ScenarioOutcome]:
     out = []
     known = scenarios()
     for path in sorted(folder.glob("*.pickle")):
-        name, reqs, findings, observations, parameters, problems = pickle.loads(  # noqa: S301
+        name, reqs, findings, observations, parameters, problems, facts, wire = pickle.loads(  # noqa: S301
             path.read_bytes()
         )
         sc = known.get(name) or Scenario(name, tuple(reqs), _gone)
-        out.append(ScenarioOutcome(sc, findings, observations, parameters, problems))
+        out.append(ScenarioOutcome(sc, findings, observations, parameters, problems, facts, wire))
     return out
 
 

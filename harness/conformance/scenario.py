@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from harness.clock import VirtualClock
 from harness.device.base import VIRTUAL_TIME, DeviceUnderTest, DeviceUnsupported
@@ -59,6 +61,16 @@ class ScenarioRun:
 
 
 ScenarioFn = Callable[[ScenarioRun], Awaitable[None]]
+
+
+def device_addresses(device: DeviceUnderTest) -> tuple[str, ...]:
+    """The device's own IPv4 addresses as the capture sees them (sim: its loopback address)."""
+    own = getattr(device, "source_address", None)
+    if own:
+        return (own,)
+    admin = getattr(device, "address", None)  # a real phone: the host of its admin interface
+    host = urlsplit(admin).hostname if isinstance(admin, str) else None
+    return (host,) if host else ()
 
 
 @dataclass(frozen=True)
@@ -116,12 +128,27 @@ def scenarios_for(requirement: str) -> list[Scenario]:
 
 
 @dataclass
+class WireRecord:
+    """What cutting the scenario's traffic out of a run's capture needs (harness.capture.split)."""
+
+    addresses: tuple[str, ...]  # the device's IPv4 addresses during the scenario
+    start: float  # real (wall-clock) epoch seconds: the lab started
+    end: float  # the lab stopped
+    journal: list[tuple[float, float]] | None  # the VirtualClock's (real, virtual); None: real
+    keylog: str | None = None  # the lab's NSS key log file
+    trust_ca_pem: bytes | None = None  # the server CA the device was told to trust
+    ports: dict[str, int] = field(default_factory=dict)  # the lab's UDP ports: dns, tftp, syslog
+
+
+@dataclass
 class ScenarioOutcome:
     scenario: Scenario
     findings: list[Finding]  # only those of the scenario's requirements
     observations: list[Observation]
     parameters: dict[str, str]
     problems: list[str]
+    facts: dict[str, Any] = field(default_factory=dict)  # what the lab did (the rules' facts)
+    wire: WireRecord | None = None  # None: the scenario made no traffic (skipped)
 
 
 async def run_scenario(
@@ -146,8 +173,21 @@ async def run_scenario(
     lab_options = getattr(device, "lab_options", None)  # a real phone: reachable host, fixed ports
     extra = lab_options() if lab_options else {}
     lab = ProvisioningLab(root, clock=clock, keylog_path=keylog, **extra)
+    started = time.time()
     await lab.start_async()
     run = ScenarioRun(lab, device, family)
+
+    def wire() -> WireRecord:
+        return WireRecord(
+            addresses=device_addresses(device),
+            start=started,
+            end=time.time(),
+            journal=list(clock.journal) if clock is not None else None,
+            keylog=str(keylog) if keylog else None,
+            trust_ca_pem=lab.server_ca.cert_pem.bytes(),
+            ports={"dns": lab.dns.port, "tftp": lab.tftp.port, "syslog": lab.syslog.port},
+        )
+
     try:
         try:
             await sc.run(run)
@@ -156,7 +196,9 @@ async def run_scenario(
                 Finding(r, Verdict.SKIPPED, str(exc), device.identity.serial)
                 for r in sc.requirements
             ]
-            return ScenarioOutcome(sc, skipped, lab.observations, run.parameters, lab.problems)
+            return ScenarioOutcome(
+                sc, skipped, lab.observations, run.parameters, lab.problems, run.facts, wire()
+            )
         finally:
             await device.stop()
         findings = run.findings(only=sc.requirements)
@@ -165,6 +207,8 @@ async def run_scenario(
             if r not in judged:
                 why = "no rule judged this requirement (no rule registered, or the device made no traffic)"
                 findings.append(Finding(r, Verdict.INCONCLUSIVE, why, device.identity.serial))
-        return ScenarioOutcome(sc, findings, lab.observations, run.parameters, lab.problems)
+        return ScenarioOutcome(
+            sc, findings, lab.observations, run.parameters, lab.problems, run.facts, wire()
+        )
     finally:
         await lab.stop_async()
