@@ -200,6 +200,7 @@ def run(args: argparse.Namespace) -> int:
         workdir=work,
         out=out,
         baseline=args.baseline.resolve() if args.baseline else None,
+        capture=True,
         meta={
             "tool": "harness conform",
             "run_id": run_id,

@@ -197,7 +197,13 @@ async def run_scenario(
                 for r in sc.requirements
             ]
             return ScenarioOutcome(
-                sc, skipped, lab.observations, run.parameters, lab.problems, run.context().facts, wire()
+                sc,
+                skipped,
+                lab.observations,
+                run.parameters,
+                lab.problems,
+                run.context().facts,
+                wire(),
             )
         finally:
             await device.stop()
@@ -208,7 +214,13 @@ async def run_scenario(
                 why = "no rule judged this requirement (no rule registered, or the device made no traffic)"
                 findings.append(Finding(r, Verdict.INCONCLUSIVE, why, device.identity.serial))
         return ScenarioOutcome(
-            sc, findings, lab.observations, run.parameters, lab.problems, run.context().facts, wire()
+            sc,
+            findings,
+            lab.observations,
+            run.parameters,
+            lab.problems,
+            run.context().facts,
+            wire(),
         )
     finally:
         await lab.stop_async()

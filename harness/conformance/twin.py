@@ -19,10 +19,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from harness.analyze.scenario import ScenarioEntry, rejudge
+from harness.analyze.scenario import Rejudged, ScenarioEntry, rejudge
 from harness.conformance.runner import fold
 from harness.conformance.scenario import ScenarioOutcome
 from harness.conformance.wire import ScenarioFiles
+from harness.observe.events import Evidence, Observation
 from harness.report.model import ScenarioRecord
 from harness.rules.finding import Finding, Verdict
 
@@ -116,17 +117,44 @@ def entry_of(rec: ScenarioRecord) -> ScenarioEntry:
     )
 
 
-def twin(rec: ScenarioRecord) -> list[Finding]:
-    """Re-judge the record from its pcap; fills `pcap_verdicts`/`pcap_frames`; the findings."""
+def twin(rec: ScenarioRecord) -> Rejudged | None:
+    """Re-judge the record from its pcap; fills `pcap_verdicts`/`pcap_frames`."""
     if rec.capture is None or not rec.capture.is_file():
-        return []
+        return None
     got = rejudge(entry_of(rec))
     rec.pcap_verdicts = dict(got.verdicts)
     for req in rec.requirements:
         frames = sorted({n for f in got.findings if f.rule == req for n in f.frames})
         if frames:
             rec.pcap_frames[req] = frames
-    return got.findings
+    return got
+
+
+def with_pcap_frames(
+    observations: list[Observation], got: Rejudged | None, capture: Path
+) -> list[Observation]:
+    """The live observations, each with the frames of its twin in the pcap (same kind, same
+    client address and port, same server port) as its evidence, where there is one."""
+    if got is None:
+        return observations
+    by_flow: dict[tuple, list[Observation]] = {}
+    for o in got.observations:
+        if o.client and o.server and o.evidence.frames:
+            by_flow.setdefault((o.kind, tuple(o.client), o.server[1]), []).append(o)
+    out = []
+    for o in observations:
+        twins = (
+            by_flow.get((o.kind, tuple(o.client or ()), (o.server or (None, None))[1]))
+            if o.client and o.server
+            else None
+        )
+        if twins:
+            pcap = twins.pop(0)
+            o = dataclasses.replace(
+                o, evidence=Evidence(f"capture:{capture}", pcap.evidence.frames, o.evidence.source)
+            )
+        out.append(o)
+    return out
 
 
 def with_pcap_evidence(outcome: ScenarioOutcome, rec: ScenarioRecord) -> list[Finding]:

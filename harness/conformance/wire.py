@@ -176,7 +176,7 @@ def run_captured(
 
     workdir = workdir or dest / "work"
     cache = ScenarioCache(workdir / "runs")
-    remote = () if spec.kind == "sim" else [h for h in [_host(spec.address)] if h]
+    remote = () if spec.kind == "sim" else [h for h in [remote_host(spec.address)] if h]
     cap = RunCapture(workdir / "capture", sim=spec.kind == "sim", remote_hosts=remote).start()
     try:
         results = run_device(spec, only, cache)
@@ -189,7 +189,8 @@ def run_captured(
     return CapturedRun(results, outcomes, files, cap.notes)
 
 
-def _host(address: str | None) -> str | None:
+def remote_host(address: str | None) -> str | None:
+    """The host of a real phone's admin address (HOST[:PORT] or a URL)."""
     from urllib.parse import urlsplit
 
     if not address:
