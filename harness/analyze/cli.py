@@ -62,6 +62,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help=f"also treat UDP PORT as KIND ({', '.join(PORT_KINDS)})",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    # -- twin check (issue 11): re-judge one `harness conform` scenario from its pcap
+    p.add_argument(
+        "--scenario",
+        metavar="REPORT.json#NAME",
+        help="judge the capture as scenario NAME (or NAME@DEVICE) of a harness conform report: "
+        "its family, parameters, identity, facts, ports; compare with its live verdicts",
+    )
 
 
 def _ports(items: list[str]) -> Ports:
@@ -124,6 +131,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     err = sys.stderr
+    if getattr(args, "scenario", None):
+        from harness.analyze.scenario_cli import run_scenario
+
+        return run_scenario(args)
     try:
         family = _family(args.family)
         cli_params = parse_param_args(args.param)
