@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.analyze.scenario import Rejudged, ScenarioEntry, rejudge
-from harness.conformance.runner import fold
+from harness.conformance.runner import DeviceSpec, fold
 from harness.conformance.scenario import ScenarioOutcome
-from harness.conformance.wire import ScenarioFiles
+from harness.conformance.wire import CapturedRun, ScenarioFiles
 from harness.observe.events import Evidence, Observation
 from harness.report.model import ScenarioRecord
 from harness.rules.finding import Finding, Verdict
@@ -187,4 +187,21 @@ def disagreements(records: Iterable[ScenarioRecord]) -> list[tuple[ScenarioRecor
                 continue
             if pcap != want:
                 out.append((rec, req, live, pcap))
+    return out
+
+
+def twin_records(captured: CapturedRun, spec: DeviceSpec) -> list[ScenarioRecord]:
+    """The records of a `run_captured` run, each re-judged from its pcap."""
+    from harness.conformance.runner import make_device
+
+    identity = dataclasses.asdict(make_device(spec).identity)
+    out = []
+    for oc in captured.outcomes:
+        if oc.wire is None:
+            continue
+        rec = record(
+            spec.name, spec.family, oc, captured.files.get((spec.name, oc.scenario.name)), identity
+        )
+        twin(rec)
+        out.append(rec)
     return out

@@ -19,11 +19,15 @@ import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.capture.live import CaptureError, LiveCapture
 from harness.capture.retime import Retimer
 from harness.capture.split import Slice, split_capture
 from harness.conformance.scenario import ScenarioOutcome
+
+if TYPE_CHECKING:
+    from harness.conformance.runner import DeviceSpec
 from harness.device.sim.adapters.source import PHONE_NET
 
 SIM_BPF = f"net {PHONE_NET}"
@@ -169,17 +173,31 @@ class CapturedRun:
 
 
 def run_captured(
-    spec: object, dest: Path, *, only: Iterable[str] | None = None, workdir: Path | None = None
+    spec: DeviceSpec,
+    dest: Path,
+    *,
+    only: Iterable[str] | None = None,
+    scenario_names: Iterable[str] | None = None,
+    workdir: Path | None = None,
 ) -> CapturedRun:
-    """`runner.run_device` inside a `RunCapture`, then `write_scenario_captures` into `dest`."""
-    from harness.conformance.runner import ScenarioCache, run_device
+    """`runner.run_device` (or just the named scenarios) inside a `RunCapture`, then
+    `write_scenario_captures` into `dest`."""
+    from harness.conformance.runner import ScenarioCache, judge, run_device
+    from harness.conformance.scenario import scenarios
 
     workdir = workdir or dest / "work"
     cache = ScenarioCache(workdir / "runs")
     remote = () if spec.kind == "sim" else [h for h in [remote_host(spec.address)] if h]
     cap = RunCapture(workdir / "capture", sim=spec.kind == "sim", remote_hosts=remote).start()
     try:
-        results = run_device(spec, only, cache)
+        if scenario_names is None:
+            results = run_device(spec, only, cache)
+        else:
+            every = scenarios()
+            results = []
+            for name in scenario_names:
+                oc = cache.outcome(spec, every[name])
+                results += [judge(r, oc, spec.name) for r in oc.scenario.requirements]
     finally:
         sources = cap.stop()
     outcomes = cache.outcomes(spec)
