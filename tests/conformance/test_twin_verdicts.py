@@ -56,6 +56,11 @@ KNOWN_ANALYZER_GAPS: dict[tuple[str, str], tuple[str, str]] = {
         "the HTTPS request (User-Agent with the serial) is encrypted: no TLS decryption yet",
         "tlswire (TLS decryption with the key log)",
     ),
+    ("upgrade-https", "UPGRADE-PROTO"): (
+        "under quirk https-firmware: the firmware path of the HTTPS request is encrypted, so the "
+        "analyzer sees no firmware fetched over HTTPS (and passes)",
+        "tlswire (TLS decryption with the key log)",
+    ),
     ("macro-ccert", "MACRO-CCERT"): (
         "the HTTPS request path ($CCERT expanded) is encrypted: no TLS decryption yet",
         "tlswire (TLS decryption with the key log)",
