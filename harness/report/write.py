@@ -30,7 +30,7 @@ from typing import Any
 import harness
 from harness.capture.reader import CaptureFormatError, CaptureReader
 from harness.observe.events import HttpExchange, TlsHandshake
-from harness.report.diff import BaselineError, diff_reports, load_baseline
+from harness.report.diff import BaselineError, diff_reports, diff_to_dict, load_baseline
 from harness.report.html import render_html
 from harness.report.json_report import build_report, dumps
 from harness.report.junit import junit_xml
@@ -251,6 +251,10 @@ def write_reports(
     report = build_run_json(run, links, notes, out_dir)
     if baseline is not None and old is not None:
         diff = diff_reports(old, report, baseline_name=str(baseline))
+    if baseline is not None:
+        report["baseline_diff"] = diff_to_dict(diff, problem)
+        if diff is None:
+            report["baseline_diff"]["baseline"] = str(baseline)
     paths = {
         "json": out_dir / "report.json",
         "html": out_dir / "report.html",
