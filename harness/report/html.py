@@ -87,8 +87,10 @@ def _evidence(
         label = f"capture {Path(path).name}" if src.startswith("capture:") else src
         out.append(Evidence(label, href))
         seen.add(path)
-    own_capture = any(src.startswith("capture:") for src in f.evidence)
-    if with_device_files and not own_capture:  # a scenario's finding links its own pcap
+    own_capture = any(  # a scenario's finding links its own pcap, not every file of the device
+        src.startswith("capture:") and links.get(src.removeprefix("capture:")) for src in f.evidence
+    )
+    if with_device_files and not own_capture:
         for p in [*device.captures, *device.keylogs]:
             if str(p) not in seen:
                 kind = "TLS key log" if p in device.keylogs else "capture"
