@@ -39,6 +39,7 @@ class Slice:
     retime: Callable[[float], float] = lambda t: t
     comments: list[str] = field(default_factory=list)
     keylog: bytes = b""
+    exclude_ports: frozenset[int] = frozenset()  # TCP/UDP ports whose frames stay out
     frames: int = 0
 
 
@@ -52,6 +53,15 @@ def _ipv4_pair(linktype: int, data: bytes) -> tuple[bytes, bytes] | None:
     if len(data) < off + 20 or data[off] >> 4 != 4:
         return None
     return data[off + 12 : off + 16], data[off + 16 : off + 20]
+
+
+def _ports(linktype: int, data: bytes) -> set[int]:
+    """The TCP/UDP source and destination ports of an IPv4 frame (empty for anything else)."""
+    off = _L3[linktype][0]
+    if data[off + 9] not in (6, 17) or len(data) < off + 24:
+        return set()
+    at = off + (data[off] & 0x0F) * 4
+    return {int.from_bytes(data[at : at + 2], "big"), int.from_bytes(data[at + 2 : at + 4], "big")}
 
 
 def _aton(ip: str) -> bytes:
@@ -107,8 +117,11 @@ def split_capture(sources: Iterable[str | Path], slices: Iterable[Slice]) -> lis
                         hits = hits + [o for o in by_addr[dst] if o not in hits]
                     for out in hits:
                         sl = out.sl
-                        if sl.start - WINDOW_SLACK <= ts <= sl.end + WINDOW_SLACK:
-                            out.write(ts, linktype, data)
+                        if not sl.start - WINDOW_SLACK <= ts <= sl.end + WINDOW_SLACK:
+                            continue
+                        if sl.exclude_ports and _ports(linktype, data) & sl.exclude_ports:
+                            continue
+                        out.write(ts, linktype, data)
     finally:
         for out in outs:
             out.close()

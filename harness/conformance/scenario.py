@@ -63,6 +63,19 @@ class ScenarioRun:
 ScenarioFn = Callable[[ScenarioRun], Awaitable[None]]
 
 
+def control_ports(device: DeviceUnderTest) -> tuple[int, ...]:
+    """The ports the harness drives a real phone on (its admin web interface): not evidence."""
+    admin = getattr(device, "address", None)
+    if not isinstance(admin, str) or getattr(device, "source_address", None):
+        return ()
+    parts = urlsplit(admin)
+    try:
+        port = parts.port
+    except ValueError:
+        return ()
+    return (port or (443 if parts.scheme == "https" else 80),)
+
+
 def device_addresses(device: DeviceUnderTest) -> tuple[str, ...]:
     """The device's own IPv4 addresses as the capture sees them (sim: its loopback address)."""
     own = getattr(device, "source_address", None)
@@ -138,6 +151,7 @@ class WireRecord:
     keylog: str | None = None  # the lab's NSS key log file
     trust_ca_pem: bytes | None = None  # the server CA the device was told to trust
     ports: dict[str, int] = field(default_factory=dict)  # the lab's UDP ports: dns, tftp, syslog
+    control_ports: tuple[int, ...] = ()  # the harness's own traffic with the device (admin UI)
 
 
 @dataclass
@@ -186,6 +200,7 @@ async def run_scenario(
             keylog=str(keylog) if keylog else None,
             trust_ca_pem=lab.server_ca.cert_pem.bytes(),
             ports={"dns": lab.dns.port, "tftp": lab.tftp.port, "syslog": lab.syslog.port},
+            control_ports=control_ports(device),
         )
 
     try:

@@ -97,7 +97,12 @@ def _comments(device: str, outcome: ScenarioOutcome, description: str) -> list[s
     head = (
         f"harness conform: device {device} ({description}), scenario {outcome.scenario.name} "
         f"(requirements {', '.join(outcome.scenario.requirements)}); frames to or from "
-        f"{', '.join(w.addresses) or 'nobody'} only."
+        f"{', '.join(w.addresses) or 'nobody'} only"
+        + (
+            f", without the harness's own traffic on port(s) {', '.join(map(str, w.control_ports))}."
+            if getattr(w, "control_ports", ())
+            else "."
+        )
     )
     if w.journal is not None:
         clock = (
@@ -139,6 +144,7 @@ def write_scenario_captures(
                 Retimer(w.journal) if w.journal else (lambda t: t),
                 _comments(device, oc, descriptions.get(device, device)),
                 keylog,
+                frozenset(getattr(w, "control_ports", ())),
             )
             slices.append((device, oc, sl))
             key_path = ca_path = None

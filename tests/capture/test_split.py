@@ -100,3 +100,13 @@ def test_phone_addresses_are_fresh_loopback_and_bound_only_towards_loopback():
     assert local_bind("127.64.1.2", "192.0.2.1") is None  # a loopback source cannot go there
     assert local_bind(None, "127.0.0.1") is None
     assert local_bind("127.64.1.2", "not-an-ip") is None
+
+
+def test_the_harness_own_traffic_with_a_real_phone_stays_out(tmp_path):
+    run = tmp_path / "run.pcapng"
+    write_pcapng(run, [(T0, udp_frame("192.0.2.10", "192.0.2.1"), 0)])  # dst port 514
+    keep = Slice(tmp_path / "a.pcapng", frozenset({"192.0.2.10"}), T0 - 1, T0 + 1)
+    drop = Slice(tmp_path / "b.pcapng", frozenset({"192.0.2.10"}), T0 - 1, T0 + 1,
+                 exclude_ports=frozenset({514}))  # fmt: skip
+    split_capture([run], [keep, drop])
+    assert (keep.frames, drop.frames) == (1, 0)
