@@ -19,7 +19,7 @@ from harness.device.sim.adapters.source import (
 )
 
 T0 = 1_764_000_000.0
-V0 = 1_700_000_000.0
+V0 = 1_700_000_000.0  # a virtual clock's epoch
 KEYLOG = b"CLIENT_RANDOM " + b"ab" * 32 + b" " + b"cd" * 48 + b"\n"
 
 
@@ -110,3 +110,18 @@ def test_the_harness_own_traffic_with_a_real_phone_stays_out(tmp_path):
                  exclude_ports=frozenset({514}))  # fmt: skip
     split_capture([run], [keep, drop])
     assert (keep.frames, drop.frames) == (1, 0)
+
+
+def test_virtual_clock_journal_maps_a_real_instant_to_what_the_clock_showed():
+    import asyncio
+    import time
+
+    from harness.clock import VirtualClock
+
+    clock = VirtualClock(start=V0, settle=0)
+    asyncio.run(clock.sleep(3600))
+    clock.advance(0)  # no jump, no entry
+    assert len(clock.journal) == 2
+    retime = Retimer(clock.journal)
+    assert retime(time.time()) == pytest.approx(clock.now(), abs=0.05)
+    assert retime(clock.journal[0][0]) == pytest.approx(V0, abs=1e-3)
