@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.capture.live import CaptureError, LiveCapture
+from harness.capture.reader import CaptureFormatError
 from harness.capture.retime import Retimer
 from harness.capture.split import Slice, split_capture
 from harness.conformance.scenario import ScenarioOutcome
@@ -162,7 +163,12 @@ def write_scenario_captures(
         for f in files.values():
             f.capture, f.note = None, "no capture of this run (see the run's notes)"
         return files
-    split_capture(sources, [sl for _, _, sl in slices])
+    try:
+        split_capture(sources, [sl for _, _, sl in slices])
+    except (CaptureFormatError, OSError) as exc:  # a broken run capture must not lose the run
+        for f in files.values():
+            f.capture, f.note = None, f"the run capture could not be cut: {exc}"
+        return files
     for device, oc, sl in slices:
         files[(device, oc.scenario.name)].frames = sl.frames
     return files

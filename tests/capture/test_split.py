@@ -125,3 +125,19 @@ def test_virtual_clock_journal_maps_a_real_instant_to_what_the_clock_showed():
     retime = Retimer(clock.journal)
     assert retime(time.time()) == pytest.approx(clock.now(), abs=0.05)
     assert retime(clock.journal[0][0]) == pytest.approx(V0, abs=1e-3)
+
+
+def test_a_broken_run_capture_leaves_the_scenarios_without_a_pcap_and_says_why(tmp_path):
+    from harness.conformance.scenario import Scenario, ScenarioOutcome, WireRecord
+    from harness.conformance.wire import write_scenario_captures
+
+    async def nothing(run):
+        return None
+
+    bad = tmp_path / "run.pcapng"
+    bad.write_bytes(b"this is not a capture")
+    wire = WireRecord(("127.64.0.9",), T0, T0 + 1, [(T0, V0)], trust_ca_pem=b"PEM")
+    outcome = ScenarioOutcome(Scenario("s", ("HTTP-404",), nothing), [], [], {}, [], {}, wire)
+    files = write_scenario_captures([bad], {"sim": [outcome]}, tmp_path / "out")
+    got = files[("sim", "s")]
+    assert got.capture is None and "could not be cut" in got.note and "not a pcap" in got.note
