@@ -76,11 +76,13 @@ def control_ports(device: DeviceUnderTest) -> tuple[int, ...]:
     return (port or (443 if parts.scheme == "https" else 80),)
 
 
-def device_addresses(device: DeviceUnderTest) -> tuple[str, ...]:
-    """The device's own IPv4 addresses as the capture sees them (sim: its loopback address)."""
-    own = getattr(device, "source_address", None)
-    if own:
-        return (own,)
+def device_addresses(device: DeviceUnderTest, lab: object = None) -> tuple[str, ...]:
+    """The device's own IPv4 addresses as the capture sees them in `lab` (sim: its loopback
+    address there; none when the scenario never provisioned the simulated phone)."""
+    address_in = getattr(device, "source_address_in", None)
+    if address_in is not None:
+        own = address_in(lab)
+        return (own,) if own else ()
     admin = getattr(device, "address", None)  # a real phone: the host of its admin interface
     host = urlsplit(admin).hostname if isinstance(admin, str) else None
     return (host,) if host else ()
@@ -191,17 +193,24 @@ async def run_scenario(
     await lab.start_async()
     run = ScenarioRun(lab, device, family)
 
-    def wire() -> WireRecord:
-        return WireRecord(
-            addresses=device_addresses(device),
-            start=started,
-            end=time.time(),
-            journal=list(clock.journal) if clock is not None else None,
-            keylog=str(keylog) if keylog else None,
-            trust_ca_pem=lab.server_ca.cert_pem.bytes(),
-            ports={"dns": lab.dns.port, "tftp": lab.tftp.port, "syslog": lab.syslog.port},
-            control_ports=control_ports(device),
-        )
+    wire_record = WireRecord(
+        addresses=(),
+        start=started,
+        end=started,
+        journal=None,
+        keylog=str(keylog) if keylog else None,
+        trust_ca_pem=lab.server_ca.cert_pem.bytes(),
+        ports={"dns": lab.dns.port, "tftp": lab.tftp.port, "syslog": lab.syslog.port},
+        control_ports=control_ports(device),
+    )
+
+    def wire() -> WireRecord:  # completed once the device has stopped (see below)
+        return wire_record
+
+    def device_stopped() -> None:
+        wire_record.addresses = device_addresses(device, lab)
+        wire_record.end = time.time()
+        wire_record.journal = list(clock.journal) if clock is not None else None
 
     try:
         try:
@@ -222,6 +231,7 @@ async def run_scenario(
             )
         finally:
             await device.stop()
+            device_stopped()
         findings = run.findings(only=sc.requirements)
         judged = {f.rule for f in findings}
         for r in sc.requirements:

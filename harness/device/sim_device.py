@@ -57,6 +57,10 @@ class SimDevice:
         quirk_text = f" with quirks {', '.join(self.quirks)}" if self.quirks else " (clean)"
         self.description = f"simulated {self._identity.product}{quirk_text}"
 
+    def source_address_in(self, lab: object) -> str | None:
+        """The phone's own loopback address in `lab`, None if it was not provisioned there."""
+        return self.source_address if lab is not None and lab is self._lab else None
+
     @property
     def identity(self) -> DeviceIdentity:
         i = self._identity
