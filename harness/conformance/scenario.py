@@ -41,6 +41,8 @@ class ScenarioRun:
     family: Family
     parameters: dict[str, str] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
+    # ports of harness-internal hops (a relay in front of the lab): kept out of the pcap
+    internal_ports: set[int] = field(default_factory=set)
 
     async def provision(self, power_up: bool = True, **parameters: str) -> None:
         """Configure the device with these parameters (kept for the rules) and start it."""
@@ -209,6 +211,7 @@ async def run_scenario(
 
     def device_stopped() -> None:
         wire_record.addresses = device_addresses(device, lab)
+        wire_record.control_ports = (*wire_record.control_ports, *sorted(run.internal_ports))
         wire_record.end = time.time()
         wire_record.journal = list(clock.journal) if clock is not None else None
 
