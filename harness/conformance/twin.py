@@ -44,6 +44,11 @@ NOT_ON_WIRE: dict[str, dict[str, str]] = {
 }
 
 
+# Scenario facts the capture itself shows (a connection the lab left unanswered): the pcap's
+# re-judge reads them from the frames, and given twice they would count twice.
+ON_WIRE_FACTS = frozenset({"unanswered"})
+
+
 def jsonable(value: Any) -> Any:
     """`value` as JSON data (dataclasses as dicts, sets and tuples as lists, bytes as text)."""
     return json.loads(json.dumps(value, default=_default))
@@ -91,7 +96,7 @@ def record(
         trust_ca=files.trust_ca if files else None,
         identity=dict(identity) if identity is not None else None,
         not_on_wire=nw,
-        facts=jsonable(outcome.facts),
+        facts=jsonable({k: v for k, v in outcome.facts.items() if k not in ON_WIRE_FACTS}),
         ports=dict(wire.ports) if wire else {},
         frames=files.frames if files else 0,
         note=files.note if files else "the scenario made no traffic (skipped before it ran)",

@@ -36,8 +36,8 @@ FAMILY = "cisco-8831-3pcc"
 # (scenario, requirement) -> (why the pcap analyzer disagrees today, the branch that fixes it)
 KNOWN_ANALYZER_GAPS: dict[tuple[str, str], tuple[str, str]] = {
     ("http-timeout", "HTTP-TIMEOUT"): (
-        "the analyzer times the retry after an unanswered request from the wrong instant "
-        "('next attempt came 0 s later' on a pcap showing 3600 s)",
+        "the analyzer reports the unanswered request (frame: the GET, then 5 s of silence) "
+        "as outcome 'no-response', which the HTTP-TIMEOUT rule does not take for a timeout",
         "identity (unanswered connections, timeouts in analyze/tcp.py)",
     ),
     ("tls-untrusted-server-certificates", "TLS-SERVER-CA"): (
