@@ -44,6 +44,9 @@ class VirtualClock:
         self.settle = settle
         self._lock = threading.Lock()
         self._offset = (start if start is not None else time.time()) - time.monotonic()
+        # (wall-clock time, this clock's time) at the start and after every jump: maps a
+        # capture's real timestamps to the time this clock showed (harness.capture.retime)
+        self.journal: list[tuple[float, float]] = [(time.time(), self.now())]
 
     def now(self) -> float:
         with self._lock:
@@ -51,7 +54,9 @@ class VirtualClock:
 
     def advance(self, seconds: float) -> None:
         with self._lock:
-            self._offset += max(0.0, seconds)
+            if seconds > 0:
+                self._offset += seconds
+                self.journal.append((time.time(), time.monotonic() + self._offset))
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(self.settle)

@@ -1,9 +1,10 @@
 """`harness demo` (`make demo`): the conformance suite, a capture, and its analysis.
 
 Runs `harness conform` against two simulated phones at once (the clean
-reference phone and one with a quirk: retry-404-too-soon), capturing the
-loopback traffic with tcpdump while it runs, then `harness analyze` on that
-capture, and prints where the reports are (report.html first). `--clients`
+reference phone and one with a quirk: retry-404-too-soon), which leaves one
+pcap per scenario and device; then re-judges every scenario from its own pcap
+(`harness analyze --scenario`'s judging) and prints how many agree with the
+live verdicts, and where the reports are (report.html first). `--clients`
 runs the older tour instead: real clients nobody here wrote (tftp-hpa, curl,
 logger, dig) against the provisioning lab. Orchestration only; each piece
 lives elsewhere.
@@ -29,7 +30,7 @@ from harness.spec.family import load_family
 from harness.spec.macros import expand
 from harness.spec.user_agent import format_user_agent
 
-HELP = "run the conformance suite on a clean and a quirky simulated phone, analyze the capture"
+HELP = "run the conformance suite on a clean and a quirky simulated phone, re-judge each pcap"
 QUIRK = "retry-404-too-soon"
 
 DEVICE = DeviceIdentity(product="CP-8831-3PCC", serial="88012BA01234", mac="000e08abcdef")
@@ -113,36 +114,6 @@ def run(args: argparse.Namespace) -> int:
     return clients_run(args) if args.clients else conform_run(args)
 
 
-def _start_capture(pcap: Path, console: Console) -> subprocess.Popen[bytes] | None:
-    tool = shutil.which("tcpdump")
-    if tool is None:
-        console.print("[yellow]no tcpdump: the demo runs without a capture[/]")
-        return None
-    proc = subprocess.Popen(
-        [tool, "-i", "lo", "-U", "-s", "0", "-w", str(pcap), "udp or tcp"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    time.sleep(1.0)  # let it open the interface
-    if proc.poll() is not None:
-        err = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
-        console.print(f"[yellow]tcpdump could not capture ({err}): no capture[/]")
-        return None
-    return proc
-
-
-def _stop_capture(proc: subprocess.Popen[bytes] | None) -> None:
-    if proc is None:
-        return
-    time.sleep(0.5)
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def conform_run(args: argparse.Namespace) -> int:
     from harness.cli import main as harness_main
 
@@ -154,21 +125,11 @@ def conform_run(args: argparse.Namespace) -> int:
         f'[reference]\nkind = "sim"\n\n[quirky]\nkind = "sim"\nquirks = ["{QUIRK}"]\n'
     )
     console.rule(f"[bold]1. harness conform: the reference phone and one with quirk {QUIRK}")
-    pcap = out / "demo.pcap"
-    cap = _start_capture(pcap, console)
-    try:
-        code = harness_main(["conform", "--devices", str(devices), "--out", str(out), "-j", "2"])
-    finally:
-        _stop_capture(cap)
+    code = harness_main(["conform", "--devices", str(devices), "--out", str(out), "-j", "2"])
     results = json.loads((out / "work" / "results.json").read_text()) if code in (0, 1) else []
     failed = {(r["device"], r["requirement"]) for r in results if r["verdict"] == "fail"}
-    if cap is not None and pcap.exists():
-        console.rule("[bold]2. harness analyze on the capture the run made")
-        harness_main(
-            ["analyze", str(pcap), "--format", "json", "--out", str(out / "analyze.json")]
-            + ["--no-progress"]
-        )
-        console.print(f"  capture: {pcap}\n  analysis: {out / 'analyze.json'}")
+    console.rule("[bold]2. harness analyze --scenario: every scenario re-judged from its own pcap")
+    pcap_failed = twin_check(out / "report.json", console)
     console.rule("[bold]3. reports")
     for name in ("report.html", "report.json", "junit.xml"):
         if (out / name).exists():
@@ -176,11 +137,55 @@ def conform_run(args: argparse.Namespace) -> int:
     console.print(f"open {out / 'report.html'} in a browser")
     clean_ok = not any(dev == "reference" for dev, _ in failed)
     quirky_ok = any(dev == "quirky" for dev, _ in failed)
+    quirky_live = sorted(r for d, r in failed if d == "quirky")
+    quirky_pcap = sorted(r for d, r in pcap_failed if d == "quirky")
     console.print(
         f"reference phone: {'no failures' if clean_ok else 'FAILURES'}; quirky phone: "
-        f"{'caught' if quirky_ok else 'NOT caught'} ({', '.join(r for d, r in sorted(failed) if d == 'quirky')})"
+        f"{'caught' if quirky_ok else 'NOT caught'} live ({', '.join(quirky_live)}), "
+        f"{'caught' if quirky_pcap else 'NOT caught'} from its pcaps ({', '.join(quirky_pcap)})"
     )
-    return 0 if clean_ok and quirky_ok else 1
+    return 0 if clean_ok and quirky_ok and set(quirky_live) <= set(quirky_pcap) else 1
+
+
+def twin_check(report_path: Path, console: Console) -> set[tuple[str, str]]:
+    """Re-judge every scenario of the report from its pcap, print the agreement; the
+    (device, requirement) pairs that fail from the pcaps."""
+    from harness.analyze.scenario import ScenarioEntry, rejudge
+
+    try:
+        entries = json.loads(report_path.read_text("utf-8")).get("scenarios") or []
+    except (OSError, ValueError) as exc:
+        console.print(f"[red]no report to check: {exc}[/]")
+        return set()
+    agree = 0
+    judged = 0
+    differ: list[str] = []
+    pcap_failed: set[tuple[str, str]] = set()
+    for raw in entries:
+        entry = ScenarioEntry.from_dict(raw, report_path.parent)
+        if entry.capture is None or not entry.capture.is_file():
+            differ.append(f"{entry.device}/{entry.name}: no pcap ({raw.get('note', '')})")
+            judged += 1
+            continue
+        got = rejudge(entry)
+        judged += 1
+        bad = []
+        for req, live in entry.verdicts.items():
+            pcap = got.verdicts.get(req, "missing")
+            if pcap == "fail":
+                pcap_failed.add((entry.device, req))
+            want = "inconclusive" if req in entry.not_on_wire else live
+            if live != "skipped" and pcap != want:
+                why = next((f.why for f in got.findings if f.rule == req), "")
+                bad.append(f"{req}: live {live}, pcap {pcap} ({why})")
+        if bad:
+            differ.append(f"{entry.device}/{entry.name} ({raw['capture']}): " + "; ".join(bad))
+        else:
+            agree += 1
+    console.print(f"[bold]live and pcap verdicts agree on {agree} of {judged} scenarios[/]")
+    for line in differ:
+        console.print(f"  [yellow]differ:[/] {escape(line)}")
+    return pcap_failed
 
 
 # What the client tour exercises: identity, method, DNS, syslog, and the client's TLS offer.

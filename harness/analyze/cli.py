@@ -140,6 +140,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "ring-buffer sequence number is always a gap",
     )
 
+    # -- twin check (issue 11): re-judge one `harness conform` scenario from its pcap
+    p.add_argument(
+        "--scenario",
+        metavar="REPORT.json#NAME",
+        help="judge the capture as scenario NAME (or NAME@DEVICE) of a harness conform report: "
+        "its family, parameters, identity, facts, ports; compare with its live verdicts",
+    )
+
 
 def _tolerance_arg(text: str) -> float:
     try:
@@ -225,6 +233,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     err = sys.stderr
+    if getattr(args, "scenario", None):
+        from harness.analyze.scenario_cli import run_scenario
+
+        return run_scenario(args)
     try:
         family = _family(args.family)
         cli_params = parse_param_args(args.param)

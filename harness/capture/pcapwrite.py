@@ -2,7 +2,9 @@
 
 `write_pcap(path, records, linktype=1, nano=False, big_endian=False)` and
 `write_pcapng(path, records, interfaces=[(linktype, tsresol)], ...)` where a
-record is `(time, frame_bytes)` or, for pcapng, `(time, frame_bytes, iface)`.
+record is `(time, frame_bytes)` or, for pcapng, `(time, frame_bytes, iface)`;
+`pcapng_shb(comments=...)` and `pcapng_dsb(key_log)` (a Decryption Secrets Block
+with an NSS key log, which Wireshark/tshark use to decrypt TLS).
 `PcapWriter` streams records to an open file. Bytes only: no packet crafting,
 no sockets, no live capture.
 """
@@ -66,17 +68,37 @@ def _opt(e: str, code: int, value: bytes) -> bytes:
     return struct.pack(e + "HH", code, len(value)) + value + b"\x00" * (-len(value) % 4)
 
 
-def pcapng_shb(big_endian: bool = False) -> bytes:
+def _comments(e: str, comments: Iterable[str]) -> bytes:
+    opts = b"".join(_opt(e, 1, c.encode("utf-8")) for c in comments)
+    return opts + _opt(e, 0, b"") if opts else b""
+
+
+def pcapng_shb(big_endian: bool = False, comments: Iterable[str] = ()) -> bytes:
+    """A section header block; `comments` become opt_comment options."""
     e = ">" if big_endian else "<"
-    return _block(e, 0x0A0D0D0A, struct.pack(e + "IHHq", 0x1A2B3C4D, 1, 0, -1))
+    head = struct.pack(e + "IHHq", 0x1A2B3C4D, 1, 0, -1)
+    return _block(e, 0x0A0D0D0A, head + _comments(e, comments))
 
 
-def pcapng_idb(linktype: int, tsresol: int = 6, big_endian: bool = False) -> bytes:
+def pcapng_idb(
+    linktype: int, tsresol: int = 6, big_endian: bool = False, snaplen: int = 262144
+) -> bytes:
     e = ">" if big_endian else "<"
     opts = b""
     if tsresol != 6:
         opts = _opt(e, 9, bytes([tsresol])) + _opt(e, 0, b"")
-    return _block(e, 1, struct.pack(e + "HHI", linktype, 0, 262144) + opts)
+    return _block(e, 1, struct.pack(e + "HHI", linktype, 0, snaplen) + opts)
+
+
+SECRETS_TLS_KEY_LOG = 0x544C534B  # "TLSK": an NSS key log (pcapng Decryption Secrets Block)
+
+
+def pcapng_dsb(
+    secrets: bytes, secrets_type: int = SECRETS_TLS_KEY_LOG, big_endian: bool = False
+) -> bytes:
+    """A Decryption Secrets Block (type 0x0000000A) holding `secrets` (an NSS key log)."""
+    e = ">" if big_endian else "<"
+    return _block(e, 0x0000000A, struct.pack(e + "II", secrets_type, len(secrets)) + secrets)
 
 
 def _units(tsresol: int) -> float:

@@ -205,6 +205,25 @@ def pytest_command(cfg_path: Path, workers: int, live: bool, junit: Path) -> lis
     return cmd
 
 
+def print_baseline_diff(console: Console, report: Path) -> None:
+    """The report's `baseline_diff` (pass -> fail, JA3/JA4, User-Agent changes), one per line."""
+    from rich.markup import escape
+
+    from harness.report.diff import diff_lines
+
+    try:
+        data = json.loads(report.read_text("utf-8")).get("baseline_diff")
+    except (OSError, ValueError):
+        data = None
+    if not data:
+        console.print("  baseline: no comparison in the report")
+        return
+    lines = diff_lines(data)
+    console.print(f"changes since the baseline {escape(str(data.get('baseline')))}:")
+    for line in lines or ["no change"]:
+        console.print(f"  {escape(line)}")
+
+
 def run(args: argparse.Namespace) -> int:
     console = Console(width=max(120, Console().width))
     try:
@@ -226,6 +245,7 @@ def run(args: argparse.Namespace) -> int:
         workdir=work,
         out=out,
         baseline=args.baseline.resolve() if args.baseline else None,
+        capture=True,
         meta={
             "tool": "harness conform",
             "run_id": run_id,
@@ -252,5 +272,7 @@ def run(args: argparse.Namespace) -> int:
         for name, path in json.loads(written.read_text()).items():
             console.print(f"  {name}: {path}")
     console.print(f"  pytest junit: {work / 'pytest-junit.xml'}")
+    if args.baseline is not None:
+        print_baseline_diff(console, out / "report.json")
     failed = any(r["verdict"] == "fail" for r in results)
     return 1 if failed or code == 1 else 0

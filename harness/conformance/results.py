@@ -11,6 +11,7 @@ report.json with `harness.report.json_report`). No pytest and no judging here.
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -18,6 +19,8 @@ from typing import Any
 
 from harness.conformance.runner import NO_SCENARIO_WHY, DeviceSpec, plan
 from harness.conformance.scenario import Scenario, ScenarioOutcome, scenarios
+from harness.conformance.twin import record, twin, with_pcap_evidence, with_pcap_frames
+from harness.conformance.wire import write_scenario_captures
 from harness.report.model import DeviceRun, RunReport
 from harness.rules.finding import Finding, Verdict
 
@@ -33,6 +36,7 @@ def store_outcome(workdir: Path, device: str, outcome: ScenarioOutcome) -> Path:
     # the scenario by name: its function may be a closure, which does not pickle
     data = (outcome.scenario.name, outcome.scenario.requirements, outcome.findings)
     data += (outcome.observations, outcome.parameters, outcome.problems)
+    data += (outcome.facts, outcome.wire)
     tmp.write_bytes(pickle.dumps(data))
     tmp.replace(path)
     return path
@@ -43,11 +47,11 @@ def load_outcomes(workdir: Path, device: str) -> list[ScenarioOutcome]:
     out = []
     known = scenarios()
     for path in sorted(folder.glob("*.pickle")):
-        name, reqs, findings, observations, parameters, problems = pickle.loads(  # noqa: S301
+        name, reqs, findings, observations, parameters, problems, facts, wire = pickle.loads(  # noqa: S301
             path.read_bytes()
         )
         sc = known.get(name) or Scenario(name, tuple(reqs), _gone)
-        out.append(ScenarioOutcome(sc, findings, observations, parameters, problems))
+        out.append(ScenarioOutcome(sc, findings, observations, parameters, problems, facts, wire))
     return out
 
 
@@ -88,25 +92,49 @@ def build_run_report(
     only: Iterable[str] | None = None,
     meta: Mapping[str, Any] | None = None,
     identities: Mapping[str, Any] | None = None,
+    run_captures: Iterable[Path] = (),
+    capture_dir: Path | None = None,
 ) -> RunReport:
+    """The run's report: per device its outcomes; per scenario its pcap (cut from the run's
+    `run_captures` into `capture_dir`), its record and its twin-check verdicts."""
     only = list(only or [])
+    specs = list(specs)
+    capture_dir = capture_dir or workdir / "captures"
+    outcomes = {spec.name: load_outcomes(workdir, spec.name) for spec in specs}
+    files = write_scenario_captures(
+        list(run_captures), outcomes, capture_dir, {s.name: s.describe() for s in specs}
+    )
     devices = []
+    records = []
     for spec in specs:
-        outcomes = load_outcomes(workdir, spec.name)
-        captures = sorted((workdir / "captures" / spec.name).glob("*.pcap*"))
-        keylogs = sorted((workdir / "runs" / spec.name).glob("*/tls-keys.log"))
         ident = (identities or {}).get(spec.name)
-        devices.append(
-            device_run(
-                spec,
-                outcomes,
-                identity=ident,
-                only=only or None,
-                captures=captures,
-                keylogs=[k for k in keylogs if k.stat().st_size],
+        ident_dict = dataclasses.asdict(ident) if dataclasses.is_dataclass(ident) else ident
+        judged = []
+        captures: list[Path] = []
+        for oc in outcomes[spec.name]:
+            if oc.wire is None:
+                judged.append(oc)
+                continue
+            rec = record(
+                spec.name, spec.family, oc, files.get((spec.name, oc.scenario.name)), ident_dict
             )
+            got = None
+            try:
+                got = twin(rec)
+            except Exception as exc:  # a capture the analyzer cannot read must not lose the run
+                rec.note = f"twin check failed: {type(exc).__name__}: {exc}"
+            records.append(rec)
+            if rec.capture is None:
+                judged.append(oc)
+                continue
+            captures.append(rec.capture)
+            observations = with_pcap_frames(oc.observations, got, rec.capture)
+            findings = with_pcap_evidence(oc, rec)
+            judged.append(dataclasses.replace(oc, findings=findings, observations=observations))
+        devices.append(
+            device_run(spec, judged, identity=ident, only=only or None, captures=captures)
         )
-    return RunReport(meta=dict(meta or {}), devices=devices)
+    return RunReport(meta=dict(meta or {}), devices=devices, scenarios=records)
 
 
 def write_run_reports(

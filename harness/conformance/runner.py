@@ -180,6 +180,10 @@ class ScenarioCache:
     def seen(self, spec: DeviceSpec, sc: Scenario) -> bool:
         return (spec.name, sc.name) in self._outcomes
 
+    def outcomes(self, spec: DeviceSpec) -> list[ScenarioOutcome]:
+        """Every outcome this cache holds for the device, in the order they ran."""
+        return [o for (dev, _), o in self._outcomes.items() if dev == spec.name]
+
     def outcome(self, spec: DeviceSpec, sc: Scenario) -> ScenarioOutcome:
         key = (spec.name, sc.name)
         if key not in self._outcomes:

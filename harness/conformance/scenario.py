@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from harness.clock import VirtualClock
 from harness.device.base import VIRTUAL_TIME, DeviceUnderTest, DeviceUnsupported
@@ -39,6 +41,8 @@ class ScenarioRun:
     family: Family
     parameters: dict[str, str] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
+    # ports of harness-internal hops (a relay in front of the lab): kept out of the pcap
+    internal_ports: set[int] = field(default_factory=set)
 
     async def provision(self, power_up: bool = True, **parameters: str) -> None:
         """Configure the device with these parameters (kept for the rules) and start it."""
@@ -62,6 +66,31 @@ class ScenarioRun:
 
 
 ScenarioFn = Callable[[ScenarioRun], Awaitable[None]]
+
+
+def control_ports(device: DeviceUnderTest) -> tuple[int, ...]:
+    """The ports the harness drives a real phone on (its admin web interface): not evidence."""
+    admin = getattr(device, "address", None)
+    if not isinstance(admin, str) or getattr(device, "source_address", None):
+        return ()
+    parts = urlsplit(admin)
+    try:
+        port = parts.port
+    except ValueError:
+        return ()
+    return (port or (443 if parts.scheme == "https" else 80),)
+
+
+def device_addresses(device: DeviceUnderTest, lab: object = None) -> tuple[str, ...]:
+    """The device's own IPv4 addresses as the capture sees them in `lab` (sim: its loopback
+    address there; none when the scenario never provisioned the simulated phone)."""
+    address_in = getattr(device, "source_address_in", None)
+    if address_in is not None:
+        own = address_in(lab)
+        return (own,) if own else ()
+    admin = getattr(device, "address", None)  # a real phone: the host of its admin interface
+    host = urlsplit(admin).hostname if isinstance(admin, str) else None
+    return (host,) if host else ()
 
 
 @dataclass(frozen=True)
@@ -119,12 +148,28 @@ def scenarios_for(requirement: str) -> list[Scenario]:
 
 
 @dataclass
+class WireRecord:
+    """What cutting the scenario's traffic out of a run's capture needs (harness.capture.split)."""
+
+    addresses: tuple[str, ...]  # the device's IPv4 addresses during the scenario
+    start: float  # real (wall-clock) epoch seconds: the lab started
+    end: float  # the lab stopped
+    journal: list[tuple[float, float]] | None  # the VirtualClock's (real, virtual); None: real
+    keylog: str | None = None  # the lab's NSS key log file
+    trust_ca_pem: bytes | None = None  # the server CA the device was told to trust
+    ports: dict[str, int] = field(default_factory=dict)  # the lab's UDP ports: dns, tftp, syslog
+    control_ports: tuple[int, ...] = ()  # the harness's own traffic with the device (admin UI)
+
+
+@dataclass
 class ScenarioOutcome:
     scenario: Scenario
     findings: list[Finding]  # only those of the scenario's requirements
     observations: list[Observation]
     parameters: dict[str, str]
     problems: list[str]
+    facts: dict[str, Any] = field(default_factory=dict)  # what the lab did (the rules' facts)
+    wire: WireRecord | None = None  # None: the scenario made no traffic (skipped)
 
 
 async def run_scenario(
@@ -149,8 +194,30 @@ async def run_scenario(
     lab_options = getattr(device, "lab_options", None)  # a real phone: reachable host, fixed ports
     extra = lab_options() if lab_options else {}
     lab = ProvisioningLab(root, clock=clock, keylog_path=keylog, **extra)
+    started = time.time()
     await lab.start_async()
     run = ScenarioRun(lab, device, family)
+
+    wire_record = WireRecord(
+        addresses=(),
+        start=started,
+        end=started,
+        journal=None,
+        keylog=str(keylog) if keylog else None,
+        trust_ca_pem=lab.server_ca.cert_pem.bytes(),
+        ports={"dns": lab.dns.port, "tftp": lab.tftp.port, "syslog": lab.syslog.port},
+        control_ports=control_ports(device),
+    )
+
+    def wire() -> WireRecord:  # completed once the device has stopped (see below)
+        return wire_record
+
+    def device_stopped() -> None:
+        wire_record.addresses = device_addresses(device, lab)
+        wire_record.control_ports = (*wire_record.control_ports, *sorted(run.internal_ports))
+        wire_record.end = time.time()
+        wire_record.journal = list(clock.journal) if clock is not None else None
+
     try:
         try:
             await sc.run(run)
@@ -159,15 +226,32 @@ async def run_scenario(
                 Finding(r, Verdict.SKIPPED, str(exc), device.identity.serial)
                 for r in sc.requirements
             ]
-            return ScenarioOutcome(sc, skipped, lab.observations, run.parameters, lab.problems)
+            return ScenarioOutcome(
+                sc,
+                skipped,
+                lab.observations,
+                run.parameters,
+                lab.problems,
+                run.context().facts,
+                wire(),
+            )
         finally:
             await device.stop()
+            device_stopped()
         findings = run.findings(only=sc.requirements)
         judged = {f.rule for f in findings}
         for r in sc.requirements:
             if r not in judged:
                 why = "no rule judged this requirement (no rule registered, or the device made no traffic)"
                 findings.append(Finding(r, Verdict.INCONCLUSIVE, why, device.identity.serial))
-        return ScenarioOutcome(sc, findings, lab.observations, run.parameters, lab.problems)
+        return ScenarioOutcome(
+            sc,
+            findings,
+            lab.observations,
+            run.parameters,
+            lab.problems,
+            run.context().facts,
+            wire(),
+        )
     finally:
         await lab.stop_async()

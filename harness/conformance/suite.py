@@ -23,6 +23,7 @@ import pytest
 from harness.conformance.results import build_run_report, write_run_reports
 from harness.conformance.runner import NO_SCENARIO, DeviceSpec, ScenarioCache, plan
 from harness.conformance.scenario import Scenario
+from harness.conformance.wire import RunCapture, remote_host
 
 RESULT_KEY = "conform"  # user_properties key of one test's result dict
 
@@ -35,6 +36,7 @@ class ConformConfig:
     out: Path | None = None  # where the reports go; None: no reports
     baseline: Path | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    capture: bool = False  # capture the run (harness.conformance.wire) and cut it per scenario
 
     def to_json(self) -> str:
         return json.dumps(
@@ -45,6 +47,7 @@ class ConformConfig:
                 "out": str(self.out) if self.out else None,
                 "baseline": str(self.baseline) if self.baseline else None,
                 "meta": self.meta,
+                "capture": self.capture,
             },
             indent=2,
         )
@@ -59,6 +62,7 @@ class ConformConfig:
             out=Path(data["out"]) if data.get("out") else None,
             baseline=Path(data["baseline"]) if data.get("baseline") else None,
             meta=dict(data.get("meta") or {}),
+            capture=bool(data.get("capture")),
         )
 
 
@@ -154,9 +158,19 @@ def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
+_CAPTURES: dict[int, RunCapture] = {}
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if not _is_worker(config) and not config.pluginmanager.has_plugin("conform-results"):
         config.pluginmanager.register(ResultCollector(), "conform-results")
+    if _is_worker(config) or not config.getoption("--conform-config", default=None):
+        return
+    cfg = load_config(config)
+    if cfg.capture and id(config) not in _CAPTURES:
+        sim = any(d.kind == "sim" for d in cfg.devices)
+        remote = [h for d in cfg.devices if d.kind != "sim" for h in [remote_host(d.address)] if h]
+        _CAPTURES[id(config)] = RunCapture(cfg.workdir / "capture", sim, remote).start()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -164,6 +178,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _is_worker(config):
         return
     cfg = load_config(config)
+    capture = _CAPTURES.pop(id(config), None)
+    sources = capture.stop() if capture is not None else []
     collector = config.pluginmanager.get_plugin("conform-results")
     results = collector.results if collector else []
     (cfg.workdir).mkdir(parents=True, exist_ok=True)
@@ -176,8 +192,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         path.stem: DeviceIdentity(**json.loads(path.read_text()))
         for path in (cfg.workdir / "identity").glob("*.json")
     }
+    meta = dict(cfg.meta)
+    if capture is not None and capture.notes:
+        meta["notes"] = [*meta.get("notes", []), *capture.notes]
     report = build_run_report(
-        cfg.devices, cfg.workdir, only=cfg.only, meta=cfg.meta, identities=identities
+        cfg.devices,
+        cfg.workdir,
+        only=cfg.only,
+        meta=meta,
+        identities=identities,
+        run_captures=sources,
+        capture_dir=cfg.out / "captures",
     )
     written = write_run_reports(report, cfg.out, cfg.baseline)
     (cfg.workdir / "written.json").write_text(

@@ -2,8 +2,8 @@
 
 Run by `harness conform` (pytest with `-p harness.conformance.suite`). Each
 test runs its scenario against the configured device (once per device; the
-other requirements of the same scenario reuse the outcome), captures the
-traffic where the device is real and a live capture is available, and asserts
+other requirements of the same scenario reuse the outcome; the run is captured
+once by the suite plugin, harness.conformance.wire), and asserts
 with the findings: a fail fails the test with the finding's sentence; skipped
 or inconclusive skip it with the reason (never a pass); a requirement no
 scenario judges is skipped "no scenario yet". No judging here: the rules judge.
@@ -11,10 +11,8 @@ scenario judges is skipped "no scenario yet". No judging here: the rules judge.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -27,35 +25,6 @@ from harness.rules.finding import Verdict
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "case" in metafunc.fixturenames:
         metafunc.parametrize("case", cases(load_config(metafunc.config)))
-
-
-@contextlib.contextmanager
-def _capture(case: Case, cfg: ConformConfig, notes: list[str]) -> Iterator[None]:
-    """Capture a real device's traffic to a pcapng when a live capture is available."""
-    if case.device.kind == "sim":
-        yield  # the simulated phone's traffic is the lab's records (virtual time)
-        return
-    try:
-        from harness.capture.live import LiveCapture  # type: ignore[import-not-found]
-    except ImportError:
-        notes.append("no live capture available (harness.capture.live): no pcap for this run")
-        yield
-        return
-    folder = cfg.workdir / "captures" / case.device.name
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{case.scenario_name}.pcapng"
-    try:
-        cap = LiveCapture(path)
-        cap.start()
-    except Exception as exc:  # a capture problem must not stop the test
-        notes.append(f"live capture not started: {exc}")
-        yield
-        return
-    try:
-        yield
-    finally:
-        with contextlib.suppress(Exception):
-            cap.stop()
 
 
 def test_requirement(
@@ -84,8 +53,7 @@ def test_requirement(
     fresh = not conform_cache.seen(spec, sc)
     if fresh:
         try:
-            with _capture(case, conform_config, notes):
-                outcome = conform_cache.outcome(spec, sc)
+            outcome = conform_cache.outcome(spec, sc)
         except Exception as exc:  # the device or the lab broke: say so, as a failure
             why = f"the scenario {sc.name} could not run: {type(exc).__name__}: {exc}"
             request.node.user_properties.append(

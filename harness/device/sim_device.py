@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from harness.device import base
+from harness.device.sim.adapters.source import phone_address
 from harness.device.sim.identity import Identity
 from harness.device.sim.phone import SimPhone
 from harness.rules.registry import DeviceIdentity
@@ -49,8 +50,16 @@ class SimDevice:
         self.seed = seed
         self._identity = Identity.for_family(self.family, index)
         self.phone: SimPhone | None = None
+        # the phone's own loopback address, fresh for every lab (scenario): captures tell
+        # phones and scenarios apart by it
+        self.source_address: str | None = None
+        self._lab: object | None = None
         quirk_text = f" with quirks {', '.join(self.quirks)}" if self.quirks else " (clean)"
         self.description = f"simulated {self._identity.product}{quirk_text}"
+
+    def source_address_in(self, lab: object) -> str | None:
+        """The phone's own loopback address in `lab`, None if it was not provisioned there."""
+        return self.source_address if lab is not None and lab is self._lab else None
 
     @property
     def identity(self) -> DeviceIdentity:
@@ -76,6 +85,8 @@ class SimDevice:
         self, lab: ProvisioningLab, parameters: dict[str, str], *, power_up: bool = True
     ) -> None:
         await self._stop_phone()
+        if lab is not self._lab:
+            self._lab, self.source_address = lab, phone_address()
         params = {"Syslog_Server": f"{lab.syslog.host}:{lab.syslog.port}", **parameters}
         self.phone = SimPhone(
             self.family,
@@ -88,6 +99,7 @@ class SimDevice:
             syslog=lab.syslog.address,
             ca_pem=lab.server_ca.cert_pem.bytes(),
             seed=self.seed,
+            source=self.source_address,
         )
         if power_up:
             await self.phone.start()

@@ -206,3 +206,57 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
     except (KeyError, TypeError, AttributeError) as exc:
         raise BaselineError(f"baseline {p}: device_runs is malformed ({exc!r})") from None
     return data
+
+
+def diff_to_dict(diff: RunDiff | None, problem: str | None = None) -> dict[str, Any]:
+    """report.json's `baseline_diff`: `{baseline, changes, missing, problem}` (docs/report-json.md).
+
+    Each change is `{device, kind, requirement, old, new, detail}`; `kind` is `verdict`,
+    `user-agent`, `ja3` or `ja4` (for those, `old` is a value gone, `new` one that appeared)."""
+    changes: list[dict[str, Any]] = []
+    out: dict[str, Any] = {
+        "baseline": diff.baseline if diff else None,
+        "changes": changes,
+        "missing": list(diff.missing) if diff else [],
+        "problem": problem,
+    }
+    if diff is None:
+        return out
+    for d in diff.devices:
+        for v in d.verdicts:
+            changes.append(
+                {"device": d.device, "kind": "verdict", "requirement": v.requirement,
+                 "old": v.old, "new": v.new, "detail": v.why, "worse": v.worse}
+            )  # fmt: skip
+        for kind, added, removed in (
+            ("user-agent", d.ua_added, d.ua_removed),
+            ("ja3", d.ja3_added, d.ja3_removed),
+            ("ja4", d.ja4_added, d.ja4_removed),
+        ):
+            for value in removed:
+                changes.append({"device": d.device, "kind": kind, "requirement": None,
+                                "old": value, "new": None, "detail": ""})  # fmt: skip
+            for value in added:
+                changes.append({"device": d.device, "kind": kind, "requirement": None,
+                                "old": None, "new": value, "detail": ""})  # fmt: skip
+    return out
+
+
+def diff_lines(data: Mapping[str, Any]) -> list[str]:
+    """The `baseline_diff` dict as terminal lines (one per change)."""
+    if data.get("problem"):
+        return [f"baseline not compared: {data['problem']}"]
+    lines = []
+    for c in data.get("changes") or []:
+        if c["kind"] == "verdict":
+            lines.append(
+                f"{c['device']}: {c['requirement']}: {c['old'] or 'not judged'} -> "
+                f"{c['new'] or 'not judged'}" + (f" ({c['detail']})" if c.get("detail") else "")
+            )
+        elif c["new"] is not None:
+            lines.append(f"{c['device']}: new {c['kind']}: {c['new']}")
+        else:
+            lines.append(f"{c['device']}: {c['kind']} gone: {c['old']}")
+    for dev in data.get("missing") or []:
+        lines.append(f"{dev}: in the baseline, not in this run")
+    return lines

@@ -84,9 +84,13 @@ def _evidence(
     for src in f.evidence:
         path = src.removeprefix("capture:")
         href = links.get(path)
-        out.append(Evidence(src, href))
+        label = f"capture {Path(path).name}" if src.startswith("capture:") else src
+        out.append(Evidence(label, href))
         seen.add(path)
-    if with_device_files:
+    own_capture = any(  # a scenario's finding links its own pcap, not every file of the device
+        src.startswith("capture:") and links.get(src.removeprefix("capture:")) for src in f.evidence
+    )
+    if with_device_files and not own_capture:
         for p in [*device.captures, *device.keylogs]:
             if str(p) not in seen:
                 kind = "TLS key log" if p in device.keylogs else "capture"
@@ -109,7 +113,9 @@ def _finding_view(
     )
 
 
-def _tls_view(device: DeviceRun, family: Family | None) -> dict[str, Any]:
+def _tls_view(
+    device: DeviceRun, family: Family | None, links: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     handshakes = sorted(
         (o for o in device.observations if isinstance(o, TlsHandshake)), key=lambda h: h.time
     )
@@ -166,6 +172,7 @@ def _tls_view(device: DeviceRun, family: Family | None) -> dict[str, Any]:
                     f"{k}={v}" for k, v in (h.client_cert_subject or {}).items()
                 ),
                 "frames": ", ".join(map(str, h.evidence.frames)),
+                "href": (links or {}).get(h.evidence.source.removeprefix("capture:")),
             }
         )
     return {
@@ -344,7 +351,7 @@ def render_html(
                     for p in [*d.captures, *d.keylogs]
                 ],  # fmt: skip
                 "timelines": _timeline_view(d, family),
-                "tls": _tls_view(d, family),
+                "tls": _tls_view(d, family, links),
             }
         )
     rows = []

@@ -114,6 +114,31 @@ class DeviceRun:
         return run
 
 
+@dataclass
+class ScenarioRecord:
+    """One scenario run on one device, with what re-judging it from its own pcap needs
+    (report.json `scenarios[]`, docs/report-json.md). Paths are files on disk; the report
+    writes them relative to itself."""
+
+    name: str
+    device: str
+    requirements: list[str]
+    family: str
+    params: dict[str, str]
+    verdicts: dict[str, str]  # requirement -> the live verdict
+    capture: Path | None = None
+    keylog: Path | None = None
+    trust_ca: Path | None = None
+    identity: dict[str, Any] | None = None
+    not_on_wire: dict[str, str] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)  # JSON-ready
+    ports: dict[str, int] = field(default_factory=dict)
+    frames: int = 0  # frames in the capture
+    pcap_verdicts: dict[str, str] = field(default_factory=dict)  # the twin check's verdicts
+    pcap_frames: dict[str, list[int]] = field(default_factory=dict)  # requirement -> evidence
+    note: str = ""
+
+
 # The cells of the kill-matrix table (what happened to a requirement under a quirk).
 KILL, SURVIVES, NOT_RUN, EXTRA_FAIL = "KILL", "SURVIVES", "not run", "EXTRA FAIL"
 
@@ -159,6 +184,7 @@ class RunReport:
     meta: dict[str, Any] = field(default_factory=dict)
     devices: list[DeviceRun] = field(default_factory=list)
     kill_matrix: KillMatrixTable | None = None  # when the run had quirky simulated phones
+    scenarios: list[ScenarioRecord] = field(default_factory=list)  # harness conform runs
 
     def requirement_ids(self, *, all_catalog: bool = True) -> list[str]:
         """Matrix rows: catalog order; IDs no device has a finding for are kept when

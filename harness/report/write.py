@@ -14,7 +14,9 @@ read), and `device_runs[]`: per device its `id`, `description`, `family`,
 number of `findings`), `user_agents`, `ja3`, `ja4` (what the diff compares);
 `kill_matrix` (top level) when the run had quirky simulated phones: the
 `KillMatrixTable` (quirks x requirements: KILL / SURVIVES / not run / EXTRA FAIL),
-given with the run or derived by harness.conformance.killmatrix.
+given with the run or derived by harness.conformance.killmatrix;
+`scenarios[]` (harness conform): one entry per scenario run and device, with its own
+pcap and what re-judging it needs (docs/report-json.md).
 """
 
 from __future__ import annotations
@@ -28,11 +30,17 @@ from typing import Any
 import harness
 from harness.capture.reader import CaptureFormatError, CaptureReader
 from harness.observe.events import HttpExchange, TlsHandshake
-from harness.report.diff import BaselineError, diff_reports, load_baseline
+from harness.report.diff import BaselineError, diff_reports, diff_to_dict, load_baseline
 from harness.report.html import render_html
 from harness.report.json_report import build_report, dumps
 from harness.report.junit import junit_xml
-from harness.report.model import DeviceRun, KillMatrixTable, RunReport, identity_dict
+from harness.report.model import (
+    DeviceRun,
+    KillMatrixTable,
+    RunReport,
+    ScenarioRecord,
+    identity_dict,
+)
 
 EVIDENCE_DIR = "captures"
 
@@ -135,6 +143,47 @@ def device_run_entry(d: DeviceRun, links: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def _rel(path: Path | None, links: dict[str, str], out_dir: Path | None) -> str | None:
+    """A file's path relative to the report: its evidence link, else relative to out_dir."""
+    if path is None:
+        return None
+    if str(path) in links:
+        return links[str(path)]
+    if out_dir is not None:
+        try:
+            return path.resolve().relative_to(out_dir.resolve()).as_posix()
+        except ValueError:
+            pass
+    return str(path)
+
+
+def scenario_entry(
+    rec: ScenarioRecord, links: dict[str, str], out_dir: Path | None = None
+) -> dict[str, Any]:
+    """One `scenarios[]` entry of report.json (docs/report-json.md)."""
+    entry: dict[str, Any] = {
+        "name": rec.name,
+        "device": rec.device,
+        "requirements": list(rec.requirements),
+        "capture": _rel(rec.capture, links, out_dir),
+        "keylog": _rel(rec.keylog, links, out_dir),
+        "family": rec.family,
+        "params": dict(rec.params),
+        "identity": rec.identity,
+        "trust_ca": _rel(rec.trust_ca, links, out_dir),
+        "verdicts": dict(rec.verdicts),
+        "not_on_wire": dict(rec.not_on_wire),
+        "facts": rec.facts,
+        "ports": dict(rec.ports),
+        "frames": rec.frames,
+        "pcap_verdicts": dict(rec.pcap_verdicts),
+        "pcap_frames": {k: list(v) for k, v in rec.pcap_frames.items()},
+    }
+    if rec.note:
+        entry["note"] = rec.note
+    return entry
+
+
 def kill_matrix_of(run: RunReport) -> KillMatrixTable | None:
     """The run's kill-matrix table: the one it carries, else one from its quirky devices."""
     if run.kill_matrix is not None or not any(d.quirks for d in run.devices):
@@ -145,7 +194,10 @@ def kill_matrix_of(run: RunReport) -> KillMatrixTable | None:
 
 
 def build_run_json(
-    run: RunReport, links: dict[str, str] | None = None, notes: list[str] | None = None
+    run: RunReport,
+    links: dict[str, str] | None = None,
+    notes: list[str] | None = None,
+    out_dir: Path | None = None,
 ) -> dict[str, Any]:
     """report.json's dict for a run (the contract plus the extras of the module docstring)."""
     links = links or {}
@@ -167,6 +219,8 @@ def build_run_json(
         meta=meta,
     )
     report["device_runs"] = [device_run_entry(d, links) for d in run.devices]
+    if run.scenarios:
+        report["scenarios"] = [scenario_entry(r, links, out_dir) for r in run.scenarios]
     table = kill_matrix_of(run)
     if table is not None:
         report["kill_matrix"] = table.to_dict()
@@ -194,9 +248,13 @@ def write_reports(
             problem = str(exc)
             notes.append(problem)
             old = None
-    report = build_run_json(run, links, notes)
+    report = build_run_json(run, links, notes, out_dir)
     if baseline is not None and old is not None:
         diff = diff_reports(old, report, baseline_name=str(baseline))
+    if baseline is not None:
+        report["baseline_diff"] = diff_to_dict(diff, problem)
+        if diff is None:
+            report["baseline_diff"]["baseline"] = str(baseline)
     paths = {
         "json": out_dir / "report.json",
         "html": out_dir / "report.html",

@@ -191,7 +191,14 @@ class SilentFront:
                     pass
                 return
             http = self.run.lab.http
-            up_reader, up_writer = await asyncio.open_connection(http.host, http.port)
+            # relay from the phone's own address, so the lab sees the phone (as without a
+            # front); this harness-internal hop stays out of the scenario's pcap
+            self.run.internal_ports.add(http.port)
+            peer = writer.get_extra_info("peername")
+            local = (peer[0], 0) if peer and peer[0] != http.host else None
+            up_reader, up_writer = await asyncio.open_connection(
+                http.host, http.port, local_addr=local
+            )
             self._writers.add(up_writer)
             await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
         except (ConnectionError, OSError):

@@ -96,6 +96,7 @@ class SimPhone:
         tftp_timeout: float = 0.5,
         free_run: bool | None = None,
         on_attempt: Callable[[SimPhone, AttemptDone], None] | None = None,
+        source: str | None = None,
     ) -> None:
         self.family = load_family(family) if isinstance(family, str) else family
         self.clock: Clock = clock or REAL_CLOCK
@@ -114,6 +115,7 @@ class SimPhone:
         self.http_timeout, self.tftp_timeout = http_timeout, tftp_timeout
         self.free_run = free_run if free_run is not None else not isinstance(clock, VirtualClock)
         self.on_attempt = on_attempt
+        self.source = source  # own loopback address (adapters.source), None: the OS picks
         # what happened, in order (the status page and tests read these)
         self.attempts: list[AttemptDone] = []
         self.fetches: list[tuple[float, Fetch, FetchResult]] = []
@@ -337,7 +339,7 @@ class SimPhone:
     async def _resolve(self, name: str, qtype: str) -> DnsResult:
         if self.dns is None:
             return DnsResult(name=name, qtype=qtype, error="no DNS server configured")
-        answer = await resolve(name, qtype, self.dns)
+        answer = await resolve(name, qtype, self.dns, local=self.source)
         return DnsResult(name=name, qtype=qtype, addresses=answer.addresses, error=answer.error)
 
     async def _resolve_a(self, name: str) -> tuple[str, ...]:
@@ -345,7 +347,13 @@ class SimPhone:
 
     async def _fetch(self, action: Fetch) -> FetchResult:
         if action.scheme == "tftp":
-            r = await tftp_get(action.address, action.port, action.path, timeout=self.tftp_timeout)
+            r = await tftp_get(
+                action.address,
+                action.port,
+                action.path,
+                timeout=self.tftp_timeout,
+                local=self.source,
+            )
             outcome = r.outcome if r.outcome != "error" else "connection-error"
             return FetchResult(outcome=outcome, body=r.data, error=r.error)
         ctx = None
@@ -366,6 +374,7 @@ class SimPhone:
             check_server=check,
             check_cipher=lambda name: check_negotiated(name, self.behaviour),
             chunked_supported=self.behaviour.chunked_supported,
+            local=self.source,
         )
 
     def _ssl_context(self) -> ssl.SSLContext:
@@ -377,4 +386,4 @@ class SimPhone:
         target = self.syslog or _host_port(self.params.get("Syslog_Server") or "", SYSLOG_PORT)
         self.syslog_sent.append((self.clock.now(), text))
         if target is not None:
-            await send_syslog(text, target)
+            await send_syslog(text, target, local=self.source)

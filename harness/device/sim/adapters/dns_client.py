@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from dnslib import QTYPE, RCODE, DNSRecord
 
+from harness.device.sim.adapters.source import local_bind
+
 
 @dataclass(frozen=True)
 class DnsAnswer:
@@ -42,13 +44,17 @@ async def resolve(
     *,
     timeout: float = 1.0,
     tries: int = 3,
+    local: str | None = None,
 ) -> DnsAnswer:
     query = DNSRecord.question(name, qtype)
     query.header.id = random.randrange(1, 65536)
     loop = asyncio.get_running_loop()
     try:
         transport, proto = await loop.create_datagram_endpoint(
-            lambda: _Proto(query.header.id), remote_addr=server, family=socket.AF_INET
+            lambda: _Proto(query.header.id),
+            remote_addr=server,
+            local_addr=local_bind(local, server[0]),
+            family=socket.AF_INET,
         )
     except OSError as exc:
         return DnsAnswer((), f"resolver {server[0]}:{server[1]} unreachable: {exc}")

@@ -18,6 +18,7 @@ import ssl
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
+from harness.device.sim.adapters.source import local_bind
 from harness.device.sim.adapters.tls_client import TlsRejected
 from harness.device.sim.engine_table import Fetch, FetchResult
 
@@ -155,6 +156,7 @@ async def http_fetch(
     check_cipher: Callable[[str | None], None] | None = None,
     chunked_supported: bool = True,
     version: str = "HTTP/1.1",
+    local: str | None = None,
 ) -> FetchResult:
     """One exchange; `check_server(der, peer_ip)` may raise TlsRejected before any data goes."""
     writer = None
@@ -166,6 +168,7 @@ async def http_fetch(
                     action.port,
                     ssl=ssl_context if action.scheme == "https" else None,
                     server_hostname=action.host if action.scheme == "https" else None,
+                    local_addr=local_bind(local, action.address),
                 )
             except ssl.SSLError as exc:
                 return FetchResult(outcome="connection-error", error=f"TLS handshake: {exc}")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import socket
 
+from harness.device.sim.adapters.source import local_bind
+
 FACILITY_LOCAL0 = 16
 SEVERITY_NOTICE = 5
 
@@ -19,12 +21,15 @@ def syslog_datagram(
     return f"<{facility * 8 + severity}>{text}".encode()
 
 
-async def send_syslog(text: str, server: tuple[str, int]) -> None:
+async def send_syslog(text: str, server: tuple[str, int], *, local: str | None = None) -> None:
     """Send one message; a network error is swallowed (syslog is fire-and-forget)."""
     loop = asyncio.get_running_loop()
     try:
         transport, _ = await loop.create_datagram_endpoint(
-            asyncio.DatagramProtocol, remote_addr=server, family=socket.AF_INET
+            asyncio.DatagramProtocol,
+            remote_addr=server,
+            local_addr=local_bind(local, server[0]),
+            family=socket.AF_INET,
         )
     except OSError:
         return

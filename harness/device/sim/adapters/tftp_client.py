@@ -13,6 +13,8 @@ import socket
 import struct
 from dataclasses import dataclass
 
+from harness.device.sim.adapters.source import local_bind
+
 RRQ, DATA, ACK, ERROR, OACK = 1, 3, 4, 5, 6
 ERR_NOT_FOUND, ERR_UNKNOWN_TID = 1, 5
 MAX_BYTES = 16 * 1024 * 1024
@@ -64,11 +66,12 @@ async def tftp_get(
     blksize: int = 1024,
     timeout: float = 1.0,
     retries: int = 4,
+    local: str | None = None,
 ) -> TftpResult:
     loop = asyncio.get_running_loop()
     try:
         transport, proto = await loop.create_datagram_endpoint(
-            _Proto, local_addr=("0.0.0.0", 0), family=socket.AF_INET
+            _Proto, local_addr=local_bind(local, host) or ("0.0.0.0", 0), family=socket.AF_INET
         )
     except OSError as exc:
         return TftpResult("connection-error", error=f"cannot open a UDP socket: {exc}")
