@@ -39,7 +39,7 @@ from harness.spec.family import Family, FamilyError, family_names, load_family
 
 HELP = "analyze pcap/pcapng captures: provisioning transactions per device, spec findings"
 FORMATS = ("text", "json", "html", "junit")
-PORT_KINDS = ("dns", "dhcp", "tftp", "syslog")
+PORT_KINDS = ("dns", "dhcp", "tftp", "syslog", "http", "https")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -59,7 +59,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KIND=PORT",
-        help=f"also treat UDP PORT as KIND ({', '.join(PORT_KINDS)})",
+        help=(
+            f"also treat PORT as KIND ({', '.join(PORT_KINDS)}; http/https: TCP ports where a "
+            "refused or unanswered connection is a failed provisioning attempt)"
+        ),
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 

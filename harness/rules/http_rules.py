@@ -119,7 +119,7 @@ def _rule_asks_post(ctx: RuleContext) -> bool:
 
 @rule("HTTP-GET")
 def http_get(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
-    reqs = timeline.of(HttpExchange)
+    reqs = [x for x in timeline.of(HttpExchange) if x.request_sent]
     if not reqs:
         return [
             finding("HTTP-GET", Verdict.INCONCLUSIVE, "the device made no HTTP request", timeline)

@@ -429,7 +429,7 @@ def tls_generic_cert(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding
         )
         return [finding("TLS-GENERIC-CERT", Verdict.SKIPPED, why, timeline, asked[0])]
     field = ctx.family.ua_identity_field
-    reqs = [r for r in timeline.of(HttpExchange) if r.scheme == "https"]
+    reqs = [r for r in timeline.of(HttpExchange) if r.scheme == "https" and r.request_sent]
     parsed = [parse_user_agent(ctx.family, r.user_agent) for r in reqs]
     if not reqs:
         why = (
