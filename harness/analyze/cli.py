@@ -21,6 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from harness.analyze.devices import DeviceArgError, load_devices_file, parse_device_arg
 from harness.analyze.engine import CaptureResult, Ports, analyze_capture
 from harness.analyze.judge import judge
 from harness.analyze.params import ParamError, load_profile_file, parse_param_args
@@ -65,6 +66,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         ),
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    # -- identity (issue 10 items 5, 6): the devices the user states --------------------
+    p.add_argument(
+        "--device",
+        action="append",
+        default=[],
+        metavar="serial=S,mac=M,product=P,ip=A",
+        help="a device in the capture and who it is (repeatable): its User-Agent, client "
+        "certificate and MAC are judged against this; a client it names is judged even "
+        "without a phone identity",
+    )
+    p.add_argument(
+        "--devices", metavar="TOML", help="the devices, as a `harness conform --devices` file"
+    )
 
 
 def _ports(items: list[str]) -> Ports:
@@ -136,7 +150,10 @@ def _run(args: argparse.Namespace) -> int:
             raise ParamError("-j must be at least 1")
         if args.trust_ca and not Path(args.trust_ca).is_file():
             raise ParamError(f"--trust-ca {args.trust_ca}: no such file")
-    except (ParamError, FamilyError) as exc:
+        stated = [parse_device_arg(d) for d in args.device]
+        if args.devices:
+            stated += load_devices_file(args.devices)
+    except (ParamError, FamilyError, DeviceArgError) as exc:
         print(f"harness analyze: {exc}", file=err)
         return 2
     for path in args.pcap:
@@ -162,6 +179,7 @@ def _run(args: argparse.Namespace) -> int:
     facts: dict[str, Any] = {}
     if args.trust_ca:
         facts["trusted_ca_pem"] = Path(args.trust_ca).read_text("utf-8", "replace")
+    other_clients: dict[str, str] = {}
     timelines, findings, notes = judge(
         observations,
         family,
@@ -169,6 +187,8 @@ def _run(args: argparse.Namespace) -> int:
         file_params=file_params,
         cli_params=cli_params,
         facts=facts,
+        stated=stated,
+        other_clients=other_clients,
     )
     for r in results:
         notes.extend(f"{r.path}: {p}" for p in r.read_problems)
@@ -180,16 +200,32 @@ def _run(args: argparse.Namespace) -> int:
         if args.out:
             with open(args.out, "w", encoding="utf-8") as fp:
                 stream_report(
-                    fp, captures=results, timelines=timelines, findings=findings, meta=meta
+                    fp,
+                    captures=results,
+                    timelines=timelines,
+                    findings=findings,
+                    meta=meta,
+                    other_clients=other_clients,
                 )
         else:
             stream_report(
-                sys.stdout, captures=results, timelines=timelines, findings=findings, meta=meta
+                sys.stdout,
+                captures=results,
+                timelines=timelines,
+                findings=findings,
+                meta=meta,
+                other_clients=other_clients,
             )
         for note in notes:
             print(f"harness analyze: {note}", file=err)
         return 1 if failed else 0
-    report = build_report(captures=results, observations=observations, findings=findings, meta=meta)
+    report = build_report(
+        captures=results,
+        observations=observations,
+        findings=findings,
+        meta=meta,
+        other_clients=other_clients,
+    )
     run_report = None
     if args.format in ("html", "junit"):
         run_report = analysis_run(
@@ -199,6 +235,7 @@ def _run(args: argparse.Namespace) -> int:
             family=family.name,
             parameters={**file_params, **cli_params},
             meta={"family": family.name, "notes": notes},
+            other_clients=other_clients,
         )
     del observations, results, findings, timelines  # the report holds copies: free them
     if args.format == "html":
