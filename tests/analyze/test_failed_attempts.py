@@ -213,18 +213,25 @@ def test_crafted_failures_are_connection_errors(tmp_path, capsys, six, make, wor
 def test_tftp_request_to_a_closed_port_is_refused_by_icmp(tmp_path, capsys):
     port = free_port()  # UDP, closed: the kernel answers ICMP port unreachable
     cap = tmp_path / "tftp.pcap"
+    script = f"mode octet\nrexmt 1\ntimeout 2\nget CP-8831-3PCC.cfg {tmp_path / 'out'}\nquit\n"
     with loopback_capture(cap, f"udp port {port} or icmp"):
         for i in range(2):
             subprocess.run(
-                ["tftp", "-m", "octet", "127.0.0.1", str(port), "-c", "get", "CP-8831-3PCC.cfg",
-                 str(tmp_path / "out")],
-                timeout=60, capture_output=True, check=False,
-            )  # fmt: skip
+                ["tftp", "127.0.0.1", str(port)],
+                input=script.encode(),
+                timeout=60,
+                capture_output=True,
+                check=False,
+            )
             if i == 0:
                 time.sleep(1)
-    report = analyze(
-        capsys, cap, "--port", f"tftp={port}", "--device", "ip=127.0.0.1",
-        "--param", "Resync_Error_Retry_Delay=1",
-    )  # fmt: skip
+    base = [cap, "--port", f"tftp={port}", "--device", "ip=127.0.0.1"]
+    report = analyze(capsys, *base, "--param", "Resync_Error_Retry_Delay=1")
     tftp = [t for t in report["transactions"] if t["kind"] == "tftp"]
-    assert tftp and all(t["outcome"] == "refused" for t in tftp), tftp
+    assert len(tftp) == 2 and all(t["outcome"] == "refused" for t in tftp), tftp
+    v, why = verdict(report, "HTTP-CONNERR")
+    assert v == "pass", why
+    v, why = verdict(
+        analyze(capsys, *base, "--param", f"Resync_Error_Retry_Delay={SLOW}"), "HTTP-CONNERR"
+    )
+    assert v == "fail", why
