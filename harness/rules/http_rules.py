@@ -67,9 +67,11 @@ def ua_identity(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
                 timeline,
             )
         ]
-    # independent sources only: a User-Agent is never judged against itself
-    sources = [s for s in (identity.stated(ctx),) if s is not None]
-    sources += [src for _, src in identity.certificates(timeline)]
+    # independent sources only, a User-Agent is never judged against itself: the
+    # configured/stated identity when there is one (the truth: a certificate that
+    # disagrees with it is TLS-CLIENT-CERT's fail), else the client certificate
+    given = identity.stated(ctx)
+    sources = [given] if given else [src for _, src in identity.certificates(timeline)]
     sources += identity.dhcp_macs(timeline)
     if not sources:
         why = (

@@ -331,9 +331,12 @@ def _subject_text(subject: dict[str, str] | None) -> str:
 
 
 def _identity_sources(timeline: DeviceTimeline, ctx: RuleContext) -> list[identity.IdentitySource]:
-    """What the certificate is judged against: never the certificate itself."""
-    sources = [s for s in (identity.stated(ctx),) if s is not None]
-    for req, claims in identity.user_agents(timeline, ctx)[:1]:
+    """What the certificate is judged against, never the certificate itself: the
+    configured/stated identity when there is one (a User-Agent that disagrees with it
+    is UA-IDENTITY's fail), else the User-Agent; and the DHCP MAC."""
+    given = identity.stated(ctx)
+    sources = [given] if given else []
+    for req, claims in [] if given else identity.user_agents(timeline, ctx)[:1]:
         sources.append(identity.IdentitySource(f"its User-Agent {req.user_agent!r}", claims))
     return sources + identity.dhcp_macs(timeline)
 
