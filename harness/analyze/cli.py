@@ -193,6 +193,8 @@ def _run(args: argparse.Namespace) -> int:
     for r in results:
         notes.extend(f"{r.path}: {p}" for p in r.read_problems)
     meta = {"tool": "harness analyze", "family": family.name, "notes": notes}
+    if stated:
+        meta["devices"] = [d.describe() for d in stated]
     failed = any(f.verdict == "fail" for f in findings)
     big = sum(len(tl.observations) for tl in timelines) > 5000
     if args.format == "json" and big:  # stream: neither all dicts nor the text in memory
