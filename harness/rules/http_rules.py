@@ -80,21 +80,23 @@ def ua_identity(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
             "a User-Agent is not judged against itself"
         )
         return [finding("UA-IDENTITY", Verdict.INCONCLUSIVE, why, timeline, uas[0][0])]
-    fields = ("product", ctx.family.ua_identity_field)
+    # every field the User-Agent names (product, serial, MAC) that a source names too
+    fields = tuple(dict.fromkeys(("product", ctx.family.ua_identity_field, *identity.FIELDS)))
     for req, claims in uas:
         for src in sources:
             wrong = identity.disagreement(claims, src, fields)
             if wrong:
                 why = f"{req.method} {req.url}: the User-Agent names {wrong}"
                 return [finding("UA-IDENTITY", Verdict.FAIL, why, timeline, req)]
-    compared = [src for src in sources if any(src.get(f) for f in fields)]
+    both = [f for f in fields if uas[0][1].get(f) and any(src.get(f) for src in sources)]
+    compared = [src for src in sources if any(src.get(f) for f in both)]
     if not compared:
         why = (
-            f"the identity sources ({'; '.join(s.name for s in sources)}) name neither the "
-            f"product nor the {ctx.family.ua_identity_field} the User-Agent carries"
+            f"the identity sources ({'; '.join(s.name for s in sources)}) name nothing the "
+            f"User-Agent carries ({', '.join(f for f in fields if uas[0][1].get(f))})"
         )
         return [finding("UA-IDENTITY", Verdict.INCONCLUSIVE, why, timeline, uas[0][0])]
-    named = ", ".join(f"{f}={uas[0][1][f]}" for f in fields if f in uas[0][1])
+    named = ", ".join(f"{f}={uas[0][1][f]}" for f in both)
     why = (
         f"the User-Agent of all {len(uas)} requests names {named}, as "
         + " and ".join(s.name for s in compared)
