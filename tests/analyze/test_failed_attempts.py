@@ -226,7 +226,8 @@ def test_tftp_request_to_a_closed_port_is_refused_by_icmp(tmp_path, capsys):
             if i == 0:
                 time.sleep(1)
     base = [cap, "--port", f"tftp={port}", "--device", "ip=127.0.0.1"]
-    report = analyze(capsys, *base, "--param", "Resync_Error_Retry_Delay=1")
+    # tftp-hpa gives up 1 s (its timeout) after its last request; then the 1 s sleep
+    report = analyze(capsys, *base, "--param", "Resync_Error_Retry_Delay=2")
     tftp = [t for t in report["transactions"] if t["kind"] == "tftp"]
     assert len(tftp) == 2 and all(t["outcome"] == "refused" for t in tftp), tftp
     v, why = verdict(report, "HTTP-CONNERR")
@@ -235,3 +236,36 @@ def test_tftp_request_to_a_closed_port_is_refused_by_icmp(tmp_path, capsys):
         analyze(capsys, *base, "--param", f"Resync_Error_Retry_Delay={SLOW}"), "HTTP-CONNERR"
     )
     assert v == "fail", why
+
+
+@pytest.mark.skipif(shutil.which("tftp") is None, reason="tftp-hpa not installed")
+def test_tftp_request_never_answered_is_a_timeout(tmp_path, capsys):
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # bound: no ICMP, no answer
+    silent.bind(("127.0.0.1", 0))
+    port = silent.getsockname()[1]
+    cap = tmp_path / "tftp.pcap"
+    script = f"mode octet\nrexmt 1\ntimeout 2\nget CP-8831-3PCC.cfg {tmp_path / 'out'}\nquit\n"
+    try:
+        with loopback_capture(cap, f"udp port {port}"):
+            for i in range(2):
+                subprocess.run(
+                    ["tftp", "127.0.0.1", str(port)],
+                    input=script.encode(),
+                    timeout=60,
+                    capture_output=True,
+                    check=False,
+                )
+                if i == 0:
+                    time.sleep(1)
+    finally:
+        silent.close()
+    base = [cap, "--port", f"tftp={port}", "--device", "ip=127.0.0.1"]
+    # tftp-hpa gives up 1 s (its timeout) after its last request; then the 1 s sleep
+    report = analyze(capsys, *base, "--param", "Resync_Error_Retry_Delay=2")
+    tftp = [t for t in report["transactions"] if t["kind"] == "tftp"]
+    assert len(tftp) == 2 and all(t["outcome"] == "timeout" for t in tftp), tftp
+    assert all(t["retransmissions"] >= 1 for t in tftp)
+    v, why = verdict(report, "HTTP-TIMEOUT")
+    assert v == "pass", why
+    report = analyze(capsys, *base, "--param", f"Resync_Error_Retry_Delay={SLOW}")
+    assert verdict(report, "HTTP-TIMEOUT")[0] == "fail"
