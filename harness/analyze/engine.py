@@ -179,6 +179,7 @@ class Analyzer:
             "tcp_overlaps": 0,
             "tcp_gaps": 0,
             "tcp_gap_bytes": 0,
+            "tcp_failed_connections": 0,
         }
 
     # -- plumbing -------------------------------------------------------------
@@ -628,11 +629,10 @@ class Analyzer:
             port = f.server[1]
             if port not in http_ports and port not in tls_ports:
                 continue
+            self.stats["tcp_failed_connections"] += 1
             client = (self._ip(f.client[0]), f.client[1])
-            why = f.why or (
-                f"never answered: no SYN-ACK to {f.syns} SYN(s) over {f.end - f.start:.1f} s"
-            )
-            tries = f"{f.syns} SYN(s)"
+            tries = f"{f.syns} SYN" + ("s" if f.syns > 1 else "")
+            why = f.why or f"never answered: no SYN-ACK to {tries} over {f.end - f.start:.1f} s"
             out.append(
                 HttpExchange(
                     time=f.start,
@@ -644,7 +644,7 @@ class Analyzer:
                     url="",
                     scheme="https" if port in tls_ports and port not in http_ports else "http",
                     outcome=CONNECTION_ERROR,
-                    note=f"{why} ({tries})",
+                    note=why if why.startswith("never") else f"{why} ({tries})",
                     duration=f.end - f.start,
                 )
             )

@@ -73,6 +73,7 @@ def test_refused_connections_are_connection_errors_judged_by_timing(tmp_path, ca
     assert len(attempts) == 3
     assert all(t["outcome"] == "connection-error" and t["status"] is None for t in attempts)
     assert all("refused" in t["note"] and len(t["frames"]) == 2 for t in attempts)
+    assert report["captures"][0]["stats"]["tcp_failed_connections"] == 3
     v, why = verdict(report, "HTTP-CONNERR")
     assert v == "pass", why
     assert "refused" in why

@@ -18,7 +18,7 @@ def refused(t, server=SERVER):
     return HttpExchange(
         time=t, client=(IP, 40001), server=server, device=DEV, evidence=ev(), method="",
         url="", status=None, outcome="connection-error",
-        note="refused: the server answered the SYN with a RST (1 SYN(s))", duration=0.0,
+        note="refused: the server answered the SYN with a RST (1 SYN)", duration=0.0,
     )  # fmt: skip
 
 
