@@ -18,7 +18,9 @@ object per packet; at the end, those to a provisioning port (`Ports.http`,
 `HttpExchange` records with no request (`method` "", outcome
 `connection-error`, the Table 3-1 transport outcome). An HTTP request whose
 answer never came is outcome `timeout` when the client closed first or the
-capture ended, `no-response` when the server closed without answering.
+capture ended, `no-response` when the server closed without answering; a TLS
+ClientHello that got nothing back is such a record too (`method` "", outcome
+`timeout`, or `connection-error` when the server closed).
 
 Devices are attributed at the end: the client's IP, its Ethernet source MAC
 (when that MAC is seen with one IP only: a router's MAC names nobody), the
@@ -146,6 +148,7 @@ class _FailedConnection:
     syns: int
     why: str
     frames: tuple[int, ...]
+    outcome: str = CONNECTION_ERROR
 
 
 class Analyzer:
@@ -581,6 +584,8 @@ class Analyzer:
         if fl.app:
             if isinstance(fl.app, HttpConnection):
                 fl.app.closed_by = fl.closer
+            elif fl.c2s is not None and fl.c2s.delivered and not fl.s2c.delivered:
+                self._tls_unanswered(fl)
             fl.app.close(fl.ts)
         elif fl.app is None and fl.syns and not fl.synack and len(self.failed) < MAX_FAILED:
             self.failed.append(
@@ -596,6 +601,33 @@ class Analyzer:
             )
         fl.app = False
         fl.c2s = fl.s2c = None  # break the flow <-> sink cycle (freed at once)
+
+    def _tls_unanswered(self, fl: _Flow) -> None:
+        """A TLS client whose hello got nothing back: a timeout (or an error if the server
+        closed), as a request never answered is; what it asked for is encrypted anyway."""
+        if len(self.failed) >= MAX_FAILED:
+            return
+        start = fl.app.time  # type: ignore[union-attr]
+        if fl.closer == "server":
+            why, outcome = "TLS: the server closed without answering the ClientHello", None
+        else:
+            end = "the client gave up" if fl.closer else "the capture ends"
+            why, outcome = (
+                f"TLS: no answer to the ClientHello within {fl.ts - start:.1f} s; {end}",
+                "timeout",
+            )
+        self.failed.append(
+            _FailedConnection(
+                fl.client,
+                fl.server,
+                start,
+                fl.ts,
+                fl.syns,
+                why,
+                tuple(fl.app.frames),  # type: ignore[union-attr]
+                outcome or CONNECTION_ERROR,
+            )
+        )
 
     def _unreachable(self, pkt: Packet) -> None:
         """An ICMP(v6) destination unreachable: fail the SYN or TFTP request it quotes."""
@@ -643,8 +675,8 @@ class Analyzer:
                     method="",
                     url="",
                     scheme="https" if port in tls_ports and port not in http_ports else "http",
-                    outcome=CONNECTION_ERROR,
-                    note=why if why.startswith("never") else f"{why} ({tries})",
+                    outcome=f.outcome,
+                    note=why if why.startswith(("never", "TLS")) else f"{why} ({tries})",
                     duration=f.end - f.start,
                 )
             )

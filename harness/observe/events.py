@@ -116,8 +116,8 @@ class HttpExchange(Observation):
 
     @property
     def request_sent(self) -> bool:
-        """False for a connection that failed before any request (outcome connection-error)."""
-        return self.outcome != "connection-error"
+        """False for a connection that failed before any request was seen (method "")."""
+        return bool(self.method)
 
     def header(self, name: str) -> str | None:
         low = name.lower()

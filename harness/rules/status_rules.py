@@ -274,7 +274,8 @@ def _outcome_of(attempt: Attempt, ctx: RuleContext, served: dict[int, dict]) -> 
                 what = f"{last.scheme} connection to {where} {last.note or 'failed'}"
                 # TCP doubles its SYN retry timer: the client gave up about as long after its
                 # last SYN as its SYNs spanned, so the next attempt may be that much later
-                allowance = last.duration or 0.0
+                if last.outcome != "timeout":
+                    allowance = last.duration or 0.0
             else:
                 what = f"no answer ({last.outcome}) to {last.method} {path}"
         else:

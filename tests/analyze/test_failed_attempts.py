@@ -126,24 +126,30 @@ class SilentServer:
             c.close()
 
 
-def test_requests_never_answered_are_timeouts_judged_by_timing(tmp_path, capsys):
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_requests_never_answered_are_timeouts_judged_by_timing(tmp_path, capsys, scheme):
+    """HTTP: the GET is on the wire, unanswered. HTTPS: the ClientHello gets nothing back
+    (what was asked is encrypted anyway): the same timeout, the device named by --device."""
     server = SilentServer()
     cap = tmp_path / "silent.pcap"
+    url = f"{scheme}://127.0.0.1:{server.port}/CP-8831-3PCC.cfg"
     try:
         with loopback_capture(cap, f"tcp port {server.port}"):
             for i in range(3):
-                curl("-m", "1", "-A", PHONE_UA, f"http://127.0.0.1:{server.port}/CP-8831-3PCC.cfg")
+                curl("-k", "-m", "1", "-A", PHONE_UA, url)
                 if i < 2:
                     time.sleep(1)
     finally:
         server.close()
-    report = analyze(capsys, cap, "--param", "Resync_Error_Retry_Delay=1")
+    base = [cap, "--device", "ip=127.0.0.1"]
+    report = analyze(capsys, *base, "--param", "Resync_Error_Retry_Delay=1")
     reqs = [t for t in report["transactions"] if t["kind"] == "http"]
-    assert len(reqs) == 3 and all(t["outcome"] == "timeout" for t in reqs)
+    assert len(reqs) == 3 and all(t["outcome"] == "timeout" for t in reqs), reqs
+    assert all(t["scheme"] == scheme for t in reqs)
     assert all(0.8 < t["duration"] < 3 for t in reqs), [t["duration"] for t in reqs]
     v, why = verdict(report, "HTTP-TIMEOUT")
     assert v == "pass", why
-    report = analyze(capsys, cap, "--param", f"Resync_Error_Retry_Delay={SLOW}")
+    report = analyze(capsys, *base, "--param", f"Resync_Error_Retry_Delay={SLOW}")
     v, why = verdict(report, "HTTP-TIMEOUT")
     assert v == "fail", why
     assert verdict(report, "HTTP-CONNERR")[0] == "inconclusive"
