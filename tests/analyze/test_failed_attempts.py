@@ -12,7 +12,9 @@ Resync_Error_Retry_Delay asks for much longer (the client retried too soon).
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -276,3 +278,70 @@ def test_tftp_request_never_answered_is_a_timeout(tmp_path, capsys):
     assert v == "pass", why
     report = analyze(capsys, *base, "--param", f"Resync_Error_Retry_Delay={SLOW}")
     assert verdict(report, "HTTP-TIMEOUT")[0] == "fail"
+
+
+# -- a real client whose SYNs are dropped (a namespace with an nft drop rule) -------------
+@pytest.fixture
+def drop_namespace():
+    """A network namespace (loopback only) whose nft input chain drops TCP to one port;
+    removed (with its table) even when the test fails."""
+    if os.geteuid() != 0 or shutil.which("nft") is None or shutil.which("ip") is None:
+        pytest.skip("needs root, ip and nft")
+    ns, port = f"hid{os.getpid()}", 18443
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        run = ["ip", "netns", "exec", ns]
+        subprocess.run([*run, "ip", "link", "set", "lo", "up"], check=True)
+        rules = (
+            "table inet harness_drop {\n chain input {\n"
+            f"  type filter hook input priority 0;\n  tcp dport {port} drop\n }}\n}}\n"
+        )
+        subprocess.run([*run, "nft", "-f", "-"], input=rules.encode(), check=True)
+        yield run, port
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
+def _netns_capture(run: list[str], path: Path, bpf: str) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [*run, "tcpdump", "-i", "lo", "-U", "-n", "-w", str(path), bpf],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    line = proc.stderr.readline().decode()
+    assert "listening" in line, line
+    time.sleep(1.0)  # tcpdump says "listening" a little before it captures
+    return proc
+
+
+@pytest.mark.skipif(shutil.which("tcpdump") is None, reason="tcpdump not installed")
+def test_syns_dropped_until_curl_gives_up_are_connection_errors(drop_namespace, tmp_path, capsys):
+    run, port = drop_namespace
+    cap = tmp_path / "dropped.pcap"
+    proc = _netns_capture(run, cap, f"tcp port {port}")
+    try:
+        for i in range(2):
+            subprocess.run(
+                [*run, "curl", "-s", "-o", "/dev/null", "--connect-timeout", "2", "-A", PHONE_UA,
+                 f"http://127.0.0.1:{port}/CP-8831-3PCC.cfg"],
+                timeout=30, check=False,
+            )  # fmt: skip
+            if i == 0:
+                time.sleep(1)
+        time.sleep(0.5)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
+    base = [cap, "--port", f"http={port}", "--device", "ip=127.0.0.1"]
+    report = analyze(capsys, *base, "--param", "Resync_Error_Retry_Delay=1")
+    attempts = [t for t in report["transactions"] if t["kind"] == "http"]
+    assert len(attempts) == 2, attempts
+    assert all(t["outcome"] == "connection-error" for t in attempts)
+    assert all("never answered" in t["note"] and len(t["frames"]) >= 2 for t in attempts)
+    v, why = verdict(report, "HTTP-CONNERR")
+    assert v == "pass", why
+    v, why = verdict(
+        analyze(capsys, *base, "--param", f"Resync_Error_Retry_Delay={SLOW}"), "HTTP-CONNERR"
+    )
+    assert v == "fail", why
