@@ -72,11 +72,14 @@ def ua_identity(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
     # disagrees with it is TLS-CLIENT-CERT's fail), else the client certificate
     given = identity.stated(ctx)
     sources = [given] if given else [src for _, src in identity.certificates(timeline)]
+    if not given:
+        sources += identity.profile_macros(timeline, ctx)
     sources += identity.dhcp_macs(timeline)
     if not sources:
         why = (
             "no source of the device's identity independent of its User-Agent "
-            "(no --device, no individual client certificate, no DHCP MAC): "
+            "(no --device, no individual client certificate, no DHCP MAC, no identity "
+            "macro in a given profile rule): "
             "a User-Agent is not judged against itself"
         )
         return [finding("UA-IDENTITY", Verdict.INCONCLUSIVE, why, timeline, uas[0][0])]

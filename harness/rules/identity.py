@@ -6,17 +6,23 @@ fact `stated_identity` when `harness analyze` judges a capture, None when the us
 stated nothing), the client certificate (OU = product, L = serial, S = MAC, the
 generic certificate names nobody), the User-Agent (the family's grammar) and the
 MAC a DHCP client sent (chaddr). Each `IdentitySource` says what it claims and how
-to name it in a finding. Pure; the subject layout comes from harness.spec.
+to name it in a finding. Also the profile rule's macros: a request whose path
+matches a `Profile_Rule*` template with `$PN`, `$SN`, `$MA`/`$MAU`/`$MAC` in it says
+what the device expanded them to (its own identity, by another path than the
+User-Agent). Pure; the subject layout and macro grammar come from harness.spec.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
-from harness.observe.events import DhcpExchange, HttpExchange, TlsHandshake
+from harness.observe.events import DhcpExchange, HttpExchange, TftpTransfer, TlsHandshake
 from harness.observe.timeline import DeviceTimeline
 from harness.rules.registry import RuleContext
 from harness.spec._data import load_data
+from harness.spec.macros import _TOKEN
 from harness.spec.user_agent import parse_user_agent
 
 FIELDS = ("product", "serial", "mac")
@@ -119,3 +125,70 @@ def disagreement(
             what = f"{labels[f]}={mine!r} ({f})" if labels and f in labels else f"{f} {mine!r}"
             return f"{what} but {source.name} says {theirs!r}"
     return None
+
+
+# -- the profile rule's identity macros -------------------------------------------------
+_PROFILE_RULES = ("Profile_Rule", "Profile_Rule_B", "Profile_Rule_C", "Profile_Rule_D")
+_IDENTITY_MACROS = {"PN": "product", "SN": "serial", "MA": "mac", "MAU": "mac", "MAC": "mac"}
+
+
+def _rule_path(text: str) -> str | None:
+    """The URL path of a profile rule (last alternative, options dropped), macros kept."""
+    text = text.split("|")[-1].strip()
+    text = re.sub(r"^\s*(\([^)]*\)\?)?\s*(\([^)]*\)!)?\s*", "", text)
+    text = re.sub(r"^\[[^\]]*\]\s*", "", text)
+    if not text:
+        return None
+    if "://" in text:
+        return urlsplit(text).path or None
+    return text if text.startswith("/") else None
+
+
+def _path_regex(path: str) -> re.Pattern[str] | None:
+    """A pattern over request paths with a named group per identity macro (None: none)."""
+    parts: list[str] = []
+    pos, groups = 0, 0
+    for m in _TOKEN.finditer(path):
+        parts.append(re.escape(path[pos : m.start()]))
+        pos = m.end()
+        name = m.group("pname") or m.group("name")
+        if m.group(0) == "$$":
+            parts.append(re.escape("$"))
+        elif name in _IDENTITY_MACROS and not m.group("p"):
+            parts.append(f"(?P<{name}_{groups}>[^/]+?)")
+            groups += 1
+        else:
+            parts.append(".*?")
+    parts.append(re.escape(path[pos:]))
+    return re.compile("^" + "".join(parts) + "$") if groups else None
+
+
+def profile_macros(timeline: DeviceTimeline, ctx: RuleContext) -> list[IdentitySource]:
+    """What the device expanded `$PN`, `$SN`, `$MA`... to in the paths it requested, for
+    the profile rules it was given (`RuleContext.parameters`)."""
+    out: list[IdentitySource] = []
+    for param in _PROFILE_RULES:
+        # only a rule the device was given (not the family default: a literal path in
+        # the real profile would make a guess of it)
+        path = _rule_path(ctx.parameters.get(param) or "")
+        pattern = _path_regex(path) if path else None
+        if pattern is None:
+            continue
+        for req in timeline.observations:
+            if isinstance(req, HttpExchange) and req.request_sent:
+                got = urlsplit(req.url).path
+            elif isinstance(req, TftpTransfer):
+                got = req.filename if req.filename.startswith("/") else "/" + req.filename
+            else:
+                continue
+            m = pattern.match(unquote(got))
+            if m is None:
+                continue
+            claims: dict[str, str] = {}
+            for group, value in m.groupdict().items():
+                field = _IDENTITY_MACROS[group.rsplit("_", 1)[0]]
+                claims.setdefault(field, norm(field, value) if field == "mac" else value)
+            name = f"the path it expanded from {param} ({path} -> {got})"
+            out.append(IdentitySource(name, claims))
+            break
+    return out

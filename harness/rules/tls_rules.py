@@ -338,6 +338,8 @@ def _identity_sources(timeline: DeviceTimeline, ctx: RuleContext) -> list[identi
     sources = [given] if given else []
     for req, claims in [] if given else identity.user_agents(timeline, ctx)[:1]:
         sources.append(identity.IdentitySource(f"its User-Agent {req.user_agent!r}", claims))
+    if not given:
+        sources += identity.profile_macros(timeline, ctx)
     return sources + identity.dhcp_macs(timeline)
 
 

@@ -152,3 +152,20 @@ def replace_family(ctx, name):
     from harness.spec import load_family
 
     return replace(ctx, family=load_family(name))
+
+
+def test_ua_identity_against_the_profile_rule_macros_the_device_expanded():
+    from dataclasses import replace
+
+    rule_ = "http://prov.example.test/cfg/$PN/$SN.xml"
+    ctx = _analyze_ctx()
+    ctx = replace(ctx, parameters={"Profile_Rule": rule_})
+    own = http(1, url=f"/cfg/{PRODUCT}/88012BA01234.xml")
+    f = verdict("UA-IDENTITY", [own], ctx)
+    assert f.verdict is Verdict.PASS and "Profile_Rule" in f.why
+    other = http(1, url=f"/cfg/{PRODUCT}/88012BA05678.xml")
+    f = verdict("UA-IDENTITY", [other], ctx)
+    assert f.verdict is Verdict.FAIL and "88012BA05678" in f.why and "88012BA01234" in f.why
+    # the family's default rule is not a source: the real profile may name the file literally
+    f = verdict("UA-IDENTITY", [http(1, ua="cisco/CP-7841-3PCC (88012BA01234)")], _analyze_ctx())
+    assert f.verdict is Verdict.INCONCLUSIVE
