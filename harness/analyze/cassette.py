@@ -26,7 +26,7 @@ from pathlib import Path
 from harness.analyze.http import HttpConnection, looks_like_http
 from harness.analyze.tcp import TcpDirection
 from harness.analyze.tftp import TftpTracker, parse_request
-from harness.capture.packets import PacketDecoder, ip_text
+from harness.capture.packets import ICMP_UNREACHABLE, PacketDecoder, ip_text
 from harness.capture.reader import CaptureFormatError, CaptureReader
 from harness.observe.events import DeviceKey, HttpExchange, Observation, TftpTransfer
 from harness.spec.user_agent import identify_user_agent
@@ -247,7 +247,7 @@ class _BodyPass:
             for ts, lt, data in reader:
                 self.now = ts
                 pkt = decoder.decode(reader.records, ts, lt, data)
-                if pkt is None:
+                if pkt is None or pkt.proto == ICMP_UNREACHABLE:
                     continue
                 src, dst = (ip_text(pkt.src), pkt.sport), (ip_text(pkt.dst), pkt.dport)
                 if pkt.proto == 17:

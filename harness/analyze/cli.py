@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from harness.analyze.devices import DeviceArgError, load_devices_file, parse_device_arg
 from harness.analyze.engine import Ports
 from harness.analyze.judge import judge
 from harness.analyze.params import (
@@ -56,7 +57,7 @@ from harness.spec.family import Family, FamilyError, family_names, load_family
 
 HELP = "analyze pcap/pcapng captures: provisioning transactions per device, spec findings"
 FORMATS = ("text", "json", "html", "junit")
-PORT_KINDS = ("dns", "dhcp", "tftp", "syslog")
+PORT_KINDS = ("dns", "dhcp", "tftp", "syslog", "http", "https")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -89,7 +90,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KIND=PORT",
-        help=f"also treat UDP PORT as KIND ({', '.join(PORT_KINDS)})",
+        help=(
+            f"also treat PORT as KIND ({', '.join(PORT_KINDS)}; http/https: TCP ports where a "
+            "refused or unanswered connection is a failed provisioning attempt)"
+        ),
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     # -- timing tolerance, parameter and output checks (docs/timing.md) --
@@ -146,6 +150,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="REPORT.json#NAME",
         help="judge the capture as scenario NAME (or NAME@DEVICE) of a harness conform report: "
         "its family, parameters, identity, facts, ports; compare with its live verdicts",
+    )
+
+    # -- identity (issue 10 items 5, 6): the devices the user states --------------------
+    p.add_argument(
+        "--device",
+        action="append",
+        default=[],
+        metavar="serial=S,mac=M,product=P,ip=A",
+        help="a device in the capture and who it is (repeatable): its User-Agent, client "
+        "certificate and MAC are judged against this; a client it names is judged even "
+        "without a phone identity",
+    )
+    p.add_argument(
+        "--devices", metavar="TOML", help="the devices, as a `harness conform --devices` file"
     )
 
 
@@ -246,8 +264,11 @@ def _run(args: argparse.Namespace) -> int:
             raise ParamError("-j must be at least 1")
         if args.trust_ca and not Path(args.trust_ca).is_file():
             raise ParamError(f"--trust-ca {args.trust_ca}: no such file")
+        stated = [parse_device_arg(d) for d in args.device]
+        if args.devices:
+            stated += load_devices_file(args.devices)
         _check_out(args.out)
-    except (ParamError, FamilyError) as exc:
+    except (ParamError, FamilyError, DeviceArgError) as exc:
         print(f"harness analyze: {exc}", file=err)
         return 2
     for warning in unknown_param_warnings(cli_params):
@@ -281,6 +302,7 @@ def _run(args: argparse.Namespace) -> int:
     facts: dict[str, Any] = {"capture_gaps": sources.gap_facts()}
     if args.trust_ca:
         facts["trusted_ca_pem"] = Path(args.trust_ca).read_text("utf-8", "replace")
+    other_clients: dict[str, str] = {}
     timelines, findings, notes = judge(
         observations,
         family,
@@ -289,6 +311,8 @@ def _run(args: argparse.Namespace) -> int:
         cli_params=cli_params,
         facts=facts,
         timing_tolerance=args.timing_tolerance,
+        stated=stated,
+        other_clients=other_clients,
     )
     notes.extend(sources.notes)
     for r in results:
@@ -296,7 +320,7 @@ def _run(args: argparse.Namespace) -> int:
     if plan is not None:
         counts = write_run(
             plan,
-            rows_for_run(plan, timelines, findings, family.name),
+            rows_for_run(plan, timelines, findings, family.name, other_clients),
             [(r.path, r.packets) for r in results],
             {"family": family.name, "parameters": {**file_params, **cli_params}},
         )
@@ -306,6 +330,8 @@ def _run(args: argparse.Namespace) -> int:
             file=err,
         )
     meta = {"tool": "harness analyze", "family": family.name, "notes": notes}
+    if stated:
+        meta["devices"] = [d.describe() for d in stated]
     failed = any(f.verdict == "fail" for f in findings)
     big = sum(len(tl.observations) for tl in timelines) > 5000
     if args.format == "json" and big:  # stream: neither all dicts nor the text in memory
@@ -314,19 +340,35 @@ def _run(args: argparse.Namespace) -> int:
             try:
                 with open(args.out, "w", encoding="utf-8") as fp:
                     stream_report(
-                        fp, captures=results, timelines=timelines, findings=findings, meta=meta
+                        fp,
+                        captures=results,
+                        timelines=timelines,
+                        findings=findings,
+                        meta=meta,
+                        other_clients=other_clients,
                     )
             except OSError as exc:
                 print(f"harness analyze: --out {args.out}: cannot write: {exc.strerror}", file=err)
                 return 2
         else:
             stream_report(
-                sys.stdout, captures=results, timelines=timelines, findings=findings, meta=meta
+                sys.stdout,
+                captures=results,
+                timelines=timelines,
+                findings=findings,
+                meta=meta,
+                other_clients=other_clients,
             )
         for note in notes:
             print(f"harness analyze: {note}", file=err)
         return 1 if failed else 0
-    report = build_report(captures=results, observations=observations, findings=findings, meta=meta)
+    report = build_report(
+        captures=results,
+        observations=observations,
+        findings=findings,
+        meta=meta,
+        other_clients=other_clients,
+    )
     run_report = None
     if args.format in ("html", "junit"):
         run_report = analysis_run(
@@ -336,6 +378,7 @@ def _run(args: argparse.Namespace) -> int:
             family=family.name,
             parameters={**file_params, **cli_params},
             meta={"family": family.name, "notes": notes},
+            other_clients=other_clients,
         )
     del observations, results, findings, timelines  # the report holds copies: free them
     if args.format == "html":

@@ -80,8 +80,8 @@ def dhcp_observation(
     client_ip = your_ip or (m["ciaddr"] if m["ciaddr"] != "0.0.0.0" else None)
     from_client = m["op"] == 1
     offered = {c: _opt_text(c, v) for c, v in opts.items() if not from_client and c not in (53, 55)}
-    if from_client and 61 in opts:
-        offered[61] = _opt_text(61, opts[61])
+    if from_client:  # the client's vendor class (60) and client identifier (61)
+        offered.update({c: _opt_text(c, opts[c]) for c in (60, 61) if c in opts})
     return DhcpExchange(
         time=ts,
         client=src if from_client else dst,

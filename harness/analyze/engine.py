@@ -9,6 +9,19 @@ its first payload (HTTP request/response, TLS handshake) and otherwise
 ignored for its lifetime. Memory is bounded: open flows, transfers and
 reassembly buffers all have limits, and what hits a limit is counted.
 
+A TCP connection the client opened (SYN) that never got a SYN-ACK is a failed
+attempt: refused (a RST answered the SYN), unreachable (an ICMP/ICMPv6
+destination unreachable quoted the SYN) or never answered (the client gave up,
+or the capture ended). It is checked on the flags of flows already tracked, no
+object per packet; at the end, those to a provisioning port (`Ports.http`,
+`Ports.https`, and any port HTTP or TLS was seen on in the capture) become
+`HttpExchange` records with no request (`method` "", outcome
+`connection-error`, the Table 3-1 transport outcome). An HTTP request whose
+answer never came is outcome `timeout` when the client closed first or the
+capture ended, `no-response` when the server closed without answering; a TLS
+ClientHello that got nothing back is such a record too (`method` "", outcome
+`timeout`, or `connection-error` when the server closed).
+
 Devices are attributed at the end: the client's IP, its Ethernet source MAC
 (when that MAC is seen with one IP only: a router's MAC names nobody), the
 serial and product of its User-Agent or client certificate, DHCP chaddr.
@@ -38,10 +51,10 @@ from harness.analyze.syslog import looks_like_syslog, syslog_observation
 from harness.analyze.tcp import TcpDirection
 from harness.analyze.tftp import TftpTracker, parse_request
 from harness.analyze.tls import TlsConnection, looks_like_tls
-from harness.capture.packets import Packet, PacketDecoder, ip_text, mac_text
+from harness.capture.packets import ICMP_UNREACHABLE, Packet, PacketDecoder, ip_text, mac_text
 from harness.capture.reader import CaptureReader
 from harness.gc_pause import gc_paused
-from harness.observe.events import DeviceKey, Observation
+from harness.observe.events import DeviceKey, Evidence, HttpExchange, Observation, TlsHandshake
 from harness.spec.family import Family, family_names, load_family
 from harness.spec.user_agent import UserAgent, parse_user_agent
 
@@ -53,6 +66,9 @@ SWEEP_EVERY = 1 << 16
 GENERIC_SERIALS = frozenset({"ciscogeneric"})
 _TCP_HEADER = struct.Struct("!HHIIBB").unpack_from
 _MISSING = object()
+MAX_FAILED = 100000  # failed connection attempts kept (a SYN scan must not fill memory)
+MAX_FAILED_FRAMES = 16  # frames named per failed connection attempt
+CONNECTION_ERROR = "connection-error"  # the Table 3-1 transport outcome (harness.spec)
 
 
 @dataclass(frozen=True)
@@ -65,6 +81,10 @@ class Ports:
     syslog: frozenset[int] = frozenset({514})
     sniff_syslog: bool = True  # treat "<PRI>..." datagrams on other ports as syslog
     sniff_tftp: bool = True  # treat RRQ/WRQ-shaped datagrams on other ports as TFTP
+    # TCP ports where a refused / unreachable / unanswered connection is a failed
+    # provisioning attempt (ports HTTP or TLS was seen on in the capture count too)
+    http: frozenset[int] = frozenset({80, 8080})
+    https: frozenset[int] = frozenset({443, 8443})
 
     def with_extra(self, extra: dict[str, set[int]]) -> Ports:
         return dataclasses.replace(
@@ -89,12 +109,46 @@ class CaptureResult:
 
 
 class _Flow:
-    __slots__ = ("client", "server", "c2s", "s2c", "app", "last", "ts", "fins", "key")
+    __slots__ = (
+        "client",
+        "server",
+        "c2s",
+        "s2c",
+        "app",
+        "last",
+        "ts",
+        "fins",
+        "key",
+        "syns",
+        "synack",
+        "failure",
+        "frames",
+        "start",
+        "closer",
+    )
 
     def __init__(self) -> None:
         self.app = None
         self.ts = 0.0
         self.fins = 0
+        self.syns = 0  # SYNs the client sent before any SYN-ACK
+        self.synack = False
+        self.failure = ""  # why the connection failed: "refused", "unreachable: ..."
+        self.frames: list[int] | None = None  # frames of a connection not (yet) accepted
+        self.start = 0.0
+        self.closer = ""  # who closed first: "client" | "server" ("" : nobody yet)
+
+
+@dataclass(frozen=True, slots=True)
+class _FailedConnection:
+    client: tuple[bytes, int]
+    server: tuple[bytes, int]
+    start: float
+    end: float
+    syns: int
+    why: str
+    frames: tuple[int, ...]
+    outcome: str = CONNECTION_ERROR
 
 
 class Analyzer:
@@ -117,6 +171,7 @@ class Analyzer:
         self.tftp = TftpTracker(source, self._emit_with_body, self.problem, self._ip)
         self.tftp_ports: set[int] = set()
         self.dns = DnsTracker(source, self._emit, self.problem)
+        self.failed: list[_FailedConnection] = []
         self.frame = 0
         self.now = 0.0
         self.stats = {
@@ -127,6 +182,7 @@ class Analyzer:
             "tcp_overlaps": 0,
             "tcp_gaps": 0,
             "tcp_gap_bytes": 0,
+            "tcp_failed_connections": 0,
         }
 
     # -- plumbing -------------------------------------------------------------
@@ -289,6 +345,9 @@ class Analyzer:
                 if pkt is None:
                     continue
                 sport, dport = pkt.sport, pkt.dport
+                if pkt.proto == ICMP_UNREACHABLE:
+                    self._unreachable(pkt)
+                    continue
                 if pkt.proto == 17:
                     if dport in tftp_ports or sport in tftp_ports:
                         self._tftp(pkt)
@@ -487,11 +546,26 @@ class Analyzer:
             self._learn_mac(pkt.src, pkt.src_mac)
         if flags & 0x02:
             d.syn(pkt.seq)
+            if not from_client:
+                fl.synack = True
+                fl.frames = None
+            elif not fl.synack and not flags & 0x10:
+                if not fl.syns:
+                    fl.start, fl.frames = pkt.time, []
+                fl.syns += 1
+                if len(fl.frames) < MAX_FAILED_FRAMES:  # type: ignore[arg-type]
+                    fl.frames.append(pkt.frame)  # type: ignore[union-attr]
         if pkt.payload:
             d.segment(pkt.seq, pkt.payload, pkt.frame)
         if fl.app is False:
             return
+        if flags & 0x05 and not fl.closer:
+            fl.closer = "client" if from_client else "server"
         if flags & 0x04:  # RST
+            if fl.syns and not fl.synack and not from_client:
+                fl.failure = "refused: the server answered the SYN with a RST"
+                if len(fl.frames) < MAX_FAILED_FRAMES:  # type: ignore[arg-type]
+                    fl.frames.append(pkt.frame)  # type: ignore[union-attr]
             self._close(fl)
         elif flags & 0x01:
             fl.fins |= 1 if from_client else 2
@@ -508,9 +582,105 @@ class Analyzer:
             self.stats["tcp_retransmissions"] += d.retransmissions
             self.stats["tcp_overlaps"] += d.overlaps
         if fl.app:
+            if isinstance(fl.app, HttpConnection):
+                fl.app.closed_by = fl.closer
+            elif fl.c2s is not None and fl.c2s.delivered and not fl.s2c.delivered:
+                self._tls_unanswered(fl)
             fl.app.close(fl.ts)
+        elif fl.app is None and fl.syns and not fl.synack and len(self.failed) < MAX_FAILED:
+            self.failed.append(
+                _FailedConnection(
+                    fl.client,
+                    fl.server,
+                    fl.start,
+                    fl.last,
+                    fl.syns,
+                    fl.failure or "",
+                    tuple(fl.frames or ()),
+                )
+            )
         fl.app = False
         fl.c2s = fl.s2c = None  # break the flow <-> sink cycle (freed at once)
+
+    def _tls_unanswered(self, fl: _Flow) -> None:
+        """A TLS client whose hello got nothing back: a timeout (or an error if the server
+        closed), as a request never answered is; what it asked for is encrypted anyway."""
+        if len(self.failed) >= MAX_FAILED:
+            return
+        start = fl.app.time  # type: ignore[union-attr]
+        if fl.closer == "server":
+            why, outcome = "TLS: the server closed without answering the ClientHello", None
+        else:
+            end = "the client gave up" if fl.closer else "the capture ends"
+            why, outcome = (
+                f"TLS: no answer to the ClientHello within {fl.ts - start:.1f} s; {end}",
+                "timeout",
+            )
+        self.failed.append(
+            _FailedConnection(
+                fl.client,
+                fl.server,
+                start,
+                fl.ts,
+                fl.syns,
+                why,
+                tuple(fl.app.frames),  # type: ignore[union-attr]
+                outcome or CONNECTION_ERROR,
+            )
+        )
+
+    def _unreachable(self, pkt: Packet) -> None:
+        """An ICMP(v6) destination unreachable: fail the SYN or TFTP request it quotes."""
+        sender = self._ip(pkt.payload)
+        icmp = "ICMPv6" if len(pkt.src) == 16 else "ICMP"
+        why = f"unreachable: {icmp} destination unreachable (code {pkt.ack}) from {sender}"
+        if pkt.flags == 6:
+            fl = self.flows.get((pkt.src, pkt.sport, pkt.dst, pkt.dport))
+            if fl is None or fl.synack or not fl.syns or fl.app is not None:
+                return
+            fl.failure = why
+            fl.last = pkt.time
+            if len(fl.frames) < MAX_FAILED_FRAMES:  # type: ignore[arg-type]
+                fl.frames.append(pkt.frame)  # type: ignore[union-attr]
+        else:
+            self.tftp.unreachable(pkt.frame, pkt.time, (pkt.src, pkt.sport), (pkt.dst, pkt.dport))
+
+    def _failed_attempts(self) -> list[Observation]:
+        """The failed connections to provisioning ports, as HttpExchange records (no request)."""
+        if not self.failed:
+            return []
+        http_ports, tls_ports = set(self.ports.http), set(self.ports.https)
+        for o in self.observations:
+            if o.server is not None:
+                if isinstance(o, HttpExchange) and o.scheme == "http":
+                    http_ports.add(o.server[1])
+                elif isinstance(o, TlsHandshake):
+                    tls_ports.add(o.server[1])
+        out: list[Observation] = []
+        for f in self.failed:
+            port = f.server[1]
+            if port not in http_ports and port not in tls_ports:
+                continue
+            self.stats["tcp_failed_connections"] += 1
+            client = (self._ip(f.client[0]), f.client[1])
+            tries = f"{f.syns} SYN" + ("s" if f.syns > 1 else "")
+            why = f.why or f"never answered: no SYN-ACK to {tries} over {f.end - f.start:.1f} s"
+            out.append(
+                HttpExchange(
+                    time=f.start,
+                    client=client,
+                    server=(self._ip(f.server[0]), port),
+                    device=DeviceKey(ip=client[0]),
+                    evidence=Evidence(self.source, f.frames),
+                    method="",
+                    url="",
+                    scheme="https" if port in tls_ports and port not in http_ports else "http",
+                    outcome=f.outcome,
+                    note=why if why.startswith(("never", "TLS")) else f"{why} ({tries})",
+                    duration=f.end - f.start,
+                )
+            )
+        return out
 
     def _sweep(self, now: float) -> None:
         if not gc.isenabled():
@@ -528,6 +698,7 @@ class Analyzer:
             self._close(fl)
         self.tftp.finish()
         self.dns.finish()
+        self.observations.extend(self._failed_attempts())
         self.decoder.finish()
         r = self.result
         r.malformed += self.decoder.malformed_count

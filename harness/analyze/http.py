@@ -292,6 +292,8 @@ class HttpConnection:
         self.resp = _Reader(True, problem)
         self.pending: deque[_Message] = deque()
         self.answered = 0
+        self.closed_by = ""  # who closed first: "client", "server", "" (capture end / idle)
+        self.closed_at: float | None = None
 
     def _next_method(self) -> str:
         return self.pending[0].start.split(" ", 1)[0] if self.pending else ""
@@ -314,7 +316,17 @@ class HttpConnection:
         url = parts[1] if len(parts) > 1 else ""
         version = parts[2] if len(parts) > 2 else "HTTP/0.9"
         status = reason = None
-        outcome = "no-response"
+        duration = None
+        note = ""
+        if self.closed_by == "server":
+            outcome = "no-response"  # the server closed without answering
+        else:
+            outcome = "timeout"  # the client gave up waiting, or the capture ended first
+            if self.closed_at is not None:
+                duration = max(0.0, self.closed_at - req.time)
+                note = f"no answer within {duration:.1f} s; " + (
+                    "the client closed" if self.closed_by else "the capture ends"
+                )
         rheaders: tuple[tuple[str, str], ...] = ()
         frames = list(req.frames)
         body = b""
@@ -351,6 +363,8 @@ class HttpConnection:
             response_bytes=resp.body_len if resp is not None else None,
             scheme=self.scheme,
             outcome=outcome,
+            note=note if resp is None else "",
+            duration=duration if resp is None else None,
             **facts,
         )
         self.emit(obs, body)
@@ -376,6 +390,7 @@ class HttpConnection:
         return facts
 
     def close(self, ts: float) -> None:
+        self.closed_at = ts
         last = self.req.close(ts)
         if last is not None and last.start:
             self.pending.append(last)

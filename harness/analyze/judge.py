@@ -2,7 +2,14 @@
 
 `judge(observations, family, ...)` builds the device timelines, gives each the
 parameters the rules need (capture profile for that device < --profile <
---param) and runs `harness.rules.evaluate` on it. The rules are whatever the
+--param) and runs `harness.rules.evaluate` on it. Identity: a device the user stated (`--device`,
+`harness.analyze.devices`) gives the rules its identity (`RuleContext.identity`,
+and the fact `stated_identity`); otherwise the identity the traffic shows fills
+`RuleContext.identity` for macro expansion and `stated_identity` is None, so the
+identity rules never judge a User-Agent or a certificate against itself.
+A client with no phone identity (no family User-Agent, no client certificate, no
+DHCP vendor class, not stated) is an *other client*: listed, not judged
+(`judge` returns their ids and reasons). The rules are whatever the
 registry holds; when a rule module cannot be imported the reason is returned
 as a note, never raised. No parsing and no output here.
 
@@ -17,8 +24,9 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterable, Mapping
 
+from harness.analyze.devices import StatedDevice, stated_for
 from harness.gc_pause import gc_paused
-from harness.observe.events import Observation
+from harness.observe.events import DhcpExchange, HttpExchange, Observation, TlsHandshake
 from harness.observe.timeline import DeviceTimeline, build_timelines
 from harness.rules import Finding, RuleContext, evaluate
 from harness.rules.registry import DeviceIdentity
@@ -61,6 +69,25 @@ def _parameters(
     return params
 
 
+DHCP_VENDOR_CLASS = 60  # DHCP option: vendor class identifier (RFC 2132)
+OTHER_CLIENT = (
+    "no phone identity: no User-Agent in a phone family's format, no client certificate, "
+    "no DHCP vendor class, not named by --device"
+)
+
+
+def phone_evidence(timeline: DeviceTimeline) -> str | None:
+    """What says this client is a phone (None: nothing; it is an other client)."""
+    for o in timeline.observations:
+        if isinstance(o, HttpExchange) and (o.device.serial or o.device.product):
+            return f"User-Agent {o.user_agent!r}"
+        if isinstance(o, TlsHandshake) and o.client_cert_subject:
+            return "client certificate"
+        if isinstance(o, DhcpExchange) and DHCP_VENDOR_CLASS in o.offered_options:
+            return f"DHCP vendor class {o.offered_options[DHCP_VENDOR_CLASS]!r}"
+    return None
+
+
 def judge(
     observations: Iterable[Observation],
     family: Family,
@@ -70,12 +97,26 @@ def judge(
     cli_params: Mapping[str, str] | None = None,
     facts: Mapping[str, object] | None = None,
     timing_tolerance: float | None = None,
+    stated: Iterable[StatedDevice] = (),
+    other_clients: dict[str, str] | None = None,
 ) -> tuple[list[DeviceTimeline], list[Finding], list[str]]:
-    """(timelines, findings, notes) for the observations of one or more captures;
-    `timing_tolerance` (seconds) replaces the rules' default (harness.rules.tolerance)."""
+    """(timelines, findings, notes) for the observations of one or more captures.
+
+    `timing_tolerance` (seconds) replaces the rules' default (harness.rules.tolerance);
+    `stated`: the devices the user named; `other_clients`, when given, is filled with
+    the id -> reason of every client left unjudged (see the module docstring).
+    """
     with gc_paused():
         return _judge(
-            observations, family, seen_profiles, file_params, cli_params, facts, timing_tolerance
+            observations,
+            family,
+            seen_profiles,
+            file_params,
+            cli_params,
+            facts,
+            timing_tolerance,
+            list(stated),
+            other_clients if other_clients is not None else {},
         )
 
 
@@ -89,9 +130,12 @@ def _judge(
     file_params: Mapping[str, str] | None,
     cli_params: Mapping[str, str] | None,
     facts: Mapping[str, object] | None,
-    timing_tolerance: float | None = None,
+    timing_tolerance: float | None,
+    stated: list[StatedDevice],
+    other_clients: dict[str, str],
 ) -> tuple[list[DeviceTimeline], list[Finding], list[str]]:
     timelines = build_timelines(observations)
+    keyless = [d for d in stated if not (d.serial or d.mac or d.ip)]  # product only: any phone
     by_ip = _profiles_by_ip(seen_profiles)  # once: a capture may hold thousands of profiles
     findings: list[Finding] = []
     notes: list[str] = []
@@ -100,13 +144,29 @@ def _judge(
             continue
         if i % GC_EVERY == GC_EVERY - 1:
             gc.collect(0)
+        named = stated_for(stated, tl)
+        if named is None:
+            if phone_evidence(tl) is None:
+                other_clients[tl.id] = OTHER_CLIENT
+                continue
+            named = keyless[0] if len(keyless) == 1 else None
+        seen = tl.device
+        given = (
+            DeviceIdentity(product=named.product, serial=named.serial, mac=named.mac)
+            if named is not None
+            else None
+        )
         ctx = RuleContext(
             family=family,
+            # the stated identity, completed by what the traffic shows (for macros only:
+            # the identity rules read `stated_identity`)
             identity=DeviceIdentity(
-                product=tl.device.product, serial=tl.device.serial, mac=tl.device.mac
+                product=(given and given.product) or seen.product,
+                serial=(given and given.serial) or seen.serial,
+                mac=(given and given.mac) or seen.mac,
             ),
             parameters=_parameters(tl, by_ip, file_params or {}, cli_params or {}),
-            facts=dict(facts or {}),
+            facts={**(facts or {}), "stated_identity": given},
             timing_tolerance=timing_tolerance,
         )
         try:

@@ -33,7 +33,9 @@ from harness.rules.registry import DeviceIdentity
 
 _SUMMARY = {
     "http": lambda t: (
-        f"{t.get('method')} {t.get('url')} -> {t.get('status')}  UA={t.get('user_agent')}"
+        f"{t.get('method')} {t.get('url')} -> {_status(t)}  UA={t.get('user_agent')}"
+        if t.get("outcome") != "connection-error"
+        else f"{t.get('scheme')} connection failed: {t.get('note')}"
     ),
     "tftp": lambda t: (
         f"{t.get('op')} {t.get('filename')} {t.get('outcome')} {t.get('bytes')} B"
@@ -51,6 +53,10 @@ _SUMMARY = {
         f" req={t.get('requested_options')} opts={t.get('offered_options')}"
     ),
 }
+
+
+def _status(t: dict[str, Any]) -> Any:
+    return t.get("status") if t.get("status") is not None else t.get("outcome")
 
 
 def _hex(v: Any) -> str:
@@ -92,11 +98,13 @@ def render_text(report: dict[str, Any], width: int = 120) -> str:
     for t in report.get("transactions", []):
         by_dev.setdefault(t.get("device"), []).append(t)
     devices = {d["id"]: d for d in report.get("devices", [])}
+    others = {d["id"]: d for d in report.get("other_clients", [])}
     for dev_id, ts in by_dev.items():
-        d = devices.get(dev_id or "", {})
+        d = devices.get(dev_id or "") or others.get(dev_id or "", {})
+        what = "other client" if dev_id in others else "device"
         title = (
-            f"device {dev_id}  ip={d.get('ip')} mac={d.get('mac')} serial={d.get('serial')}"
-            f" product={d.get('product')}"
+            f"{what} {dev_id}  ip={d.get('ip')} mac={d.get('mac')} serial={d.get('serial')}"
+            f" product={d.get('product')}" + (f"\n  not judged: {d['why']}" if "why" in d else "")
             if dev_id
             else "unattributed"
         )
@@ -121,6 +129,11 @@ def render_text(report: dict[str, Any], width: int = 120) -> str:
             f["why"],
         )
     con.print(table)
+    if others:
+        con.print(
+            f"other clients ({len(others)}, not judged: no phone identity; name one with "
+            "--device to judge it): " + ", ".join(others)
+        )
     for note in report.get("meta", {}).get("notes", []):
         con.print(f"note: {note}")
     con.print(verdict_summary(report))
@@ -180,6 +193,7 @@ def analysis_run(
     family: str = "",
     parameters: Mapping[str, str] | None = None,
     meta: Mapping[str, Any] | None = None,
+    other_clients: Mapping[str, str] | None = None,
 ) -> RunReport:
     """A RunReport of an analysis: one DeviceRun per attributed device, in timeline order.
 
@@ -191,10 +205,18 @@ def analysis_run(
     for f in findings:
         by_device.setdefault(str(f.device), []).append(f)
     devices = []
+    others = []
     for tl in timelines:
         if tl.id == "unknown":
             continue
         d = tl.device
+        if other_clients and tl.id in other_clients:
+            where = " ".join(x for x in (d.ip, d.mac) if x and x != tl.id)
+            others.append(
+                f"{tl.id}{f' ({where})' if where else ''}: {len(tl.observations)} "
+                f"transactions, not judged ({other_clients[tl.id]})"
+            )
+            continue
         sources = {
             o.evidence.source.removeprefix("capture:")
             for o in tl.observations
@@ -216,6 +238,8 @@ def analysis_run(
         )
     info = {"title": "harness analyze", "name": "harness analyze", **(meta or {})}
     info.setdefault("captures", [str(p) for p in paths])
+    if others:
+        info["other clients"] = others
     return RunReport(meta=info, devices=devices)
 
 

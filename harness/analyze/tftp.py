@@ -68,6 +68,7 @@ class _Transfer:
     frames_more: bool = False
     last_time: float = 0.0
     body: bytearray = field(default_factory=bytearray)
+    refused: bool = False  # an ICMP destination unreachable quoted the request
 
     def frame(self, f: int, ts: float) -> None:
         self.last_time = ts
@@ -110,7 +111,7 @@ class TftpTracker:
             old.frame(frame, ts)
             return True
         if old is not None:
-            self._end(old, "timeout" if old.tid is None else None)
+            self._end(old, None)
         if len(self.by_client) + len(self.by_pair) >= MAX_TRANSFERS:
             self.expire(ts, force=True)
         t = _Transfer(ts, op, filename, mode, opts, client, server, device)
@@ -140,6 +141,14 @@ class TftpTracker:
             return True
         self._packet(t, from_server, frame, p)
         return True
+
+    def unreachable(self, frame: int, ts: float, client: Address, server: Address) -> None:
+        """An ICMP destination unreachable quoting a request: the transfer was refused."""
+        t = self.by_client.get(client)
+        if t is None or t.tid is not None or t.server != server:
+            return
+        t.refused = True
+        t.frame(frame, ts)
 
     def _packet(self, t: _Transfer, from_server: bool, frame: int, p: bytes) -> None:
         op = (p[0] << 8) | p[1]
@@ -192,7 +201,7 @@ class TftpTracker:
             if t.last_block_len is not None and t.last_block_len < t.blksize:
                 outcome = "complete"
             elif t.tid is None:
-                outcome = "timeout"
+                outcome = "refused" if t.refused else "timeout"
             else:
                 outcome = "aborted"
         t.outcome = outcome

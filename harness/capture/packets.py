@@ -1,8 +1,10 @@
 """Link-layer and IP decoding of captured frames, down to TCP/UDP ports and payload.
 
 `PacketDecoder.decode(frame, time, linktype, data)` returns a plain tuple
-(`Packet` fields, see below) for a TCP or UDP packet, or None for anything
-else (ARP, ICMP, a fragment still waiting for its siblings, a malformed frame).
+(`Packet` fields, see below) for a TCP or UDP packet, or for an ICMP/ICMPv6
+destination-unreachable message (`proto` ICMP_UNREACHABLE: the fields then name
+the TCP/UDP datagram it quotes), or None for anything else (ARP, other ICMP, a
+fragment still waiting for its siblings, a malformed frame).
 Malformed frames are counted with their frame number and reason in
 `decoder.malformed` (the first `MAX_KEPT` are kept, all are counted).
 
@@ -30,10 +32,20 @@ _VLAN_TYPES = (0x8100, 0x88A8, 0x9100)
 _RAW_IP = (101, 12, 14, 228, 229)
 _IPV6_EXT = (0, 43, 60, 51, 135, 139, 140)
 ZERO_MAC = b"\x00" * 6
+ICMP_UNREACHABLE = 1  # Packet.proto of an ICMP(v6) destination unreachable (see Packet)
+_ICMP_V4, _ICMP_V6 = 1, 58
+_ICMP_V4_UNREACH, _ICMP_V6_UNREACH = 3, 1
+_ICMP_V4_FRAG_NEEDED = 4  # a path-MTU signal, not a failure to reach
 
 
 class Packet(NamedTuple):
-    """A TCP or UDP packet (addresses as packed bytes; strings are made later, when needed)."""
+    """A TCP or UDP packet (addresses as packed bytes; strings are made later, when needed).
+
+    For an ICMP/ICMPv6 destination unreachable (`proto == ICMP_UNREACHABLE`): `src`,
+    `dst`, `sport`, `dport` are those of the quoted datagram (the sender that failed
+    and where it meant to go), `flags` its protocol (6 or 17), `seq` the ICMP type,
+    `ack` the code, `payload` the packed address of the ICMP message's sender.
+    """
 
     frame: int
     time: float
@@ -270,8 +282,68 @@ class PacketDecoder:
                 ack,
                 frames,
             )
+        if proto in (_ICMP_V4, _ICMP_V6):
+            got = self._unreachable(frame, ts, mac, src, proto, data, p, end)
+            if got is not None:
+                return got
         self.stats["other_ip_proto"] += 1
         return None
+
+    def _unreachable(
+        self,
+        frame: int,
+        ts: float,
+        mac: bytes | None,
+        sender: bytes,
+        proto: int,
+        data: bytes,
+        p: int,
+        end: int,
+    ) -> Packet | None:
+        """An ICMP(v6) destination unreachable quoting TCP/UDP, as a Packet (see Packet)."""
+        if end - p < 8:
+            return None
+        typ, code = data[p], data[p + 1]
+        q = p + 8  # type, code, checksum, 4 unused bytes, then the quoted datagram
+        if proto == _ICMP_V4:
+            if typ != _ICMP_V4_UNREACH or code == _ICMP_V4_FRAG_NEEDED or end - q < 20:
+                return None
+            ihl = (data[q] & 15) * 4
+            if data[q] >> 4 != 4 or ihl < 20:
+                return None
+            qproto, qsrc, qdst, l4 = (
+                data[q + 9],
+                data[q + 12 : q + 16],
+                data[q + 16 : q + 20],
+                q + ihl,
+            )
+        else:
+            if typ != _ICMP_V6_UNREACH or end - q < 40 or data[q] >> 4 != 6:
+                return None
+            qproto, qsrc, qdst, l4 = (
+                data[q + 6],
+                data[q + 8 : q + 24],
+                data[q + 24 : q + 40],
+                q + 40,
+            )
+        if qproto not in (6, 17) or end - l4 < 4:
+            return None
+        sport, dport = _UDP(data, l4)
+        return Packet(
+            frame,
+            ts,
+            mac,
+            qsrc,
+            qdst,
+            ICMP_UNREACHABLE,
+            sport,
+            dport,
+            sender,
+            qproto,
+            typ,
+            code,
+            None,
+        )
 
     def _fragment(
         self, frame: int, ts: float, key: tuple, offset: int, more: int, chunk: bytes

@@ -153,12 +153,15 @@ def rows_for_run(
     timelines: Iterable[DeviceTimeline],
     findings: Iterable[Finding],
     family: str,
+    other_clients: Mapping[str, str] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """The rows of the three tables for one judged run (pure: no file is written)."""
+    """The rows of the three tables for one judged run (pure: no file is written).
+
+    Clients in `other_clients` (no phone identity, not named by the user) are left out."""
     tables: dict[str, list[dict[str, Any]]] = {t: [] for t in TABLES}
     dev_info: dict[str, dict[str, Any]] = {}
     for tl in timelines:
-        if tl.id == "unknown" or not tl.observations:
+        if tl.id == "unknown" or not tl.observations or tl.id in (other_clients or {}):
             continue
         firmware, fam = _firmware_and_family(tl, family)
         files = sorted({f for o in tl.observations if (f := _source_file(o))})

@@ -99,7 +99,10 @@ class HttpExchange(Observation):
     response_headers: tuple[tuple[str, str], ...] = ()
     response_bytes: int | None = None
     scheme: str = "http"  # "http" or "https"
-    outcome: str = "answered"  # answered | no-response | client-closed | malformed
+    # answered | no-response (the server closed without answering) | client-closed |
+    # malformed | timeout (no answer: the client gave up waiting, or the capture ended) |
+    # connection-error (no request was sent: refused, unreachable, never answered; method "")
+    outcome: str = "answered"
     note: str = ""
     # What the answer carried (None: unknown); the body facts come from
     # harness.profiles.classify_profile_body, for 2xx answers with a body.
@@ -109,6 +112,12 @@ class HttpExchange(Observation):
     response_content_kind: str | None = None  # xml-profile|plain-profile|gzip|aes-openssl|other
     profile_valid: bool | None = None  # readable as a profile (None: e.g. encrypted, no key)
     profile_gzipped: bool | None = None  # the profile (after any decryption) was gzip
+    duration: float | None = None  # request (or first SYN) to the answer's end or the give-up
+
+    @property
+    def request_sent(self) -> bool:
+        """False for a connection that failed before any request was seen (method "")."""
+        return bool(self.method)
 
     def header(self, name: str) -> str | None:
         low = name.lower()

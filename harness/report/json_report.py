@@ -141,10 +141,25 @@ def build_report(
     observations: Iterable[Observation],
     findings: Iterable[Finding],
     meta: Mapping[str, Any] | None = None,
+    other_clients: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The report dict (see the module docstring)."""
+    """The report dict (see the module docstring).
+
+    `other_clients` (id -> why): clients listed apart, in `other_clients[]`, not in
+    `devices[]` (harness analyze: clients with no phone identity, not judged).
+    """
     with gc_paused():
-        return _build_report(captures, observations, findings, meta)
+        return _build_report(captures, observations, findings, meta, other_clients)
+
+
+def _device_entry(tl: DeviceTimeline, others: Mapping[str, str] | None) -> tuple[dict, bool]:
+    d = tl.device
+    entry = {"id": tl.id, "ip": d.ip, "mac": d.mac, "serial": d.serial, "product": d.product}
+    if others is not None and tl.id in others:
+        entry["why"] = others[tl.id]
+        entry["transactions"] = len(tl.observations)
+        return entry, True
+    return entry, False
 
 
 def _build_report(
@@ -152,23 +167,23 @@ def _build_report(
     observations: Iterable[Observation],
     findings: Iterable[Finding],
     meta: Mapping[str, Any] | None,
+    others: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     timelines = build_timelines(observations)
     devices = []
+    other_list = []
     transactions = []
     for tl in timelines:
         known = tl.id != "unknown"
         if known:
-            d = tl.device
-            devices.append(
-                {"id": tl.id, "ip": d.ip, "mac": d.mac, "serial": d.serial, "product": d.product}
-            )
+            entry, other = _device_entry(tl, others)
+            (other_list if other else devices).append(entry)
         for o in tl.observations:
             t = transaction_dict(o)
             t["device"] = tl.id if known else None
             transactions.append(t)
     transactions.sort(key=lambda t: (t["time"], t["frames"][:1]))
-    return {
+    report = {
         "version": REPORT_VERSION,
         "meta": json_safe(dict(meta or {})),
         "captures": [capture_entry(c) for c in captures],
@@ -176,6 +191,9 @@ def _build_report(
         "transactions": transactions,
         "findings": [finding_dict(f) for f in findings],
     }
+    if others is not None:
+        report["other_clients"] = json_safe(other_list)
+    return report
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
@@ -231,6 +249,7 @@ def stream_report(
     timelines: Iterable[DeviceTimeline],
     findings: Iterable[Finding],
     meta: Mapping[str, Any] | None = None,
+    other_clients: Mapping[str, str] | None = None,
 ) -> None:
     """Write `write_report(build_report(...))`'s exact text, a slice of dicts at a time.
 
@@ -239,13 +258,12 @@ def stream_report(
     """
     rows: list[tuple[Observation, str | None]] = []
     devices = []
+    other_list = []
     for tl in timelines:
         known = tl.id != "unknown"
         if known:
-            d = tl.device
-            devices.append(
-                {"id": tl.id, "ip": d.ip, "mac": d.mac, "serial": d.serial, "product": d.product}
-            )
+            entry, other = _device_entry(tl, other_clients)
+            (other_list if other else devices).append(entry)
         dev = tl.id if known else None
         rows += zip(tl.observations, repeat(dev, len(tl.observations)), strict=True)
     # stable, as build_report's sort of the dicts (a tuple of frames orders as its list)
@@ -267,6 +285,8 @@ def stream_report(
     _stream_list(fp, rows, _transaction_row)
     fp.write(', "findings": ')
     _stream_list(fp, list(findings), finding_dict)
+    if other_clients is not None:
+        fp.write(', "other_clients": ' + json.dumps(json_safe(other_list), allow_nan=False))
     fp.write("}\n")
 
 

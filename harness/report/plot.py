@@ -37,6 +37,7 @@ TFTP_FILE_NOT_FOUND = 1
 # An HTTP exchange without a status, as the phone lived it (transport outcomes of Table 3-1).
 _HTTP_NO_STATUS = {
     "no-response": "timeout",
+    "timeout": "timeout",
     "client-closed": "connection-error",
     "malformed": "connection-error",
 }

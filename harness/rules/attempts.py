@@ -1,7 +1,8 @@
 """Provisioning attempts: a device's HTTP and TFTP requests grouped as the phone makes them.
 
 One attempt is a request plus the immediate follow-ups Table 3-1 prescribes
-(redirect-now, auth-retry). Timing and syslog rules judge attempts, not single
+(redirect-now, auth-retry), and the next server tried at once after a connection
+that failed before any request (failover to another address of the name). Timing and syslog rules judge attempts, not single
 requests. Pure functions over observations; the table comes from harness.spec.
 
 Every rule asks for the same timeline's attempts, so `registry.evaluate` opens
@@ -184,20 +185,34 @@ def _room_for_retry(attempt: list[Observation], prev: Observation) -> bool:
     return retried < (row.max_retries or 0)
 
 
+def _fails_over(prev: Observation, req: Observation) -> bool:
+    """A connection that failed before any request, then at once another server: the
+    phone trying the next address of the name (DNS-FAILOVER), the same attempt."""
+    return (
+        isinstance(prev, HttpExchange)
+        and not prev.request_sent
+        and prev.server != req.server
+        and req.time - (prev.time + (prev.duration or 0.0)) <= FOLLOW_UP_WINDOW
+    )
+
+
 def _group(requests: list[Observation]) -> list[Attempt]:
     attempts: list[list[Observation]] = []
     for req in requests:
         if attempts:
             prev = attempts[-1][-1]
             gap = req.time - prev.time
-            if _asks_follow_up(prev) and (
-                gap <= FOLLOW_UP_WINDOW
-                or (
-                    gap <= FOLLOW_UP_MATCH_WINDOW
-                    and is_follow_up(prev, req)
-                    and _room_for_retry(attempts[-1], prev)
+            if (
+                _asks_follow_up(prev)
+                and (
+                    gap <= FOLLOW_UP_WINDOW
+                    or (
+                        gap <= FOLLOW_UP_MATCH_WINDOW
+                        and is_follow_up(prev, req)
+                        and _room_for_retry(attempts[-1], prev)
+                    )
                 )
-            ):
+            ) or _fails_over(prev, req):
                 attempts[-1].append(req)
                 continue
         attempts.append([req])

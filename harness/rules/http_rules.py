@@ -1,14 +1,16 @@
 """Rules on the HTTP requests a device makes: UA-FORMAT, UA-IDENTITY, HTTP-GET.
 
-The User-Agent grammar and the identity field come from the family file; the
-device's identity from the rule context (what it is configured to be) or, for
-a capture, from its client certificate.
+The User-Agent grammar and the identity field come from the family file. The
+User-Agent's identity is judged against every independent source there is
+(`harness.rules.identity`: the configured or stated identity, the client
+certificate, the DHCP MAC), never against itself.
 """
 
 from __future__ import annotations
 
-from harness.observe.events import HttpExchange, TlsHandshake
+from harness.observe.events import HttpExchange
 from harness.observe.timeline import DeviceTimeline
+from harness.rules import identity
 from harness.rules.finding import Finding, Verdict
 from harness.rules.registry import RuleContext, finding, rule
 from harness.spec.user_agent import parse_user_agent
@@ -53,34 +55,10 @@ def ua_format(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
     return [finding("UA-FORMAT", Verdict.PASS, why, timeline, reqs[0], also=reqs[1:])]
 
 
-def _expected_identity(timeline: DeviceTimeline, ctx: RuleContext) -> tuple[dict[str, str], str]:
-    """What the UA must name: from the configured identity, else the client certificate."""
-    ident = ctx.identity
-    expected: dict[str, str] = {}
-    if ident.product:
-        expected["product"] = ident.product
-    if ident.serial:
-        expected["serial"] = ident.serial
-    if ident.mac:
-        expected["mac"] = ident.mac.lower().replace(":", "")
-    if expected:
-        return expected, "the device's configured identity"
-    for hs in timeline.of(TlsHandshake):
-        subj = hs.client_cert_subject or {}
-        if subj.get("OU") and subj.get("OU") != "cisco.com":
-            expected = {"product": subj["OU"]}
-            if subj.get("L"):
-                expected["serial"] = subj["L"]
-            if subj.get("ST"):
-                expected["mac"] = subj["ST"].lower().replace(":", "")
-            return expected, "the device's client certificate"
-    return {}, ""
-
-
 @rule("UA-IDENTITY")
 def ua_identity(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
-    reqs = [r for r in _requests(timeline) if parse_user_agent(ctx.family, r.user_agent)]
-    if not reqs:
+    uas = identity.user_agents(timeline, ctx)
+    if not uas:
         return [
             finding(
                 "UA-IDENTITY",
@@ -89,24 +67,45 @@ def ua_identity(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
                 timeline,
             )
         ]
-    expected, source = _expected_identity(timeline, ctx)
-    if not expected:
-        why = "the device's identity is unknown (no configured identity, no individual client certificate)"
-        return [finding("UA-IDENTITY", Verdict.INCONCLUSIVE, why, timeline, reqs[0])]
-    fields = ["product", ctx.family.ua_identity_field]
-    for req in reqs:
-        parsed = parse_user_agent(ctx.family, req.user_agent)
-        assert parsed is not None
-        for name in fields:
-            want = expected.get(name)
-            got = getattr(parsed, name)
-            if want is None:
-                continue
-            if (got or "").lower() != want.lower():
-                why = f"{req.method} {req.url}: User-Agent names {name} {got!r} but {source} says {want!r}"
+    # independent sources only, a User-Agent is never judged against itself: the
+    # configured/stated identity when there is one (the truth: a certificate that
+    # disagrees with it is TLS-CLIENT-CERT's fail), else the client certificate
+    given = identity.stated(ctx)
+    sources = [given] if given else [src for _, src in identity.certificates(timeline)]
+    if not given:
+        sources += identity.profile_macros(timeline, ctx)
+    sources += identity.dhcp_macs(timeline)
+    if not sources:
+        why = (
+            "no source of the device's identity independent of its User-Agent "
+            "(no --device, no individual client certificate, no DHCP MAC, no identity "
+            "macro in a given profile rule): "
+            "a User-Agent is not judged against itself"
+        )
+        return [finding("UA-IDENTITY", Verdict.INCONCLUSIVE, why, timeline, uas[0][0])]
+    # every field the User-Agent names (product, serial, MAC) that a source names too
+    fields = tuple(dict.fromkeys(("product", ctx.family.ua_identity_field, *identity.FIELDS)))
+    for req, claims in uas:
+        for src in sources:
+            wrong = identity.disagreement(claims, src, fields)
+            if wrong:
+                why = f"{req.method} {req.url}: the User-Agent names {wrong}"
                 return [finding("UA-IDENTITY", Verdict.FAIL, why, timeline, req)]
-    checked = ", ".join(f"{k}={expected[k]}" for k in fields if k in expected)
-    why = f"the User-Agent of all {len(reqs)} requests names {checked}, as {source} says"
+    both = [f for f in fields if uas[0][1].get(f) and any(src.get(f) for src in sources)]
+    compared = [src for src in sources if any(src.get(f) for f in both)]
+    if not compared:
+        why = (
+            f"the identity sources ({'; '.join(s.name for s in sources)}) name nothing the "
+            f"User-Agent carries ({', '.join(f for f in fields if uas[0][1].get(f))})"
+        )
+        return [finding("UA-IDENTITY", Verdict.INCONCLUSIVE, why, timeline, uas[0][0])]
+    named = ", ".join(f"{f}={uas[0][1][f]}" for f in both)
+    why = (
+        f"the User-Agent of all {len(uas)} requests names {named}, as "
+        + " and ".join(s.name for s in compared)
+        + " say"
+    )
+    reqs = [r for r, _ in uas]
     return [finding("UA-IDENTITY", Verdict.PASS, why, timeline, reqs[0], also=reqs[1:])]
 
 
@@ -119,7 +118,7 @@ def _rule_asks_post(ctx: RuleContext) -> bool:
 
 @rule("HTTP-GET")
 def http_get(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
-    reqs = timeline.of(HttpExchange)
+    reqs = [x for x in timeline.of(HttpExchange) if x.request_sent]
     if not reqs:
         return [
             finding("HTTP-GET", Verdict.INCONCLUSIVE, "the device made no HTTP request", timeline)

@@ -264,11 +264,22 @@ def _class_of(row: StatusRow, ctx: RuleContext) -> tuple[Action, str]:
 def _outcome_of(attempt: Attempt, ctx: RuleContext, served: dict[int, dict]) -> Outcome:
     last = attempt.last
     answer = None
+    allowance = 0.0
     if isinstance(last, HttpExchange):
         path = request_path(last)
         if last.status is None:
-            row = transport_row("connection-error")
-            what = f"no answer ({last.outcome}) to {last.method} {path}"
+            # the capture's transport outcomes: no request sent (refused, unreachable, never
+            # answered) or a request whose answer never came (the client gave up waiting)
+            row = transport_row("timeout" if last.outcome == "timeout" else "connection-error")
+            if not last.request_sent:
+                where = f"{last.server[0]}:{last.server[1]}" if last.server else "the server"
+                what = f"{last.scheme} connection to {where} {last.note or 'failed'}"
+                # TCP doubles its SYN retry timer: the client gave up about as long after its
+                # last SYN as its SYNs spanned, so the next attempt may be that much later
+                if last.outcome != "timeout":
+                    allowance = last.duration or 0.0
+            else:
+                what = f"no answer ({last.outcome}) to {last.method} {path}"
         else:
             row = status_row(last.status)
             what = f"HTTP {last.status} for {last.method} {path}"
@@ -288,7 +299,7 @@ def _outcome_of(attempt: Attempt, ctx: RuleContext, served: dict[int, dict]) -> 
             row = transport_row("timeout" if last.outcome == "timeout" else "connection-error")
         what = f"TFTP {last.outcome} for {path}"
     klass, _ = _class_of(row, ctx)
-    return Outcome(attempt.start, attempt.end, row, klass, what, last, attempt, answer)
+    return Outcome(attempt.start, attempt.end, row, klass, what, last, attempt, answer, allowance)
 
 
 def outcomes(timeline: DeviceTimeline, ctx: RuleContext) -> list[Outcome]:

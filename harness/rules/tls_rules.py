@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 from harness.observe.events import DnsQuery, HttpExchange, TlsHandshake
 from harness.observe.timeline import DeviceTimeline
+from harness.rules import identity
 from harness.rules.finding import Finding, Verdict
 from harness.rules.registry import RuleContext, finding, rule
 from harness.spec._data import load_data
@@ -329,20 +330,17 @@ def _subject_text(subject: dict[str, str] | None) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(subject.items()))
 
 
-def _expected_subject(timeline: DeviceTimeline, ctx: RuleContext) -> tuple[dict[str, str], str]:
-    """Attribute -> value the device's own certificate must carry, and where that came from."""
-    layout = _client_subject_layout()
-    ident = ctx.identity
-    known = {"product": ident.product, "serial": ident.serial, "mac": ident.mac}
-    source = "the device's configured identity"
-    if not any(known.values()):
-        for req in timeline.of(HttpExchange):
-            parsed = parse_user_agent(ctx.family, req.user_agent)
-            if parsed is not None:
-                known = {"product": parsed.product, "serial": parsed.serial, "mac": parsed.mac}
-                source = "the device's User-Agent"
-                break
-    return {layout[k]: v for k, v in known.items() if v}, source
+def _identity_sources(timeline: DeviceTimeline, ctx: RuleContext) -> list[identity.IdentitySource]:
+    """What the certificate is judged against, never the certificate itself: the
+    configured/stated identity when there is one (a User-Agent that disagrees with it
+    is UA-IDENTITY's fail), else the User-Agent; and the DHCP MAC."""
+    given = identity.stated(ctx)
+    sources = [given] if given else []
+    for req, claims in [] if given else identity.user_agents(timeline, ctx)[:1]:
+        sources.append(identity.IdentitySource(f"its User-Agent {req.user_agent!r}", claims))
+    if not given:
+        sources += identity.profile_macros(timeline, ctx)
+    return sources + identity.dhcp_macs(timeline)
 
 
 def _asked(timeline: DeviceTimeline) -> list[TlsHandshake]:
@@ -357,7 +355,8 @@ def tls_client_cert(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]
             "the server never asked the device for a client certificate (or no handshake completed)"
         )
         return [finding("TLS-CLIENT-CERT", Verdict.INCONCLUSIVE, why, timeline)]
-    expected, source = _expected_subject(timeline, ctx)
+    sources = _identity_sources(timeline, ctx)
+    layout = _client_subject_layout()
     for hs in asked:
         subject = hs.client_cert_subject
         where = f"asked for a client certificate ({_suite_involved(hs)})"
@@ -377,20 +376,22 @@ def tls_client_cert(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]
             if not subject.get(attr):
                 why = f"the device's certificate ({_subject_text(subject)}) has no {attr}"
                 return [finding("TLS-CLIENT-CERT", Verdict.FAIL, why, timeline, hs)]
-        wrong = [
-            f"{a}={subject.get(a)!r} (expected {v!r})"
-            for a, v in expected.items()
-            if _norm(subject.get(a, "")) != _norm(v)
-        ]
-        if wrong:
-            why = f"the device's certificate does not match {source}: {', '.join(wrong)}"
-            return [finding("TLS-CLIENT-CERT", Verdict.FAIL, why, timeline, hs)]
-    if not expected:
-        why = "the device presented a certificate but its identity is unknown to compare"
+        claims = {f: subject[attr] for f, attr in layout.items() if subject.get(attr)}
+        for src in sources:
+            wrong = identity.disagreement(claims, src, labels=layout)
+            if wrong:
+                why = f"the device's certificate ({_subject_text(subject)}) names {wrong}"
+                return [finding("TLS-CLIENT-CERT", Verdict.FAIL, why, timeline, hs)]
+    if not sources:
+        why = (
+            "the device presented a certificate but no source independent of it "
+            "(no --device, no User-Agent in the family format, no DHCP MAC) says who it is"
+        )
         return [finding("TLS-CLIENT-CERT", Verdict.INCONCLUSIVE, why, timeline, asked[0])]
     why = (
         f"asked {len(asked)} time(s), the device presented its certificate "
-        f"({_subject_text(asked[0].client_cert_subject)}), matching {source}"
+        f"({_subject_text(asked[0].client_cert_subject)}), matching "
+        + " and ".join(s.name for s in sources)
     )
     return [finding("TLS-CLIENT-CERT", Verdict.PASS, why, timeline, asked[0], also=asked[1:])]
 
@@ -429,7 +430,7 @@ def tls_generic_cert(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding
         )
         return [finding("TLS-GENERIC-CERT", Verdict.SKIPPED, why, timeline, asked[0])]
     field = ctx.family.ua_identity_field
-    reqs = [r for r in timeline.of(HttpExchange) if r.scheme == "https"]
+    reqs = [r for r in timeline.of(HttpExchange) if r.scheme == "https" and r.request_sent]
     parsed = [parse_user_agent(ctx.family, r.user_agent) for r in reqs]
     if not reqs:
         why = (

@@ -127,6 +127,9 @@ CASES = [
     ("encrypted-profile-over-http", ("aes-wrong-kdf",), "fail"),
     ("gzip-profile", ("ignore-gzip",), "fail"),
     ("http-1.0-and-chunked", ("no-chunked",), "fail"),
+    # the server closes without an answer: a connection error, from the wire as live
+    ("http-connerr", (), "pass"),
+    ("http-connerr", ("retry-unreachable-too-soon",), "fail"),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 
@@ -100,12 +101,19 @@ def test_pipelined_requests_pair_in_order_with_chunked_and_head():
     assert body_c == b"body" and c.outcome == "answered"
 
 
-def test_request_without_answer():
+@pytest.mark.parametrize(
+    ("closed_by", "outcome", "duration"),
+    [("client", "timeout", 1.0), ("", "timeout", 1.0), ("server", "no-response", None)],
+)
+def test_request_without_answer(closed_by, outcome, duration):
+    """The client gave up (or the capture ended): timeout; the server closed: no-response."""
     conn, got = http_conn()
     conn.client_data(b"GET /x HTTP/1.1\r\n\r\n", 7, 1.0)
+    conn.closed_by = closed_by
     conn.close(2.0)
     ((o, _),) = got
-    assert o.status is None and o.outcome == "no-response" and o.evidence.frames == (7,)
+    assert o.status is None and o.outcome == outcome and o.evidence.frames == (7,)
+    assert o.duration == duration
 
 
 def test_bad_chunk_size_is_a_problem_not_a_crash():

@@ -254,3 +254,38 @@ def test_ccert_in_a_post_body():
 
 def test_ccert_unused_is_inconclusive():
     assert judge("MACRO-CCERT", conn(1)).verdict is Verdict.INCONCLUSIVE
+
+
+# -- TLS-CLIENT-CERT: never against the certificate itself (issue 10, item 5) ------------
+def _analyze_ctx(stated=None):
+    from dataclasses import replace
+
+    from harness.rules.registry import DeviceIdentity
+
+    given = DeviceIdentity(**stated) if stated else None
+    return replace(context(), facts={"stated_identity": given})
+
+
+def test_client_cert_against_the_user_agent_without_a_stated_identity():
+    other = {**OWN, "L": "88012BA09999"}
+    f = judge("TLS-CLIENT-CERT", conn(1, client_cert=other, asked=True), _analyze_ctx())
+    assert f.verdict is Verdict.FAIL and "88012BA09999" in f.why and SERIAL in f.why
+    assert "User-Agent" in f.why
+    f = judge("TLS-CLIENT-CERT", conn(1, client_cert=OWN, asked=True), _analyze_ctx())
+    assert f.verdict is Verdict.PASS and "User-Agent" in f.why
+
+
+def test_client_cert_alone_is_not_judged_against_itself():
+    f = judge("TLS-CLIENT-CERT", conn(1, client_cert=OWN, asked=True, ua=None), _analyze_ctx())
+    assert f.verdict is Verdict.INCONCLUSIVE and "no source independent" in f.why
+
+
+def test_client_cert_against_the_stated_identity_outranks_the_user_agent():
+    ctx = _analyze_ctx({"product": PRODUCT, "serial": SERIAL, "mac": MAC})
+    wrong_ua = "cisco/CP-8831-3PCC (88012BA05555)"
+    f = judge("TLS-CLIENT-CERT", conn(1, client_cert=OWN, asked=True, ua=wrong_ua), ctx)
+    assert f.verdict is Verdict.PASS and "--device" in f.why  # the UA is UA-IDENTITY's fail
+    f = judge(
+        "TLS-CLIENT-CERT", conn(1, client_cert={**OWN, "ST": "000e08000000"}, asked=True), ctx
+    )
+    assert f.verdict is Verdict.FAIL and "000e08000000" in f.why and MAC in f.why
