@@ -40,7 +40,7 @@ def test_refused_then_retry_after_the_delay_passes_and_too_soon_fails():
     f = judge("HTTP-CONNERR", obs, Resync_Error_Retry_Delay="30")
     assert f.verdict is Verdict.PASS and "refused" in f.why
     f = judge("HTTP-CONNERR", obs, Resync_Error_Retry_Delay="300")
-    assert f.verdict is Verdict.FAIL and "30 s later" in f.why
+    assert f.verdict is Verdict.FAIL and "30.0 s later" in f.why
 
 
 def test_timeout_is_timed_from_the_give_up():
