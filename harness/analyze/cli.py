@@ -31,6 +31,7 @@ from harness.analyze.render import (
     render_report_junit,
     render_text,
 )
+from harness.analyze.tls import TlsOptions, profile_rule_host
 from harness.capture.reader import CaptureFormatError
 from harness.gc_pause import gc_paused
 from harness.report.json_report import build_report, dumps, stream_report
@@ -50,7 +51,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--profile", help="the device's profile file (XML flat profile, or encrypted)")
     p.add_argument("--key", help="passphrase of an encrypted --profile (and of profiles seen)")
-    p.add_argument("--trust-ca", metavar="PEM", help="CA certificates the devices trust")
+    # -- TLS from the wire (docs/tls.md, "Judging TLS in a capture") --
+    p.add_argument(
+        "--trust-ca",
+        action="append",
+        default=[],
+        metavar="PEM",
+        help="CA certificates the devices trust (repeatable); server chains are checked against them",
+    )
+    p.add_argument(
+        "--keylog",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="NSS key log (SSLKEYLOGFILE) to decrypt TLS; repeatable",
+    )
     p.add_argument("--format", choices=FORMATS, default="text")
     p.add_argument("--out", help="write the report here instead of standard output")
     p.add_argument("-j", "--jobs", type=int, default=1, help="captures analyzed in parallel")
@@ -96,10 +111,22 @@ def rule_key(family: Family, params: dict[str, str]) -> str | None:
     return None
 
 
-def _one(args: tuple[str, Ports, str | None, bool]) -> CaptureResult:
-    path, ports, key, show = args
+def _tls_options(args: argparse.Namespace, family: Family, params: dict[str, str]) -> TlsOptions:
+    """Key logs, trust anchors and the Profile_Rule host for judging TLS in the captures."""
+    keylog = "\n".join(Path(p).read_text("utf-8", "replace") for p in args.keylog)
+    return TlsOptions(
+        keylog_text=keylog,
+        trust_pem=tuple(Path(p).read_bytes() for p in args.trust_ca),
+        profile_host=profile_rule_host(params),
+        check_san=family.tls_check_san,
+        suffix_accepted=family.tls_cn_suffix_accepted,
+    )
+
+
+def _one(args: tuple[str, Ports, str | None, bool, TlsOptions | None]) -> CaptureResult:
+    path, ports, key, show, tls = args
     if not show:
-        return analyze_capture(path, ports=ports, profile_key=key)
+        return analyze_capture(path, ports=ports, profile_key=key, tls=tls)
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
     size = os.path.getsize(path)
@@ -113,7 +140,11 @@ def _one(args: tuple[str, Ports, str | None, bool]) -> CaptureResult:
     ) as bar:
         task = bar.add_task(Path(path).name, total=size)
         return analyze_capture(
-            path, ports=ports, profile_key=key, progress=lambda pos: bar.update(task, completed=pos)
+            path,
+            ports=ports,
+            profile_key=key,
+            progress=lambda pos: bar.update(task, completed=pos),
+            tls=tls,
         )
 
 
@@ -131,10 +162,16 @@ def _run(args: argparse.Namespace) -> int:
         ports = _ports(args.port)
         if args.jobs < 1:
             raise ParamError("-j must be at least 1")
-        if args.trust_ca and not Path(args.trust_ca).is_file():
-            raise ParamError(f"--trust-ca {args.trust_ca}: no such file")
+        for opt, paths in (("--trust-ca", args.trust_ca), ("--keylog", args.keylog)):
+            for path in paths:
+                if not Path(path).is_file():
+                    raise ParamError(f"{opt} {path}: no such file")
+        tls = _tls_options(args, family, {**file_params, **cli_params})
     except (ParamError, FamilyError) as exc:
         print(f"harness analyze: {exc}", file=err)
+        return 2
+    except OSError as exc:
+        print(f"harness analyze: {exc.filename}: {exc.strerror}", file=err)
         return 2
     for path in args.pcap:
         if not Path(path).is_file():
@@ -142,7 +179,7 @@ def _run(args: argparse.Namespace) -> int:
             return 2
     show = err.isatty() and not args.no_progress and args.jobs == 1
     key = args.key or rule_key(family, {**file_params, **cli_params})
-    jobs = [(p, ports, key, show and os.path.getsize(p) > 8 << 20) for p in args.pcap]
+    jobs = [(p, ports, key, show and os.path.getsize(p) > 8 << 20, tls) for p in args.pcap]
     try:
         if args.jobs > 1 and len(jobs) > 1:
             with ProcessPoolExecutor(max_workers=min(args.jobs, len(jobs))) as pool:
@@ -158,7 +195,7 @@ def _run(args: argparse.Namespace) -> int:
     observations = [o for r in results for o in r.observations]
     facts: dict[str, Any] = {}
     if args.trust_ca:
-        facts["trusted_ca_pem"] = Path(args.trust_ca).read_text("utf-8", "replace")
+        facts["trusted_ca_pem"] = b"".join(tls.trust_pem).decode("utf-8", "replace")
     timelines, findings, notes = judge(
         observations,
         family,

@@ -3,21 +3,143 @@
 The parsing is `harness.tls.TlsConversation` (the project's TLS parser, shared
 with the live HTTPS endpoint); this module only feeds it a connection's two
 byte streams, keeps the frame numbers, and emits the observation at close.
-Sans-I/O.
+With a key log (`TlsWire.keylog`, from `--keylog` or pcapng Decryption Secrets
+Blocks) a `harness.tls.decrypt.TlsDecryptor` runs beside it and hands the
+plaintext to an `HttpConnection` (scheme https), so HTTPS requests become the same
+`HttpExchange` records as plain HTTP; TLS 1.3's encrypted Certificate joins the
+record. `TlsWire.classify` names every captured server chain at the end of a
+capture (`harness.tls.server_chain`), against the name the device meant to reach:
+Profile_Rule's host, else the SNI, else the DNS query whose answer gave the
+server's address. Sans-I/O: the caller reads files.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from harness.observe.events import (
     Address,
     DeviceKey,
+    DnsQuery,
     Evidence,
+    Observation,
+    TlsAlert,
     TlsHandshake,
 )
 from harness.tls import TlsConversation
+from harness.tls.decrypt import TlsDecryptor
+from harness.tls.keylog import KeyLog
+from harness.tls.server_chain import ChainClass, classify_server_chain, load_anchors
+from harness.tls.tables import ALERT, alert_name
+from harness.tls.x509_summary import CertificateSummaryError, summarize_certificate
+
+DSB_TLS_KEY_LOG = 0x544C534B  # pcapng Decryption Secrets Block: secrets type "TLSK"
+_URL_HOST = re.compile(r"(https?|tftp)://\[?([^/:\s\]\[$]+)", re.I)
+_PROFILE_RULES = ("Profile_Rule", "Profile_Rule_B", "Profile_Rule_C", "Profile_Rule_D")
+
+
+@dataclass(frozen=True)
+class TlsOptions:
+    """What the analyzer needs to judge TLS from the wire (picklable: texts, not objects).
+
+    keylog_text: an NSS key log; trust_pem: `--trust-ca` file contents; profile_host:
+    Profile_Rule's host; check_san / suffix_accepted: the family's [tls] settings."""
+
+    keylog_text: str = ""
+    trust_pem: tuple[bytes, ...] = ()
+    profile_host: str | None = None
+    check_san: bool = False
+    suffix_accepted: bool = True
+
+
+def profile_rule_host(params: dict[str, str]) -> str | None:
+    """The host the first Profile_Rule* naming one (https first) points at, without macros."""
+    hosts: list[tuple[bool, str]] = []
+    for name in _PROFILE_RULES:
+        for m in _URL_HOST.finditer(params.get(name) or ""):
+            hosts.append((m.group(1).lower() != "https", m.group(2).lower()))
+    hosts.sort(key=lambda h: h[0])
+    return hosts[0][1] if hosts else None
+
+
+class TlsWire:
+    """Per capture: the key log (grows with Decryption Secrets Blocks) and the chains seen."""
+
+    def __init__(self, options: TlsOptions | None = None) -> None:
+        self.options = options or TlsOptions()
+        self.keylog = KeyLog()
+        if self.options.keylog_text:
+            self.keylog.add_text(self.options.keylog_text, "--keylog")
+        self.anchors, self.problems = load_anchors(self.options.trust_pem)
+        self.problems.extend(self.keylog.problems)
+        self._chains: dict[int, tuple[TlsHandshake, tuple[bytes, ...]]] = {}
+
+    def add_secrets(self, secrets_type: int, data: bytes) -> None:
+        """A pcapng Decryption Secrets Block (only TLS key logs are used)."""
+        if secrets_type == DSB_TLS_KEY_LOG:
+            before = len(self.keylog.problems)
+            self.keylog.add_text(data.decode("utf-8", "replace"), "pcapng Decryption Secrets Block")
+            self.problems.extend(self.keylog.problems[before:])
+
+    def chain_seen(self, obs: TlsHandshake, ders: tuple[bytes, ...]) -> None:
+        self._chains[id(obs)] = (obs, ders)
+
+    def classify(self, observations: list[Observation]) -> None:
+        """Set the server_cert_* fields of every handshake whose chain was seen (in place)."""
+        if not self._chains:
+            return
+        dns: dict[str, list[tuple[float, str]]] = {}
+        for o in observations:
+            if isinstance(o, DnsQuery) and o.answers:
+                for a in o.answers:
+                    dns.setdefault(a, []).append((o.time, o.qname))
+        for i, o in enumerate(observations):
+            got = self._chains.get(id(o))
+            if got is None or got[0] is not o:
+                continue
+            hs, ders = got
+            name, source = self._name(hs, dns)
+            c = classify_server_chain(
+                ders,
+                name=name,
+                at=hs.time,
+                check_san=self.options.check_san,
+                suffix_accepted=self.options.suffix_accepted,
+                anchors=self.anchors if self.options.trust_pem else None,
+                name_source=source,
+            )
+            observations[i] = _with_class(hs, c)
+        self._chains.clear()
+
+    def _name(
+        self, hs: TlsHandshake, dns: dict[str, list[tuple[float, str]]]
+    ) -> tuple[str | None, str | None]:
+        if self.options.profile_host:
+            return self.options.profile_host, "profile-rule"
+        if hs.server_name:
+            return hs.server_name.lower(), "sni"
+        if hs.server is not None:
+            asked = [(t, q) for t, q in dns.get(hs.server[0], ()) if t <= hs.time + 1.0]
+            if asked:
+                return max(asked)[1].rstrip(".").lower(), "dns"
+        return None, None
+
+
+def _with_class(hs: TlsHandshake, c: ChainClass) -> TlsHandshake:
+    return dataclasses.replace(
+        hs,
+        server_cert_variant=c.variant,
+        server_cert_trusted=c.trusted,
+        server_cert_reason=c.reason,
+        server_cert_defects=c.defects,
+        server_cert_checked_name=c.name,
+        server_cert_name_source=c.name_source,
+    )
+
 
 MAX_FRAMES = 64
 MAX_BUFFER = 256 * 1024
@@ -42,6 +164,8 @@ class TlsConnection:
         emit: Callable[[TlsHandshake], None],
         problem: Callable[[int, str], None],
         time: float,
+        wire: TlsWire | None = None,
+        plaintext: Any = None,
     ) -> None:
         self.client, self.server, self.device, self.source = client, server, device, source
         self.emit, self.problem = emit, problem
@@ -50,6 +174,12 @@ class TlsConnection:
         self.frames: list[int] = []
         self.fed = 0
         self.broken = False
+        self.wire = wire
+        # with a key log: the decryptor, and the HttpConnection its plaintext feeds
+        self.decryptor = TlsDecryptor(wire.keylog) if wire is not None and wire.keylog else None
+        self.http = plaintext if self.decryptor is not None else None
+        self.client_data_seen = False
+        self.decrypted_alerts: list[TlsAlert] = []
 
     def _frame(self, frame: int) -> None:
         if len(self.frames) < MAX_FRAMES and (not self.frames or self.frames[-1] != frame):
@@ -57,9 +187,28 @@ class TlsConnection:
 
     def client_data(self, data: bytes, frame: int, ts: float) -> None:
         self._feed(self.conv.feed_client, data, frame)
+        if self.decryptor is not None:
+            self._plain(self.decryptor.feed_client(data), frame, ts)
 
     def server_data(self, data: bytes, frame: int, ts: float) -> None:
         self._feed(self.conv.feed_server, data, frame)
+        if self.decryptor is not None:
+            self._plain(self.decryptor.feed_server(data), frame, ts)
+
+    def _plain(self, records: list, frame: int, ts: float) -> None:  # list[Plaintext]
+        for p in records:
+            if p.content_type == ALERT:
+                for i in range(0, len(p.data) - 1, 2):
+                    level, desc = p.data[i], p.data[i + 1]
+                    self.decrypted_alerts.append(TlsAlert(p.sender, level, desc, alert_name(desc)))
+                continue
+            if not p.data:
+                continue
+            if p.sender == "client":
+                self.client_data_seen = True
+                self.http.client_data(p.data, frame, ts)
+            else:
+                self.http.server_data(p.data, frame, ts)
 
     def _feed(self, fn: Callable[[bytes], Any], data: bytes, frame: int) -> None:
         if self.broken or self.fed > MAX_BUFFER * 4:
@@ -73,6 +222,16 @@ class TlsConnection:
             self.problem(frame, f"TLS stream does not parse: {type(exc).__name__}: {exc}")
 
     def close(self, ts: float) -> None:
+        extra: dict[str, Any] = {}
+        ders = tuple(self.conv.server_certificate_ders)
+        d = self.decryptor
+        if d is not None:
+            if self.http is not None:
+                self.http.close(ts)
+            extra = self._decrypted_fields(d)
+            ders = ders or tuple(d.server_certificate_ders)
+            for why in d.problems[:3]:
+                self.problem(self.frames[0] if self.frames else 0, f"TLS decryption: {why}")
         try:
             obs = self.conv.to_observation(
                 time=self.time,
@@ -80,8 +239,35 @@ class TlsConnection:
                 server=self.server,
                 device=self.device,
                 evidence=Evidence(self.source, tuple(self.frames)),
+                **extra,
             )
         except Exception as exc:
             self.problem(self.frames[0] if self.frames else 0, f"TLS summary failed: {exc}")
             return
+        if ders and self.wire is not None:
+            self.wire.chain_seen(obs, ders)
         self.emit(obs)
+
+    def _decrypted_fields(self, d: TlsDecryptor) -> dict[str, Any]:
+        """What decryption adds to the record: TLS 1.3 chain, alerts, real application data."""
+        extra: dict[str, Any] = {}
+        if not d.keys_found or not d.decrypted_records:
+            return extra
+        extra["decrypted"] = True
+        extra["application_data"] = self.client_data_seen or self.conv.client_application_data
+        if d.version == 0x0304 and d.server_certificate_ders and not self.conv.server_certificates:
+            chain = []
+            for der in d.server_certificate_ders:
+                try:
+                    chain.append(summarize_certificate(der))
+                except CertificateSummaryError:
+                    continue
+            extra["server_cert_chain"] = tuple(chain)
+            extra["server_cert_subject_cn"] = chain[0].subject_cn if chain else None
+            extra["client_cert_requested"] = d.certificate_request
+        if self.conv.alert is None and self.decrypted_alerts:
+            fatal = [a for a in self.decrypted_alerts if a.level == 2]
+            extra["alert"] = (fatal or self.decrypted_alerts)[0]
+            if fatal:
+                extra["established"] = False
+        return extra
