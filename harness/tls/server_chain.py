@@ -266,7 +266,10 @@ def classify_server_chain(
                 found[defect] = what
     # the name
     form = ""
-    if name:
+    by_address = bool(name) and _is_ip(name or "")
+    if by_address:
+        pass  # a URL by address: the certificate's name is checked through DNS (TLS-DNS-MATCH)
+    elif name:
         defect, shown = _name_defect(leaf, name, check_san, suffix_accepted)
         if defect == "san-only":
             found[defect] = shown
@@ -309,5 +312,6 @@ def classify_server_chain(
         why = "no name to check the certificate against (no Profile_Rule host, SNI or DNS)"
         return ChainClass(None, f"{why}; {trust_text}", (), trusted, None, None)
     variant = form or "valid"
-    why = f"CN {_cn(leaf)!r} names {name}; valid at the capture's time; {trust_text}"
+    named = f"names {name}" if not by_address else f"not compared with the address {name}"
+    why = f"CN {_cn(leaf)!r} {named}; valid at the capture's time; {trust_text}"
     return ChainClass(variant, why, (), trusted, name, name_source)
