@@ -1,0 +1,194 @@
+"""TLS judged from the wire: real captures of openssl s_server (the harness.pki matrix) with
+a spec-following client and a faulty one (curl -k), analyzed with --trust-ca and --keylog.
+
+Each case is one capture of one client against every variant; the verdicts of the
+server-certificate rules are asserted, and the decrypted HTTP fields are checked
+against tshark given the same key log (pyshark)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness.analyze.engine import analyze_capture
+from harness.analyze.tls import TlsOptions
+from harness.cli import main
+from harness.observe.events import HttpExchange, TlsHandshake
+from harness.pki.cli import init_pki
+from tests.analyze.conftest import loopback_capture
+from tests.analyze.tls_wire_helpers import (
+    FQDN,
+    PATH,
+    UA,
+    curl_insecure,
+    s_servers,
+    spec_client,
+)
+
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("openssl") and shutil.which("curl") and shutil.which("tcpdump")),
+    reason="openssl, curl and tcpdump are needed",
+)
+VARIANTS = ["valid", "wrong-cn", "cn-suffix", "self-signed", "untrusted-ca", "expired"]
+FAMILY = "cisco-8831-3pcc"
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("pki")
+    init_pki(d, FQDN, [], VARIANTS)
+    return d
+
+
+def capture(tmp_path: Path, pki: Path, tls: str, client: str, variants=VARIANTS):
+    """(capture, key log, {variant: fetched}) of one client against each variant's server."""
+    cap, keylog = tmp_path / f"{client}-{tls}.pcap", tmp_path / f"{client}-{tls}.keys"
+    fetched = {}
+    with s_servers(pki, variants, tmp_path / "root", tls) as ports:
+        bpf = " or ".join(f"tcp port {p}" for p in ports.values())
+        with loopback_capture(cap, bpf):
+            for v, port in ports.items():
+                if client == "spec":
+                    fetched[v] = spec_client(port, pki / "server-ca.pem", keylog)
+                else:
+                    fetched[v] = curl_insecure(port, keylog) == 200
+    return cap, keylog, fetched
+
+
+def analyze(cap: Path, *extra) -> dict:
+    out = cap.with_suffix(".json")
+    code = main(
+        [
+            "analyze",
+            str(cap),
+            "--family",
+            FAMILY,
+            "--format",
+            "json",
+            "--out",
+            str(out),
+            *map(str, extra),
+        ]
+    )
+    assert code in (0, 1)
+    return json.loads(out.read_text())
+
+
+def verdicts(report: dict) -> dict[str, tuple[str, str]]:
+    return {f["rule"]: (f["verdict"], f["why"]) for f in report["findings"]}
+
+
+def variants_seen(report: dict) -> dict[int, str]:
+    return {
+        t["server"][1]: t["server_cert_variant"]
+        for t in report["transactions"]
+        if t["kind"] == "tls"
+    }
+
+
+@pytest.mark.parametrize("tls", ["1.2", "1.3"])
+def test_spec_following_client_passes_the_certificate_rules(tmp_path, pki, tls):
+    cap, keylog, fetched = capture(tmp_path, pki, tls, "spec")
+    assert fetched == {v: v in ("valid", "cn-suffix") for v in VARIANTS}
+    report = analyze(cap, "--trust-ca", pki / "server-ca.pem", "--keylog", keylog)
+    got = verdicts(report)
+    for rule in ("TLS-SERVER-CA", "TLS-SERVER-CN", "TLS-CN-SUFFIX"):
+        assert got[rule][0] == "pass", (rule, got[rule])
+    # refusing self-signed, untrusted, wrong-cn and expired servers is no negotiation failure
+    # (TLS 1.3 suites are outside the 8831's Table 3-2 set: nothing to judge there)
+    assert got["TLS-NEGOTIATE"][0] == ("pass" if tls == "1.2" else "inconclusive")
+    assert sorted(variants_seen(report).values()) == sorted(VARIANTS)
+    tls_records = [t for t in report["transactions"] if t["kind"] == "tls"]
+    assert all(
+        t["server_cert_reason"] and t["server_cert_checked_name"] == FQDN for t in tls_records
+    )
+    https = [t for t in report["transactions"] if t["kind"] == "http"]
+    assert len(https) == 2 and {(t["method"], t["url"], t["status"]) for t in https} == {
+        ("GET", PATH, 200)
+    }
+
+
+@pytest.mark.parametrize("tls", ["1.2", "1.3"])
+def test_curl_insecure_fails_the_ca_and_cn_rules(tmp_path, pki, tls):
+    cap, keylog, fetched = capture(tmp_path, pki, tls, "curl")
+    assert all(fetched.values())
+    report = analyze(cap, "--trust-ca", pki / "server-ca.pem", "--keylog", keylog)
+    got = verdicts(report)
+    assert (
+        got["TLS-SERVER-CA"][0] == "fail"
+        and "self-signed" in got["TLS-SERVER-CA"][1]
+        or ("untrusted-ca" in got["TLS-SERVER-CA"][1])
+    )
+    assert got["TLS-SERVER-CN"][0] == "fail" and "wrong-cn" in got["TLS-SERVER-CN"][1]
+    assert "other-host.example.test" in got["TLS-SERVER-CN"][1]
+    assert got["TLS-CN-SUFFIX"][0] == "pass"
+    https = [t for t in report["transactions"] if t["kind"] == "http"]
+    assert len(https) == len(VARIANTS) and all(t["user_agent"] == UA for t in https)
+
+
+def test_without_trust_anchors_the_cn_rules_judge_and_the_ca_rule_says_what_is_missing(
+    tmp_path, pki
+):
+    cap, keylog, _ = capture(tmp_path, pki, "1.2", "curl", ["valid", "wrong-cn", "untrusted-ca"])
+    got = verdicts(analyze(cap))
+    assert got["TLS-SERVER-CN"][0] == "fail"
+    assert got["TLS-SERVER-CA"][0] == "inconclusive" and "--trust-ca" in got["TLS-SERVER-CA"][1]
+
+
+def test_tls13_without_a_key_log_judges_no_certificate(tmp_path, pki):
+    cap, _, _ = capture(tmp_path, pki, "1.3", "spec", ["wrong-cn", "self-signed", "valid"])
+    got = verdicts(analyze(cap, "--trust-ca", pki / "server-ca.pem"))
+    assert got["TLS-SERVER-CN"][0] == "inconclusive"
+    assert got["TLS-NEGOTIATE"][0] != "fail", got["TLS-NEGOTIATE"]
+
+
+def test_decrypted_http_matches_tshark(tmp_path, pki):
+    pyshark = pytest.importorskip("pyshark")
+    cap, keylog, _ = capture(tmp_path, pki, "1.2", "curl", ["valid", "expired"])
+    r = analyze_capture(cap, tls=TlsOptions(keylog_text=keylog.read_text()))
+    ours = sorted(
+        (x.method, x.url, x.user_agent, x.status)
+        for x in r.observations
+        if isinstance(x, HttpExchange)
+    )
+    fc = pyshark.FileCapture(
+        str(cap),
+        display_filter="http",
+        override_prefs={"tls.keylog_file": str(keylog), "http.desegment_body": "FALSE"},
+    )
+    try:
+        reqs, statuses = [], []
+        for pkt in fc:
+            h = pkt.http
+            if hasattr(h, "request_method"):
+                reqs.append((h.request_method, h.request_uri, h.user_agent))
+            elif hasattr(h, "response_code"):
+                statuses.append(int(h.response_code))
+    finally:
+        fc.close()
+    theirs = sorted((m, u, a, s) for (m, u, a), s in zip(reqs, statuses, strict=True))
+    assert len(ours) == 2 and ours == theirs
+    hs = [o for o in r.observations if isinstance(o, TlsHandshake)]
+    assert {h.server_cert_variant for h in hs} == {"valid", "expired"}
+    assert all(h.decrypted for h in hs)
+
+
+def test_key_log_embedded_in_pcapng(tmp_path, pki):
+    if shutil.which("editcap") is None:
+        pytest.skip("editcap not installed")
+    cap, keylog, _ = capture(tmp_path, pki, "1.3", "curl", ["valid"])
+    dsb = tmp_path / "with-secrets.pcapng"
+    subprocess.run(
+        ["editcap", "--inject-secrets", f"tls,{keylog}", str(cap), str(dsb)],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    r = analyze_capture(dsb)
+    (x,) = [o for o in r.observations if isinstance(o, HttpExchange)]
+    assert (x.method, x.url, x.status, x.scheme) == ("GET", PATH, 200, "https")
+    assert not [o for o in analyze_capture(cap).observations if isinstance(o, HttpExchange)]

@@ -1,0 +1,114 @@
+"""Stock TLS servers and clients for the TLS-from-the-wire tests: openssl s_server per
+certificate variant, curl -k (accepts anything), and a spec-following Python client."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import ssl
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from harness.spec.cert_name import cn_matches_host
+
+FQDN = "prov.example.test"
+UA = "cisco/CP-8831-3PCC (88012BA01234)"
+PATH = "/www/CP-8831-3PCC.cfg"
+TABLE_3_2_OPENSSL = "DHE-RSA-AES256-SHA:AES256-SHA:DHE-RSA-AES128-SHA:AES128-SHA"
+PROFILE = b"<flat-profile><Resync_Periodic>30</Resync_Periodic></flat-profile>\n"
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
+
+
+@contextlib.contextmanager
+def s_servers(pki: Path, variants: list[str], root: Path, tls: str) -> Iterator[dict[str, int]]:
+    """One `openssl s_server -WWW` per variant (serving files under `root`); variant -> port."""
+    (root / "www").mkdir(parents=True, exist_ok=True)
+    (root / PATH.lstrip("/")).write_bytes(PROFILE)
+    procs, ports = [], {}
+    extra = ["-tls1_2", "-cipher", "AES128-SHA"] if tls == "1.2" else ["-tls1_3"]
+    try:
+        for v in variants:
+            port = free_tcp_port()
+            stem = pki / "variants" / v
+            procs.append(
+                subprocess.Popen(
+                    ["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-WWW", "-quiet"]
+                    + [
+                        "-cert",
+                        str(stem.with_suffix(".pem")),
+                        "-key",
+                        str(stem.with_suffix(".key")),
+                    ]
+                    + extra,
+                    cwd=root,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+            ports[v] = port
+        for port in ports.values():
+            wait_port(port)
+        yield ports
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+
+
+def curl_insecure(port: int, keylog: Path) -> int:
+    """curl -k: the faulty client, accepts any certificate. Returns the HTTP status (0: none)."""
+    out = subprocess.run(
+        ["curl", "-s", "-k", "-A", UA, "--resolve", f"{FQDN}:{port}:127.0.0.1"]
+        + ["-o", "/dev/null", "-w", "%{http_code}", f"https://{FQDN}:{port}{PATH}"],
+        env={**os.environ, "SSLKEYLOGFILE": str(keylog)},
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    return int(out.stdout or 0)
+
+
+def spec_client(port: int, ca: Path, keylog: Path) -> bool:
+    """A client that follows the spec: CA and validity checked by OpenSSL, the name by the
+    spec's CN rule (FQDN or FQDN/anything); refuses by closing before any request.
+    Returns whether it fetched the profile."""
+    ctx = ssl.create_default_context(cafile=str(ca))
+    ctx.check_hostname = False  # OpenSSL compares the whole CN: the spec's rule is below
+    ctx.set_ciphers(TABLE_3_2_OPENSSL)  # TLS 1.2 and below: what a phone offers
+    ctx.keylog_filename = str(keylog)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        try:
+            tls = ctx.wrap_socket(raw, server_hostname=FQDN)
+        except ssl.SSLError:
+            return False  # refused in the handshake (unknown CA, expired...): an alert
+        with tls:
+            cert = tls.getpeercert()
+            cns = [v for rdn in cert.get("subject", ()) for k, v in rdn if k == "commonName"]
+            if not any(cn_matches_host(cn, FQDN) for cn in cns):
+                with contextlib.suppress(OSError):
+                    tls.unwrap()  # close_notify
+                return False  # refused after the handshake: close before any data
+            tls.sendall(f"GET {PATH} HTTP/1.0\r\nHost: {FQDN}\r\nUser-Agent: {UA}\r\n\r\n".encode())
+            data = b""
+            while chunk := tls.recv(4096):
+                data += chunk
+            return data.startswith(b"HTTP/1.0 200")
