@@ -38,12 +38,16 @@ def wait_port(port: int, timeout: float = 10.0) -> None:
 
 
 @contextlib.contextmanager
-def s_servers(pki: Path, variants: list[str], root: Path, tls: str) -> Iterator[dict[str, int]]:
-    """One `openssl s_server -WWW` per variant (serving files under `root`); variant -> port."""
+def s_servers(
+    pki: Path, variants: list[str], root: Path, tls: str, server_args: list[str] | None = None
+) -> Iterator[dict[str, int]]:
+    """One `openssl s_server -WWW` per variant (serving files under `root`); variant -> port.
+    `tls` "1.2" pins TLS 1.2 with AES128-SHA, "1.3" TLS 1.3; `server_args` replace both."""
     (root / "www").mkdir(parents=True, exist_ok=True)
     (root / PATH.lstrip("/")).write_bytes(PROFILE)
     procs, ports = [], {}
     extra = ["-tls1_2", "-cipher", "AES128-SHA"] if tls == "1.2" else ["-tls1_3"]
+    extra = server_args if server_args is not None else extra
     try:
         for v in variants:
             port = free_tcp_port()
@@ -74,10 +78,10 @@ def s_servers(pki: Path, variants: list[str], root: Path, tls: str) -> Iterator[
             p.wait()
 
 
-def curl_insecure(port: int, keylog: Path) -> int:
+def curl_insecure(port: int, keylog: Path, args: tuple[str, ...] = ()) -> int:
     """curl -k: the faulty client, accepts any certificate. Returns the HTTP status (0: none)."""
     out = subprocess.run(
-        ["curl", "-s", "-k", "-A", UA, "--resolve", f"{FQDN}:{port}:127.0.0.1"]
+        ["curl", "-s", "-k", *args, "-A", UA, "--resolve", f"{FQDN}:{port}:127.0.0.1"]
         + ["-o", "/dev/null", "-w", "%{http_code}", f"https://{FQDN}:{port}{PATH}"],
         env={**os.environ, "SSLKEYLOGFILE": str(keylog)},
         capture_output=True,

@@ -1,0 +1,141 @@
+"""Decryption with a key log, suite by suite: curl against openssl s_server pinned to one
+suite and version, captured on lo; the analyzer's decrypted HTTP must equal tshark's with
+the same key log, and the record must name the suite and version that were pinned."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from harness.analyze.engine import analyze_capture
+from harness.analyze.tls import TlsOptions
+from harness.observe.events import HttpExchange, TlsHandshake
+from harness.pki.cli import init_pki
+from tests.analyze.conftest import loopback_capture
+from tests.analyze.tls_wire_helpers import FQDN, PATH, UA, curl_insecure, s_servers
+
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("openssl") and shutil.which("curl") and shutil.which("tcpdump")),
+    reason="openssl, curl and tcpdump are needed",
+)
+OLD = "@SECLEVEL=0"
+# (id, s_server args, curl args, suite, version)
+CASES = [
+    ("tls12-aes256-cbc-sha", ["-tls1_2", "-cipher", "AES256-SHA"], (), 0x0035, "TLS1.2"),
+    ("tls12-dhe-aes128-cbc", ["-tls1_2", "-cipher", "DHE-RSA-AES128-SHA"], (), 0x0033, "TLS1.2"),
+    (
+        "tls12-cbc-mac-then-encrypt",
+        ["-tls1_2", "-cipher", "AES128-SHA", "-no_etm"],
+        (),
+        0x002F,
+        "TLS1.2",
+    ),
+    (
+        "tls12-aes256-gcm-sha384",
+        ["-tls1_2", "-cipher", "ECDHE-RSA-AES256-GCM-SHA384"],
+        (),
+        0xC030,
+        "TLS1.2",
+    ),
+    ("tls12-chacha20", ["-tls1_2", "-cipher", "ECDHE-RSA-CHACHA20-POLY1305"], (), 0xCCA8, "TLS1.2"),
+    (
+        "tls11-aes128-cbc",
+        ["-tls1_1", "-cipher", f"AES128-SHA:{OLD}"],
+        ("--tlsv1.1", "--tls-max", "1.1", "--ciphers", f"AES128-SHA:{OLD}"),
+        0x002F,
+        "TLS1.1",
+    ),
+    (
+        "tls10-aes128-cbc-implicit-iv",
+        ["-tls1", "-cipher", f"AES128-SHA:{OLD}", "-no_etm"],
+        ("--tlsv1.0", "--tls-max", "1.0", "--ciphers", f"AES128-SHA:{OLD}"),
+        0x002F,
+        "TLS1.0",
+    ),
+    (
+        "tls13-aes256-gcm",
+        ["-tls1_3", "-ciphersuites", "TLS_AES_256_GCM_SHA384"],
+        (),
+        0x1302,
+        "TLS1.3",
+    ),
+    (
+        "tls13-chacha20",
+        ["-tls1_3", "-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256"],
+        (),
+        0x1303,
+        "TLS1.3",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    d = tmp_path_factory.mktemp("pki")
+    init_pki(d, FQDN, [], ["valid"])
+    return d
+
+
+def tshark_http(cap, keylog) -> list[tuple[str, str, str, int]]:
+    """(method, uri, user-agent, status) per exchange, as tshark decrypts them (pyshark)."""
+    pyshark = pytest.importorskip("pyshark")
+    prefs = {"tls.keylog_file": str(keylog), "http.desegment_body": "FALSE"}
+    fc = pyshark.FileCapture(str(cap), display_filter="http", override_prefs=prefs)
+    reqs, statuses = [], []
+    try:
+        for pkt in fc:
+            h = pkt.http
+            if hasattr(h, "request_method"):
+                reqs.append((h.request_method, h.request_uri, h.user_agent))
+            elif hasattr(h, "response_code"):
+                statuses.append(int(h.response_code))
+    finally:
+        fc.close()
+    return [(*r, s) for r, s in zip(reqs, statuses, strict=True)]
+
+
+@pytest.mark.parametrize(
+    ("server_args", "curl_args", "suite", "version"),
+    [c[1:] for c in CASES],
+    ids=[c[0] for c in CASES],
+)
+def test_decrypted_http_equals_tshark(tmp_path, pki, server_args, curl_args, suite, version):
+    cap, keylog = tmp_path / "c.pcap", tmp_path / "keys.log"
+    with s_servers(pki, ["valid"], tmp_path / "root", "", server_args) as ports:
+        with loopback_capture(cap, f"tcp port {ports['valid']}"):
+            status = curl_insecure(ports["valid"], keylog, curl_args)
+    if status != 200:
+        pytest.skip(f"this machine's OpenSSL would not serve {server_args} to curl {curl_args}")
+    r = analyze_capture(cap, tls=TlsOptions(keylog_text=keylog.read_text()))
+    (hs,) = [o for o in r.observations if isinstance(o, TlsHandshake)]
+    assert (hs.chosen_cipher_suite, hs.chosen_version, hs.decrypted) == (suite, version, True)
+    ours = [
+        (x.method, x.url, x.user_agent, x.status)
+        for x in r.observations
+        if isinstance(x, HttpExchange)
+    ]
+    assert ours == [("GET", PATH, UA, 200)]
+    assert ours == tshark_http(cap, keylog)
+    assert not [p for p in r.problems if "decrypt" in p[1]]
+
+
+def test_a_wrong_key_log_decrypts_nothing_and_says_so(tmp_path, pki):
+    cap, keylog = tmp_path / "c.pcap", tmp_path / "keys.log"
+    with s_servers(pki, ["valid"], tmp_path / "root", "1.2") as ports:
+        with loopback_capture(cap, f"tcp port {ports['valid']}"):
+            assert curl_insecure(ports["valid"], keylog) == 200
+    lines = keylog.read_text().split()
+    wrong = "\n".join(
+        f"CLIENT_RANDOM {lines[i + 1]} {'00' * 48}"
+        for i, w in enumerate(lines)
+        if w == "CLIENT_RANDOM"
+    )
+    r = analyze_capture(cap, tls=TlsOptions(keylog_text=wrong))
+    assert not [o for o in r.observations if isinstance(o, HttpExchange)]
+    assert any("does not decrypt" in why for _, why in r.problems)
+    other = analyze_capture(
+        cap, tls=TlsOptions(keylog_text=f"CLIENT_RANDOM {'11' * 32} {'00' * 48}")
+    )
+    assert any("no CLIENT_RANDOM in the key log" in why for _, why in other.problems)
