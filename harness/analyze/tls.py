@@ -37,6 +37,7 @@ from harness.tls.server_chain import ChainClass, classify_server_chain, load_anc
 from harness.tls.tables import ALERT, alert_name
 from harness.tls.x509_summary import CertificateSummaryError, summarize_certificate
 
+CLASSIFY_CACHE = 1024
 DSB_TLS_KEY_LOG = 0x544C534B  # pcapng Decryption Secrets Block: secrets type "TLSK"
 _URL_HOST = re.compile(r"(https?|tftp)://\[?([^/:\s\]\[$]+)", re.I)
 _PROFILE_RULES = ("Profile_Rule", "Profile_Rule_B", "Profile_Rule_C", "Profile_Rule_D")
@@ -77,6 +78,8 @@ class TlsWire:
         self.anchors, self.problems = load_anchors(self.options.trust_pem)
         self.problems.extend(self.keylog.problems)
         self._chains: dict[int, tuple[TlsHandshake, tuple[bytes, ...]]] = {}
+        self._classified: dict[tuple, ChainClass] = {}  # a capture serves few distinct chains
+        self._pool: dict[tuple[bytes, ...], tuple[bytes, ...]] = {}
 
     def add_secrets(self, secrets_type: int, data: bytes) -> None:
         """A pcapng Decryption Secrets Block (only TLS key logs are used)."""
@@ -86,6 +89,10 @@ class TlsWire:
             self.problems.extend(self.keylog.problems[before:])
 
     def chain_seen(self, obs: TlsHandshake, ders: tuple[bytes, ...]) -> None:
+        """Keep a handshake's chain for `classify` (one copy of each distinct chain)."""
+        if len(self._pool) >= CLASSIFY_CACHE:
+            self._pool.clear()
+        ders = self._pool.setdefault(ders, ders)
         self._chains[id(obs)] = (obs, ders)
 
     def classify(self, observations: list[Observation]) -> None:
@@ -103,15 +110,26 @@ class TlsWire:
                 continue
             hs, ders = got
             name, source = self._name(hs, dns)
-            c = classify_server_chain(
-                ders,
-                name=name,
-                at=hs.time,
-                check_san=self.options.check_san,
-                suffix_accepted=self.options.suffix_accepted,
-                anchors=self.anchors if self.options.trust_pem else None,
-                name_source=source,
+            leaf = hs.server_cert_chain[0] if hs.server_cert_chain else None
+            when = (  # where the time falls in the leaf's validity: all the time changes
+                leaf is not None and leaf.not_before is not None and hs.time < leaf.not_before,
+                leaf is not None and leaf.not_after is not None and hs.time > leaf.not_after,
             )
+            key = (ders, name, source, when)
+            c = self._classified.get(key)
+            if c is None:
+                c = classify_server_chain(
+                    ders,
+                    name=name,
+                    at=hs.time,
+                    check_san=self.options.check_san,
+                    suffix_accepted=self.options.suffix_accepted,
+                    anchors=self.anchors if self.options.trust_pem else None,
+                    name_source=source,
+                )
+                if len(self._classified) >= CLASSIFY_CACHE:
+                    self._classified.clear()
+                self._classified[key] = c
             observations[i] = _with_class(hs, c)
         self._chains.clear()
 

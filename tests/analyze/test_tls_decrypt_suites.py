@@ -5,7 +5,6 @@ the same key log, and the record must name the suite and version that were pinne
 from __future__ import annotations
 
 import shutil
-import subprocess
 
 import pytest
 
@@ -14,7 +13,7 @@ from harness.analyze.tls import TlsOptions
 from harness.observe.events import HttpExchange, TlsHandshake
 from harness.pki.cli import init_pki
 from tests.analyze.conftest import loopback_capture
-from tests.analyze.tls_wire_helpers import FQDN, PATH, UA, curl_insecure, s_servers
+from tests.analyze.tls_wire_helpers import FQDN, PATH, UA, curl_insecure, s_servers, tshark_http
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("openssl") and shutil.which("curl") and shutil.which("tcpdump")),
@@ -78,24 +77,6 @@ def pki(tmp_path_factory):
     return d
 
 
-def tshark_http(cap, keylog) -> list[tuple[str, str, str, int]]:
-    """(method, uri, user-agent, status) per exchange, as tshark decrypts them (pyshark)."""
-    pyshark = pytest.importorskip("pyshark")
-    prefs = {"tls.keylog_file": str(keylog), "http.desegment_body": "FALSE"}
-    fc = pyshark.FileCapture(str(cap), display_filter="http", override_prefs=prefs)
-    reqs, statuses = [], []
-    try:
-        for pkt in fc:
-            h = pkt.http
-            if hasattr(h, "request_method"):
-                reqs.append((h.request_method, h.request_uri, h.user_agent))
-            elif hasattr(h, "response_code"):
-                statuses.append(int(h.response_code))
-    finally:
-        fc.close()
-    return [(*r, s) for r, s in zip(reqs, statuses, strict=True)]
-
-
 @pytest.mark.parametrize(
     ("server_args", "curl_args", "suite", "version"),
     [c[1:] for c in CASES],
@@ -117,6 +98,7 @@ def test_decrypted_http_equals_tshark(tmp_path, pki, server_args, curl_args, sui
         if isinstance(x, HttpExchange)
     ]
     assert ours == [("GET", PATH, UA, 200)]
+    pytest.importorskip("pyshark")
     assert ours == tshark_http(cap, keylog)
     assert not [p for p in r.problems if "decrypt" in p[1]]
 

@@ -27,6 +27,7 @@ from tests.analyze.tls_wire_helpers import (
     curl_insecure,
     s_servers,
     spec_client,
+    tshark_http,
 )
 
 pytestmark = pytest.mark.skipif(
@@ -147,7 +148,7 @@ def test_tls13_without_a_key_log_judges_no_certificate(tmp_path, pki):
 
 
 def test_decrypted_http_matches_tshark(tmp_path, pki):
-    pyshark = pytest.importorskip("pyshark")
+    pytest.importorskip("pyshark")
     cap, keylog, _ = capture(tmp_path, pki, "1.2", "curl", ["valid", "expired"])
     r = analyze_capture(cap, tls=TlsOptions(keylog_text=keylog.read_text()))
     ours = sorted(
@@ -155,22 +156,7 @@ def test_decrypted_http_matches_tshark(tmp_path, pki):
         for x in r.observations
         if isinstance(x, HttpExchange)
     )
-    fc = pyshark.FileCapture(
-        str(cap),
-        display_filter="http",
-        override_prefs={"tls.keylog_file": str(keylog), "http.desegment_body": "FALSE"},
-    )
-    try:
-        reqs, statuses = [], []
-        for pkt in fc:
-            h = pkt.http
-            if hasattr(h, "request_method"):
-                reqs.append((h.request_method, h.request_uri, h.user_agent))
-            elif hasattr(h, "response_code"):
-                statuses.append(int(h.response_code))
-    finally:
-        fc.close()
-    theirs = sorted((m, u, a, s) for (m, u, a), s in zip(reqs, statuses, strict=True))
+    theirs = sorted(tshark_http(cap, keylog))
     assert len(ours) == 2 and ours == theirs
     hs = [o for o in r.observations if isinstance(o, TlsHandshake)]
     assert {h.server_cert_variant for h in hs} == {"valid", "expired"}

@@ -3,6 +3,7 @@ certificate variant, curl -k (accepts anything), and a spec-following Python cli
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
@@ -116,3 +117,28 @@ def spec_client(port: int, ca: Path, keylog: Path) -> bool:
             while chunk := tls.recv(4096):
                 data += chunk
             return data.startswith(b"HTTP/1.0 200")
+
+
+def tshark_http(cap: Path, keylog: Path) -> list[tuple[str, str, str, int]]:
+    """(method, uri, user-agent, status) per exchange as tshark decrypts them, via pyshark
+    (the tshark oracle). tshark waits for the end of a body delimited by the close, so body
+    desegmenting is off: the status line shows at once."""
+    import pyshark
+
+    prefs = {"tls.keylog_file": str(keylog), "http.desegment_body": "FALSE"}
+    # pyshark needs a current event loop (other tests may have closed theirs); it stays open,
+    # as the capture object closes itself again when collected
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    fc = pyshark.FileCapture(str(cap), display_filter="http", override_prefs=prefs, eventloop=loop)
+    reqs, statuses = [], []
+    try:
+        for pkt in fc:
+            h = pkt.http
+            if hasattr(h, "request_method"):
+                reqs.append((h.request_method, h.request_uri, h.user_agent))
+            elif hasattr(h, "response_code"):
+                statuses.append(int(h.response_code))
+    finally:
+        fc.close()
+    return [(*r, s) for r, s in zip(reqs, statuses, strict=True)]
