@@ -77,6 +77,12 @@ def pki(tmp_path_factory):
     return d
 
 
+def _fetch(cap, keylog, port: int, curl_args: tuple[str, ...] = ()) -> int:
+    """curl -k once, captured on lo: the HTTP status."""
+    with loopback_capture(cap, f"tcp port {port}"):
+        return curl_insecure(port, keylog, curl_args)
+
+
 @pytest.mark.parametrize(
     ("server_args", "curl_args", "suite", "version"),
     [c[1:] for c in CASES],
@@ -85,8 +91,7 @@ def pki(tmp_path_factory):
 def test_decrypted_http_equals_tshark(tmp_path, pki, server_args, curl_args, suite, version):
     cap, keylog = tmp_path / "c.pcap", tmp_path / "keys.log"
     with s_servers(pki, ["valid"], tmp_path / "root", "", server_args) as ports:
-        with loopback_capture(cap, f"tcp port {ports['valid']}"):
-            status = curl_insecure(ports["valid"], keylog, curl_args)
+        status = _fetch(cap, keylog, ports["valid"], curl_args)
     if status != 200:
         pytest.skip(f"this machine's OpenSSL would not serve {server_args} to curl {curl_args}")
     r = analyze_capture(cap, tls=TlsOptions(keylog_text=keylog.read_text()))
@@ -106,8 +111,7 @@ def test_decrypted_http_equals_tshark(tmp_path, pki, server_args, curl_args, sui
 def test_a_wrong_key_log_decrypts_nothing_and_says_so(tmp_path, pki):
     cap, keylog = tmp_path / "c.pcap", tmp_path / "keys.log"
     with s_servers(pki, ["valid"], tmp_path / "root", "1.2") as ports:
-        with loopback_capture(cap, f"tcp port {ports['valid']}"):
-            assert curl_insecure(ports["valid"], keylog) == 200
+        assert _fetch(cap, keylog, ports["valid"]) == 200
     lines = keylog.read_text().split()
     wrong = "\n".join(
         f"CLIENT_RANDOM {lines[i + 1]} {'00' * 48}"
