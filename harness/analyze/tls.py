@@ -77,7 +77,9 @@ class TlsWire:
             self.keylog.add_text(self.options.keylog_text, "--keylog")
         self.anchors, self.problems = load_anchors(self.options.trust_pem)
         self.problems.extend(self.keylog.problems)
-        self._chains: dict[int, tuple[TlsHandshake, tuple[bytes, ...]]] = {}
+        # (client, server, time) of a handshake -> its chain (the record may be replaced
+        # on its way to the list, e.g. with the device a client certificate names)
+        self._chains: dict[tuple, tuple[bytes, ...]] = {}
         self._classified: dict[tuple, ChainClass] = {}  # a capture serves few distinct chains
         self._pool: dict[tuple[bytes, ...], tuple[bytes, ...]] = {}
 
@@ -93,7 +95,7 @@ class TlsWire:
         if len(self._pool) >= CLASSIFY_CACHE:
             self._pool.clear()
         ders = self._pool.setdefault(ders, ders)
-        self._chains[id(obs)] = (obs, ders)
+        self._chains[_conn_key(obs)] = ders
 
     def classify(self, observations: list[Observation]) -> None:
         """Set the server_cert_* fields of every handshake whose chain was seen (in place)."""
@@ -104,11 +106,12 @@ class TlsWire:
             if isinstance(o, DnsQuery) and o.answers:
                 for a in o.answers:
                     dns.setdefault(a, []).append((o.time, o.qname))
-        for i, o in enumerate(observations):
-            got = self._chains.get(id(o))
-            if got is None or got[0] is not o:
+        for i, hs in enumerate(observations):
+            if not isinstance(hs, TlsHandshake):
                 continue
-            hs, ders = got
+            ders = self._chains.get(_conn_key(hs))
+            if ders is None:
+                continue
             name, source = self._name(hs, dns)
             leaf = hs.server_cert_chain[0] if hs.server_cert_chain else None
             when = (  # where the time falls in the leaf's validity: all the time changes
@@ -145,6 +148,10 @@ class TlsWire:
             if asked:
                 return max(asked)[1].rstrip(".").lower(), "dns"
         return None, None
+
+
+def _conn_key(hs: TlsHandshake) -> tuple:
+    return (tuple(hs.client or ()), tuple(hs.server or ()), hs.time)
 
 
 def _with_class(hs: TlsHandshake, c: ChainClass) -> TlsHandshake:
