@@ -2,7 +2,9 @@
 
 `classify_server_chain(ders, name=..., at=..., check_san=..., anchors=...)` takes the DER
 certificates of a Certificate message (leaf first), the name the device meant to reach,
-the capture time, whether the family checks the SAN, and optional trust anchors, and
+the capture time, whether the family checks the SAN, and optional trust anchors (the
+self-signed ones are roots; others are intermediates the device is known to hold, so a
+chain that needs one the server did not send is an `incomplete-chain`), and
 returns a `ChainClass`: the variant (`valid`, `cn-suffix`, `wrong-cn`, `san-only`,
 `san-wrong`, `expired`, `not-yet-valid`, `self-signed`, `untrusted-ca`,
 `incomplete-chain`, `rsa-512`, `rsa-1024`, `sha1`, `md5`, the names of
@@ -258,7 +260,8 @@ def classify_server_chain(
         found["self-signed"] = f"issuer = subject ({leaf.subject.rfc4514_string()}), own signature"
         trusted = False if anchors else None
     elif anchors:
-        if name and _policy_valid(certs, anchors, name, when):
+        roots = [a for a in anchors if _is_self_signed(a)]
+        if name and roots and _policy_valid(certs, roots, name, when):
             trusted = True
         else:
             defect, what, trusted = _path(certs, anchors)
