@@ -125,3 +125,33 @@ def test_a_wrong_key_log_decrypts_nothing_and_says_so(tmp_path, pki):
         cap, tls=TlsOptions(keylog_text=f"CLIENT_RANDOM {'11' * 32} {'00' * 48}")
     )
     assert any("no CLIENT_RANDOM in the key log" in why for _, why in other.problems)
+
+
+@pytest.mark.parametrize("version", ["TLS1.0", "TLS1.2"])
+@pytest.mark.parametrize("suite", [0x0005, 0x0004], ids=["rc4-sha", "rc4-md5"])
+def test_rc4_from_the_harness_endpoint_decrypts_to_the_endpoints_own_record(
+    tmp_path, suite, version
+):
+    """RC4 (Table 3-2) through the harness's HTTPS endpoint (tlslite-ng path) and its key
+    log: the capture's exchange equals what the endpoint recorded, and tshark's."""
+    from harness.endpoints.https import HttpsServer
+    from tests.endpoints.test_https_legacy_helpers import tlslite_get
+
+    cap, keylog = tmp_path / "c.pcap", tmp_path / "keys.log"
+    with HttpsServer(cipher_suites=[suite], keylog_path=keylog) as server:
+        server.expect(PATH).respond(200, body="<flat-profile/>")
+        with loopback_capture(cap, f"tcp port {server.port}"):
+            got = tlslite_get(
+                "127.0.0.1", server.port, PATH, sni=server.fqdn, suites=[suite],
+                max_version=version, user_agent=UA,
+            )  # fmt: skip
+        assert got.status == 200
+        [live] = server.wait_for_requests(1)
+    r = analyze_capture(cap, tls=TlsOptions(keylog_text=keylog.read_text()))
+    (hs,) = [o for o in r.observations if isinstance(o, TlsHandshake)]
+    assert (hs.chosen_cipher_suite, hs.chosen_version, hs.decrypted) == (suite, version, True)
+    (x,) = [o for o in r.observations if isinstance(o, HttpExchange)]
+    fields = ("method", "url", "user_agent", "status", "scheme", "response_body_sha256")
+    assert [getattr(x, f) for f in fields] == [getattr(live, f) for f in fields]
+    pytest.importorskip("pyshark")
+    assert [(x.method, x.url, x.user_agent, x.status)] == tshark_http(cap, keylog)
