@@ -35,7 +35,11 @@ from harness.tls.decrypt import TlsDecryptor
 from harness.tls.keylog import KeyLog
 from harness.tls.server_chain import ChainClass, classify_server_chain, load_anchors
 from harness.tls.tables import ALERT, alert_name
-from harness.tls.x509_summary import CertificateSummaryError, summarize_certificate
+from harness.tls.x509_summary import (
+    CertificateSummaryError,
+    subject_attributes,
+    summarize_certificate,
+)
 
 CLASSIFY_CACHE = 1024
 DSB_TLS_KEY_LOG = 0x544C534B  # pcapng Decryption Secrets Block: secrets type "TLSK"
@@ -289,7 +293,13 @@ class TlsConnection:
                     continue
             extra["server_cert_chain"] = tuple(chain)
             extra["server_cert_subject_cn"] = chain[0].subject_cn if chain else None
+        if d.version == 0x0304:
             extra["client_cert_requested"] = d.certificate_request
+            if d.client_certificate_ders and not self.conv.client_certificate_subject:
+                try:
+                    extra["client_cert_subject"] = subject_attributes(d.client_certificate_ders[0])
+                except CertificateSummaryError:
+                    pass
         if self.conv.alert is None and self.decrypted_alerts:
             fatal = [a for a in self.decrypted_alerts if a.level == 2]
             extra["alert"] = (fatal or self.decrypted_alerts)[0]

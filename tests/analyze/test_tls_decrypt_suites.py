@@ -155,3 +155,25 @@ def test_rc4_from_the_harness_endpoint_decrypts_to_the_endpoints_own_record(
     assert [getattr(x, f) for f in fields] == [getattr(live, f) for f in fields]
     pytest.importorskip("pyshark")
     assert [(x.method, x.url, x.user_agent, x.status)] == tshark_http(cap, keylog)
+
+
+def test_tls13_client_certificate_is_read_from_the_decrypted_handshake(tmp_path):
+    pki = tmp_path / "pki"
+    init_pki(pki, FQDN, [("CP-8831-3PCC", "88012BA01234", "000e08abcdef")], ["valid"])
+    client = pki / "clients" / "88012BA01234"
+    cap, keylog = tmp_path / "c.pcap", tmp_path / "keys.log"
+    server_args = ["-tls1_3", "-verify", "1", "-CAfile", str(pki / "device-ca.pem")]
+    curl_args = (
+        "--cert",
+        str(client.with_suffix(".pem")),
+        "--key",
+        str(client.with_suffix(".key")),
+    )
+    with s_servers(pki, ["valid"], tmp_path / "root", "", server_args) as ports:
+        assert _fetch(cap, keylog, ports["valid"], curl_args) == 200
+    (hs,) = [o for o in analyze_capture(cap).observations if isinstance(o, TlsHandshake)]
+    assert hs.client_cert_subject is None  # encrypted: unseen without the key log
+    r = analyze_capture(cap, tls=TlsOptions(keylog_text=keylog.read_text()))
+    (hs,) = [o for o in r.observations if isinstance(o, TlsHandshake)]
+    assert hs.client_cert_requested and hs.client_cert_subject["L"] == "88012BA01234"
+    assert hs.device.serial == "88012BA01234"
