@@ -60,7 +60,11 @@ def capture(tmp_path: Path, pki: Path, tls: str, client: str, variants=VARIANTS)
     return cap, keylog, fetched
 
 
+SCHEMA = Path("/work/shared/spec/report.schema.json")
+
+
 def analyze(cap: Path, *extra) -> dict:
+    """`harness analyze --format json`; the report must validate against the contract."""
     out = cap.with_suffix(".json")
     code = main(
         [
@@ -76,7 +80,11 @@ def analyze(cap: Path, *extra) -> dict:
         ]
     )
     assert code in (0, 1)
-    return json.loads(out.read_text())
+    report = json.loads(out.read_text())
+    if SCHEMA.is_file():
+        jsonschema = pytest.importorskip("jsonschema")
+        jsonschema.validate(report, json.loads(SCHEMA.read_text()))
+    return report
 
 
 def verdicts(report: dict) -> dict[str, tuple[str, str]]:
