@@ -31,7 +31,7 @@ from harness.analyze.render import (
     render_report_junit,
     render_text,
 )
-from harness.analyze.tls import TlsOptions, profile_rule_host
+from harness.analyze.tls import TlsOptions, profile_rule_hosts
 from harness.capture.reader import CaptureFormatError
 from harness.gc_pause import gc_paused
 from harness.report.json_report import build_report, dumps, stream_report
@@ -117,7 +117,7 @@ def _tls_options(args: argparse.Namespace, family: Family, params: dict[str, str
     return TlsOptions(
         keylog_text=keylog,
         trust_pem=tuple(Path(p).read_bytes() for p in args.trust_ca),
-        profile_host=profile_rule_host(params),
+        profile_hosts=profile_rule_hosts(params),
         check_san=family.tls_check_san,
         suffix_accepted=family.tls_cn_suffix_accepted,
     )

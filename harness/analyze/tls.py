@@ -9,8 +9,9 @@ plaintext to an `HttpConnection` (scheme https), so HTTPS requests become the sa
 `HttpExchange` records as plain HTTP; TLS 1.3's encrypted Certificate joins the
 record. `TlsWire.classify` names every captured server chain at the end of a
 capture (`harness.tls.server_chain`), against the name the device meant to reach:
-Profile_Rule's host, else the SNI, else the DNS query whose answer gave the
-server's address. Sans-I/O: the caller reads files.
+the host of an https Profile_Rule (unless the SNI names another host: then the
+connection is not to the provisioning server), else the SNI, else the DNS query
+whose answer gave the server's address. Sans-I/O: the caller reads files.
 """
 
 from __future__ import annotations
@@ -51,24 +52,26 @@ _PROFILE_RULES = ("Profile_Rule", "Profile_Rule_B", "Profile_Rule_C", "Profile_R
 class TlsOptions:
     """What the analyzer needs to judge TLS from the wire (picklable: texts, not objects).
 
-    keylog_text: an NSS key log; trust_pem: `--trust-ca` file contents; profile_host:
-    Profile_Rule's host; check_san / suffix_accepted: the family's [tls] settings."""
+    keylog_text: an NSS key log; trust_pem: `--trust-ca` file contents; profile_hosts:
+    the hosts of the https Profile_Rules; check_san / suffix_accepted: the family's [tls]
+    settings."""
 
     keylog_text: str = ""
     trust_pem: tuple[bytes, ...] = ()
-    profile_host: str | None = None
+    profile_hosts: tuple[str, ...] = ()
     check_san: bool = False
     suffix_accepted: bool = True
 
 
-def profile_rule_host(params: dict[str, str]) -> str | None:
-    """The host the first Profile_Rule* naming one (https first) points at, without macros."""
-    hosts: list[tuple[bool, str]] = []
+def profile_rule_hosts(params: dict[str, str]) -> tuple[str, ...]:
+    """The hosts the https URLs of Profile_Rule, _B, _C, _D point at (in order, no macros)."""
+    hosts: list[str] = []
     for name in _PROFILE_RULES:
         for m in _URL_HOST.finditer(params.get(name) or ""):
-            hosts.append((m.group(1).lower() != "https", m.group(2).lower()))
-    hosts.sort(key=lambda h: h[0])
-    return hosts[0][1] if hosts else None
+            host = m.group(2).lower().rstrip(".")
+            if m.group(1).lower() == "https" and host not in hosts:
+                hosts.append(host)
+    return tuple(hosts)
 
 
 class TlsWire:
@@ -143,14 +146,24 @@ class TlsWire:
     def _name(
         self, hs: TlsHandshake, dns: dict[str, list[tuple[float, str]]]
     ) -> tuple[str | None, str | None]:
-        if self.options.profile_host:
-            return self.options.profile_host, "profile-rule"
-        if hs.server_name:
-            return hs.server_name.lower(), "sni"
+        sni = hs.server_name.lower().rstrip(".") if hs.server_name else None
+        looked_up = None
         if hs.server is not None:
-            asked = [(t, q) for t, q in dns.get(hs.server[0], ()) if t <= hs.time + 1.0]
+            asked = [(t, q) for t, q in dns.get(hs.server[0], ()) if t <= hs.time]
             if asked:
-                return max(asked)[1].rstrip(".").lower(), "dns"
+                looked_up = max(asked)[1].rstrip(".").lower()
+        hosts = self.options.profile_hosts
+        # a connection whose SNI names another host is not to the provisioning server
+        if hosts and (sni is None or sni in hosts):
+            if sni in hosts:
+                return sni, "profile-rule"
+            if looked_up in hosts:
+                return looked_up, "profile-rule"
+            return hosts[0], "profile-rule"
+        if sni:
+            return sni, "sni"
+        if looked_up:
+            return looked_up, "dns"
         return None, None
 
 

@@ -186,3 +186,33 @@ def test_key_log_embedded_in_pcapng(tmp_path, pki):
     (x,) = [o for o in r.observations if isinstance(o, HttpExchange)]
     assert (x.method, x.url, x.status, x.scheme) == ("GET", PATH, 200, "https")
     assert not [o for o in analyze_capture(cap).observations if isinstance(o, HttpExchange)]
+
+
+def test_the_name_the_device_meant_profile_rule_then_sni_then_dns():
+    from harness.analyze.tls import TlsWire, profile_rule_hosts
+    from harness.observe.events import DeviceKey, Evidence
+
+    hosts = profile_rule_hosts(
+        {
+            "Profile_Rule": "[--key abc] https://Prov.Example.Test:8443/$PN.cfg",
+            "Profile_Rule_B": "tftp://tftp.example.test/x.cfg",
+            "Profile_Rule_C": "https://backup.example.test/$MA.cfg",
+        }
+    )
+    assert hosts == ("prov.example.test", "backup.example.test")
+
+    def hs(sni):
+        return TlsHandshake(
+            time=10.0, client=("192.0.2.5", 40000), server=("198.51.100.7", 443),
+            device=DeviceKey(ip="192.0.2.5"), evidence=Evidence("capture:x"), server_name=sni,
+        )  # fmt: skip
+
+    dns = {"198.51.100.7": [(9.0, "backup.example.test"), (11.0, "later.example.test")]}
+    wire = TlsWire(TlsOptions(profile_hosts=hosts))
+    assert wire._name(hs(None), dns) == ("backup.example.test", "profile-rule")
+    assert wire._name(hs("prov.example.test"), dns) == ("prov.example.test", "profile-rule")
+    # SNI naming another host: not the provisioning server, judged by its own name
+    assert wire._name(hs("directory.example.test"), dns) == ("directory.example.test", "sni")
+    bare = TlsWire(TlsOptions())
+    assert bare._name(hs(None), dns) == ("backup.example.test", "dns")  # asked before, not after
+    assert bare._name(hs(None), {}) == (None, None)
