@@ -25,6 +25,7 @@ from tests.analyze.tls_wire_helpers import (
     PATH,
     UA,
     curl_insecure,
+    nginx_servers,
     s_servers,
     spec_client,
     tshark_http,
@@ -45,11 +46,15 @@ def pki(tmp_path_factory) -> Path:
     return d
 
 
-def capture(tmp_path: Path, pki: Path, tls: str, client: str, variants=VARIANTS):
-    """(capture, key log, {variant: fetched}) of one client against each variant's server."""
+def capture(
+    tmp_path: Path, pki: Path, tls: str, client: str, variants=VARIANTS, server: str = "openssl"
+):
+    """(capture, key log, {variant: fetched}) of one client against each variant's server
+    (`openssl s_server` or nginx)."""
     cap, keylog = tmp_path / f"{client}-{tls}.pcap", tmp_path / f"{client}-{tls}.keys"
     fetched = {}
-    with s_servers(pki, variants, tmp_path / "root", tls) as ports:
+    servers = s_servers if server == "openssl" else nginx_servers
+    with servers(pki, variants, tmp_path / "root", tls) as ports:
         bpf = " or ".join(f"tcp port {p}" for p in ports.values())
         with loopback_capture(cap, bpf):
             for v, port in ports.items():
@@ -99,9 +104,12 @@ def variants_seen(report: dict) -> dict[int, str]:
     }
 
 
-@pytest.mark.parametrize("tls", ["1.2", "1.3"])
-def test_spec_following_client_passes_the_certificate_rules(tmp_path, pki, tls):
-    cap, keylog, fetched = capture(tmp_path, pki, tls, "spec")
+SERVERS = [("openssl", "1.2"), ("openssl", "1.3"), ("nginx", "1.2"), ("nginx", "1.3")]
+
+
+@pytest.mark.parametrize(("server", "tls"), SERVERS, ids=[f"{s}-tls{v}" for s, v in SERVERS])
+def test_spec_following_client_passes_the_certificate_rules(tmp_path, pki, server, tls):
+    cap, keylog, fetched = capture(tmp_path, pki, tls, "spec", server=server)
     assert fetched == {v: v in ("valid", "cn-suffix") for v in VARIANTS}
     report = analyze(cap, "--trust-ca", pki / "server-ca.pem", "--keylog", keylog)
     got = verdicts(report)
@@ -121,9 +129,9 @@ def test_spec_following_client_passes_the_certificate_rules(tmp_path, pki, tls):
     }
 
 
-@pytest.mark.parametrize("tls", ["1.2", "1.3"])
-def test_curl_insecure_fails_the_ca_and_cn_rules(tmp_path, pki, tls):
-    cap, keylog, fetched = capture(tmp_path, pki, tls, "curl")
+@pytest.mark.parametrize(("server", "tls"), SERVERS, ids=[f"{s}-tls{v}" for s, v in SERVERS])
+def test_curl_insecure_fails_the_ca_and_cn_rules(tmp_path, pki, server, tls):
+    cap, keylog, fetched = capture(tmp_path, pki, tls, "curl", server=server)
     assert all(fetched.values())
     report = analyze(cap, "--trust-ca", pki / "server-ca.pem", "--keylog", keylog)
     got = verdicts(report)
@@ -155,9 +163,10 @@ def test_tls13_without_a_key_log_judges_no_certificate(tmp_path, pki):
     assert got["TLS-NEGOTIATE"][0] != "fail", got["TLS-NEGOTIATE"]
 
 
-def test_decrypted_http_matches_tshark(tmp_path, pki):
+@pytest.mark.parametrize(("server", "tls"), SERVERS, ids=[f"{s}-tls{v}" for s, v in SERVERS])
+def test_decrypted_http_matches_tshark(tmp_path, pki, server, tls):
     pytest.importorskip("pyshark")
-    cap, keylog, _ = capture(tmp_path, pki, "1.2", "curl", ["valid", "expired"])
+    cap, keylog, _ = capture(tmp_path, pki, tls, "curl", ["valid", "expired"], server=server)
     r = analyze_capture(cap, tls=TlsOptions(keylog_text=keylog.read_text()))
     ours = sorted(
         (x.method, x.url, x.user_agent, x.status)

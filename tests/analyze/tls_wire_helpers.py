@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import socket
 import ssl
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from harness.spec.cert_name import cn_matches_host
 
@@ -79,6 +82,83 @@ def s_servers(
             p.wait()
 
 
+NGINX_CONF = """
+daemon off;
+master_process off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    default_type text/plain;
+{servers}
+}}
+"""
+NGINX_SERVER = """
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        server_name {fqdn};
+        root {root};
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        {tls}
+    }}
+"""
+
+
+@contextlib.contextmanager
+def nginx_servers(pki: Path, variants: list[str], root: Path, tls: str) -> Iterator[dict[str, int]]:
+    """One nginx, one HTTPS server block per variant on its own port; variant -> port.
+    `tls` "1.2" pins TLS 1.2 with AES256-SHA (a CBC suite of Table 3-2), "1.3" TLS 1.3."""
+    if shutil.which("nginx") is None:
+        pytest.skip("nginx not installed")
+    (root / "www").mkdir(parents=True, exist_ok=True)
+    (root / PATH.lstrip("/")).write_bytes(PROFILE)
+    d = root / "nginx"
+    d.mkdir(exist_ok=True)
+    pins = (
+        "ssl_protocols TLSv1.2; ssl_ciphers AES256-SHA;"
+        if tls == "1.2"
+        else "ssl_protocols TLSv1.3;"
+    )
+    ports = {v: free_tcp_port() for v in variants}
+    blocks = "".join(
+        NGINX_SERVER.format(
+            port=port,
+            fqdn=FQDN,
+            root=root,
+            tls=pins,
+            cert=pki / "variants" / f"{v}.pem",
+            key=pki / "variants" / f"{v}.key",
+        )  # fmt: skip
+        for v, port in ports.items()
+    )
+    conf = d / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(d=d, servers=blocks))
+    proc = subprocess.Popen(
+        ["nginx", "-c", str(conf), "-p", str(d)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        for port in ports.values():
+            wait_port(port)
+        yield ports
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def curl_insecure(port: int, keylog: Path, args: tuple[str, ...] = ()) -> int:
     """curl -k: the faulty client, accepts any certificate. Returns the HTTP status (0: none)."""
     out = subprocess.run(
@@ -116,7 +196,7 @@ def spec_client(port: int, ca: Path, keylog: Path) -> bool:
             data = b""
             while chunk := tls.recv(4096):
                 data += chunk
-            return data.startswith(b"HTTP/1.0 200")
+            return data.split(b"\r\n", 1)[0].split(b" ")[1:2] == [b"200"]
 
 
 def tshark_http(cap: Path, keylog: Path) -> list[tuple[str, str, str, int]]:
