@@ -26,6 +26,7 @@ from tests.analyze.tls_wire_helpers import (
     UA,
     curl_insecure,
     nginx_servers,
+    s_client,
     s_servers,
     spec_client,
     tshark_http,
@@ -225,3 +226,20 @@ def test_the_name_the_device_meant_profile_rule_then_sni_then_dns():
     bare = TlsWire(TlsOptions())
     assert bare._name(hs(None), dns) == ("backup.example.test", "dns")  # asked before, not after
     assert bare._name(hs(None), {}) == (None, None)
+
+
+def test_an_unknown_ca_alert_from_openssl_s_client_is_a_right_refusal(tmp_path, pki):
+    """The case issue 10 names: a correct unknown_ca rejection of a self-signed server must
+    pass TLS-SERVER-CA and must not fail TLS-NEGOTIATE."""
+    cap, keylog = tmp_path / "s_client.pcap", tmp_path / "s_client.keys"
+    with s_servers(pki, ["self-signed", "valid"], tmp_path / "root", "1.2") as ports:
+        bpf = " or ".join(f"tcp port {p}" for p in ports.values())
+        with loopback_capture(cap, bpf):
+            got = {v: s_client(p, pki / "server-ca.pem", keylog) for v, p in ports.items()}
+    assert got == {"self-signed": False, "valid": True}
+    report = analyze(cap, "--trust-ca", pki / "server-ca.pem", "--keylog", keylog)
+    alerts = [t["alert"] for t in report["transactions"] if t["kind"] == "tls" and t["alert"]]
+    assert {"from": "client", "level": 2, "description": "unknown_ca"} in alerts
+    v = verdicts(report)
+    assert v["TLS-SERVER-CA"][0] == "pass" and "self-signed" in v["TLS-SERVER-CA"][1]
+    assert v["TLS-NEGOTIATE"][0] == "pass", v["TLS-NEGOTIATE"]

@@ -227,3 +227,17 @@ def tshark_http(cap: Path, keylog: Path) -> list[tuple[str, str, str, int]]:
             fc.close()
         loop.close()
     return [(*r, s) for r, s in zip(reqs, statuses, strict=True)]
+
+
+def s_client(port: int, ca: Path, keylog: Path, tls: str = "1.2") -> bool:
+    """`openssl s_client -verify_return_error`: refuses an untrusted server with a fatal
+    alert (unknown_ca), else sends a GET. Returns whether it got a 200."""
+    pin = ["-tls1_2", "-cipher", "AES128-SHA"] if tls == "1.2" else ["-tls1_3"]
+    out = subprocess.run(
+        ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", FQDN,
+         "-CAfile", str(ca), "-verify_return_error", "-keylogfile", str(keylog), "-quiet", *pin],
+        input=f"GET {PATH} HTTP/1.0\r\nHost: {FQDN}\r\nUser-Agent: {UA}\r\n\r\n".encode(),
+        capture_output=True,
+        timeout=20,
+    )  # fmt: skip
+    return out.stdout.startswith(b"HTTP/1.0 200")
