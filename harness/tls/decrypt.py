@@ -399,6 +399,8 @@ class TlsDecryptor:
 def _certificate_ders(body: bytes, *, tls13: bool) -> list[bytes]:
     """The DER certificates of a Certificate message (TLS 1.3: skipping context and extensions)."""
     pos = 0
+    if not body:
+        return []
     if tls13:
         pos = 1 + body[0]
     end = pos + 3 + int.from_bytes(body[pos : pos + 3], "big")

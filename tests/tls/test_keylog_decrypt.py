@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import struct
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from harness.capture.reader import CaptureReader
 from harness.tls.decrypt import TlsDecryptor, hkdf_expand_label, prf
 from harness.tls.keylog import parse_keylog
@@ -80,3 +83,16 @@ def test_decryption_secrets_blocks_are_handed_over(tmp_path):
         assert list(reader) == []
     assert seen == [(0x544C534B, secrets)]
     assert reader.problems and "overruns" in reader.problems[0].why
+
+
+@given(st.lists(st.binary(max_size=64), max_size=20), st.lists(st.booleans(), max_size=20))
+@settings(max_examples=200, deadline=None)
+def test_any_bytes_in_any_split_never_raise(chunks, sides):
+    d = TlsDecryptor(parse_keylog(f"CLIENT_RANDOM {RANDOM} {'01' * 48}"))
+    hello = (
+        bytes.fromhex("16030100") + b"\x2f" + b"\x01\x00\x00\x2b\x03\x03" + bytes.fromhex(RANDOM)
+    )
+    d.feed_client(hello + b"\x00" * 10)
+    for chunk, client in zip(chunks, sides + [True] * len(chunks), strict=False):
+        out = d.feed_client(chunk) if client else d.feed_server(chunk)
+        assert isinstance(out, list)
