@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -113,6 +114,8 @@ class TlsWire:
             if isinstance(o, DnsQuery) and o.answers:
                 for a in o.answers:
                     dns.setdefault(a, []).append((o.time, o.qname))
+        for asked in dns.values():
+            asked.sort()
         for i, hs in enumerate(observations):
             if not isinstance(hs, TlsHandshake):
                 continue
@@ -146,12 +149,13 @@ class TlsWire:
     def _name(
         self, hs: TlsHandshake, dns: dict[str, list[tuple[float, str]]]
     ) -> tuple[str | None, str | None]:
+        """(name, where it came from); `dns`: address -> [(time, qname)] sorted."""
         sni = hs.server_name.lower().rstrip(".") if hs.server_name else None
         looked_up = None
-        if hs.server is not None:
-            asked = [(t, q) for t, q in dns.get(hs.server[0], ()) if t <= hs.time]
-            if asked:
-                looked_up = max(asked)[1].rstrip(".").lower()
+        asked = dns.get(hs.server[0], []) if hs.server is not None else []
+        i = bisect_right(asked, (hs.time, "\uffff"))  # the last query before the handshake
+        if i:
+            looked_up = asked[i - 1][1].rstrip(".").lower()
         hosts = self.options.profile_hosts
         # a connection whose SNI names another host is not to the provisioning server
         if hosts and (sni is None or sni in hosts):
