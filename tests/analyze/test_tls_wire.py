@@ -146,6 +146,13 @@ def test_curl_insecure_fails_the_ca_and_cn_rules(tmp_path, pki, server, tls):
     assert got["TLS-CN-SUFFIX"][0] == "pass"
     https = [t for t in report["transactions"] if t["kind"] == "http"]
     assert len(https) == len(VARIANTS) and all(t["user_agent"] == UA for t in https)
+    assert {(t["scheme"], t["status"], t["response_content_kind"]) for t in https} == {
+        ("https", 200, "xml-profile")
+    }
+    # the decrypted requests are judged like plain HTTP ones
+    assert got["UA-FORMAT"][0] == "pass" and got["HTTP-GET"][0] == "pass", got["UA-FORMAT"]
+    blind = verdicts(analyze(cap, "--trust-ca", pki / "server-ca.pem"))
+    assert blind["UA-FORMAT"][0] == "inconclusive"
 
 
 def test_without_trust_anchors_the_cn_rules_judge_and_the_ca_rule_says_what_is_missing(
