@@ -12,7 +12,7 @@ encrypt_then_mac), takes the secrets for that client random from a
   HMAC-SHA1/SHA256/SHA384 (implicit IV chaining in TLS 1.0, explicit IVs after;
   MAC-then-encrypt or encrypt_then_mac), RC4 with SHA1/MD5, AES-GCM,
   ChaCha20-Poly1305. The kex (RSA, DHE, ECDHE) does not matter once the master secret
-  is known. CBC and RC4 MACs are stripped, not checked; AEAD tags are checked.
+  is known. Record MACs and AEAD tags are checked: a wrong key says so.
 * TLS 1.3 (`*_HANDSHAKE_TRAFFIC_SECRET`, `*_TRAFFIC_SECRET_0`): HKDF-Expand-Label key
   and IV, AES-GCM or ChaCha20-Poly1305; the encrypted handshake (the server's
   Certificate) is reassembled into `server_certificate_ders`; keys change at each
@@ -114,8 +114,10 @@ class _Protection:
         *,
         version: int,
         etm: bool = False,
+        mac_key: bytes = b"",
     ) -> None:
         self.kind, self.key, self.iv, self.version, self.etm = kind, key, iv, version, etm
+        self.mac, self.mac_key = mac, mac_key
         self.mac_len = _HASHES[mac].digest_size if mac else 0
         self.seq = 0
         self.stream: Any = None
@@ -154,10 +156,18 @@ class _Protection:
             raise ValueError("TLS 1.3 record has no inner content type")
         return inner[end - 1], inner[: end - 1]
 
+    def _check_mac(self, ctype: int, version: int, data: bytes, mac: bytes) -> None:
+        """The record MAC (RFC 5246 6.2.3.1; over the ciphertext with encrypt_then_mac)."""
+        head = _SEQ.pack(self.seq) + struct.pack(">BHH", ctype, version, len(data))
+        if len(mac) != self.mac_len or _hmac(self.mac, self.mac_key, head + data) != mac:
+            raise ValueError("record MAC check failed (wrong key?)")
+
     def _open12(self, ctype: int, version: int, fragment: bytes) -> bytes:
         if self.kind == "rc4":
             plain = self.stream.update(fragment)
-            return plain[: len(plain) - self.mac_len]
+            cut = len(plain) - self.mac_len
+            self._check_mac(ctype, version, plain[:cut], plain[cut:])
+            return plain[:cut]
         if self.kind in ("gcm", "chacha"):
             if self.kind == "gcm":
                 nonce, body = self.iv[:4] + fragment[:8], fragment[8:]
@@ -172,7 +182,9 @@ class _Protection:
                 raise ValueError(f"AEAD tag check failed ({type(e).__name__})") from e
         # AES-CBC
         if self.etm:
-            fragment = fragment[: len(fragment) - self.mac_len]
+            cut = len(fragment) - self.mac_len
+            self._check_mac(ctype, version, fragment[:cut], fragment[cut:])
+            fragment = fragment[:cut]
         if self.version >= 0x0302:
             iv, body = fragment[:16], fragment[16:]
         else:
@@ -187,7 +199,13 @@ class _Protection:
         if pad > len(plain):
             raise ValueError("CBC padding longer than the record (wrong key?)")
         plain = plain[:-pad]
-        return plain if self.etm else plain[: len(plain) - self.mac_len]
+        if self.etm:
+            return plain
+        cut = len(plain) - self.mac_len
+        if cut < 0:
+            raise ValueError("CBC record shorter than its MAC (wrong key?)")
+        self._check_mac(ctype, version, plain[:cut], plain[cut:])
+        return plain[:cut]
 
 
 @dataclass
@@ -371,10 +389,10 @@ class TlsDecryptor:
         for n in cut:
             parts.append(block[at : at + n])
             at += n
-        _, _, ckey, skey, civ, siv = parts
+        cmac, smac, ckey, skey, civ, siv = parts
         common = {"version": self.version, "etm": etm and kind == "cbc"}
-        self.client.pending = _Protection(kind, ckey, civ, mac, **common)
-        self.server.pending = _Protection(kind, skey, siv, mac, **common)
+        self.client.pending = _Protection(kind, ckey, civ, mac, mac_key=cmac, **common)
+        self.server.pending = _Protection(kind, skey, siv, mac, mac_key=smac, **common)
         self.keys_found = True
 
     def _keys13(self, secrets: dict[str, bytes], kind: str, key_len: int, h: str) -> None:
