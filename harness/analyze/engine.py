@@ -12,7 +12,9 @@ reassembly buffers all have limits, and what hits a limit is counted.
 Devices are attributed at the end: the client's IP, its Ethernet source MAC
 (when that MAC is seen with one IP only: a router's MAC names nobody), the
 serial and product of its User-Agent or client certificate, DHCP chaddr.
-No rules and no output formats here.
+TLS decryption with a key log and the naming of captured server chains are
+`harness.analyze.tls.TlsWire` (`tls=TlsOptions(...)`; hooked where a TLS flow
+starts and at `finish`). No rules and no output formats here.
 
 The cyclic garbage collector is paused while a capture is read (`gc_paused`):
 the records kept hold no cycles, and the collector's full passes over a growing
