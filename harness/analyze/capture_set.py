@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from harness.analyze.engine import Analyzer, CaptureResult, Ports
+from harness.analyze.tls import TlsOptions
 from harness.capture.fileset import CaptureFile
 from harness.capture.reader import CaptureReader, Record
 from harness.gc_pause import gc_paused
@@ -58,6 +59,7 @@ def analyze_capture_set(
     *,
     ports: Ports | None = None,
     profile_key: str | None = None,
+    tls: TlsOptions | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> CaptureSetResult:
     """Analyze `files` in the given order as one capture (see the module docstring).
@@ -66,7 +68,7 @@ def analyze_capture_set(
     from it); a truncated file is read up to its break and the set goes on.
     """
     paths = [f.path for f in files]
-    analyzer = Analyzer(f"capture:{paths[0]}" if paths else "capture:", ports, profile_key)
+    analyzer = Analyzer(f"capture:{paths[0]}" if paths else "capture:", ports, profile_key, tls)
     starts: list[int] = []  # first global frame number of each file
     per_file: list[CaptureResult] = []
     last_times: dict[str, float | None] = {}
@@ -74,6 +76,7 @@ def analyze_capture_set(
     with gc_paused():
         for path in paths:
             reader = CaptureReader(path)
+            reader.on_secrets = analyzer.tls_wire.add_secrets
             tracked = _Tracked(reader, done)
             starts.append(analyzer.frame + 1)
             try:

@@ -38,6 +38,7 @@ from harness.analyze.render import (
     render_report_junit,
     render_text,
 )
+from harness.analyze.tls import TlsOptions, profile_rule_hosts
 from harness.capture.fileset import FileSetError, expand_paths
 from harness.capture.reader import CaptureFormatError
 from harness.fleet.cluster import ClusterError
@@ -73,7 +74,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--profile", help="the device's profile file (XML flat profile, or encrypted)")
     p.add_argument("--key", help="passphrase of an encrypted --profile (and of profiles seen)")
-    p.add_argument("--trust-ca", metavar="PEM", help="CA certificates the devices trust")
+    # -- TLS from the wire (docs/tls.md, "Judging TLS in a capture") --
+    p.add_argument(
+        "--trust-ca",
+        action="append",
+        default=[],
+        metavar="PEM",
+        help="CA certificates the devices trust (repeatable); server chains are checked against them",
+    )
+    p.add_argument(
+        "--keylog",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="NSS key log (SSLKEYLOGFILE) to decrypt TLS; repeatable",
+    )
     p.add_argument(
         "--format",
         choices=FORMATS,
@@ -222,6 +237,18 @@ def rule_key(family: Family, params: dict[str, str]) -> str | None:
     return None
 
 
+def _tls_options(args: argparse.Namespace, family: Family, params: dict[str, str]) -> TlsOptions:
+    """Key logs, trust anchors and the Profile_Rule host for judging TLS in the captures."""
+    keylog = "\n".join(Path(p).read_text("utf-8", "replace") for p in args.keylog)
+    return TlsOptions(
+        keylog_text=keylog,
+        trust_pem=tuple(Path(p).read_bytes() for p in args.trust_ca),
+        profile_hosts=profile_rule_hosts(params),
+        check_san=family.tls_check_san,
+        suffix_accepted=family.tls_cn_suffix_accepted,
+    )
+
+
 @contextlib.contextmanager
 def _progress(names: list[str], show: bool) -> Iterator[Callable[[int], None] | None]:
     """A progress bar over the bytes of `names` (when shown), as a position callback."""
@@ -262,14 +289,20 @@ def _run(args: argparse.Namespace) -> int:
         ports = _ports(args.port)
         if args.jobs < 1:
             raise ParamError("-j must be at least 1")
-        if args.trust_ca and not Path(args.trust_ca).is_file():
-            raise ParamError(f"--trust-ca {args.trust_ca}: no such file")
+        for opt, paths in (("--trust-ca", args.trust_ca), ("--keylog", args.keylog)):
+            for path in paths:
+                if not Path(path).is_file():
+                    raise ParamError(f"{opt} {path}: no such file")
+        tls = _tls_options(args, family, {**file_params, **cli_params})
         stated = [parse_device_arg(d) for d in args.device]
         if args.devices:
             stated += load_devices_file(args.devices)
         _check_out(args.out)
     except (ParamError, FamilyError, DeviceArgError) as exc:
         print(f"harness analyze: {exc}", file=err)
+        return 2
+    except OSError as exc:
+        print(f"harness analyze: {exc.filename}: {exc.strerror}", file=err)
         return 2
     for warning in unknown_param_warnings(cli_params):
         print(f"harness analyze: warning: {warning}", file=err)
@@ -288,8 +321,8 @@ def _run(args: argparse.Namespace) -> int:
         big = sum(os.path.getsize(p) for p in names) > 8 << 20
         with _progress(names, show and big) as progress:
             sources = read_sources(
-                names, ports=ports, profile_key=key, jobs=args.jobs, cluster=args.cluster,
-                max_gap=args.max_gap, progress=progress, expanded=True,
+                names, ports=ports, profile_key=key, tls=tls, jobs=args.jobs,
+                cluster=args.cluster, max_gap=args.max_gap, progress=progress, expanded=True,
             )  # fmt: skip
     except (CaptureFormatError, FileSetError, StoreError, ClusterError) as exc:
         print(f"harness analyze: {exc}", file=err)
@@ -301,7 +334,7 @@ def _run(args: argparse.Namespace) -> int:
     observations = [o for r in results for o in r.observations]
     facts: dict[str, Any] = {"capture_gaps": sources.gap_facts()}
     if args.trust_ca:
-        facts["trusted_ca_pem"] = Path(args.trust_ca).read_text("utf-8", "replace")
+        facts["trusted_ca_pem"] = b"".join(tls.trust_pem).decode("utf-8", "replace")
     other_clients: dict[str, str] = {}
     timelines, findings, notes = judge(
         observations,

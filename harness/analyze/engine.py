@@ -25,7 +25,9 @@ ClientHello that got nothing back is such a record too (`method` "", outcome
 Devices are attributed at the end: the client's IP, its Ethernet source MAC
 (when that MAC is seen with one IP only: a router's MAC names nobody), the
 serial and product of its User-Agent or client certificate, DHCP chaddr.
-No rules and no output formats here.
+TLS decryption with a key log and the naming of captured server chains are
+`harness.analyze.tls.TlsWire` (`tls=TlsOptions(...)`; hooked where a TLS flow
+starts and at `finish`). No rules and no output formats here.
 
 The cyclic garbage collector is paused while a capture is read (`gc_paused`):
 the records kept hold no cycles, and the collector's full passes over a growing
@@ -50,7 +52,7 @@ from harness.analyze.params import sniff_profile
 from harness.analyze.syslog import looks_like_syslog, syslog_observation
 from harness.analyze.tcp import TcpDirection
 from harness.analyze.tftp import TftpTracker, parse_request
-from harness.analyze.tls import TlsConnection, looks_like_tls
+from harness.analyze.tls import TlsConnection, TlsOptions, TlsWire, looks_like_tls
 from harness.capture.packets import ICMP_UNREACHABLE, Packet, PacketDecoder, ip_text, mac_text
 from harness.capture.reader import CaptureReader
 from harness.gc_pause import gc_paused
@@ -154,8 +156,15 @@ class _FailedConnection:
 class Analyzer:
     """Feed it records; it keeps the state of every flow and transfer (see module docstring)."""
 
-    def __init__(self, source: str, ports: Ports | None = None, profile_key: str | None = None):
+    def __init__(
+        self,
+        source: str,
+        ports: Ports | None = None,
+        profile_key: str | None = None,
+        tls: TlsOptions | None = None,
+    ):
         self.source = source
+        self.tls_wire = TlsWire(tls)  # key log, trust anchors, chain classification
         self.ports = ports or Ports()
         self.profile_key = profile_key
         self.result = CaptureResult(path=source.removeprefix("capture:"))
@@ -504,8 +513,14 @@ class Analyzer:
                 client, server, dev, self.source, self._emit_with_body, self.problem
             )
         else:
+            wire = self.tls_wire
+            https = None
+            if wire.keylog:  # decrypted records feed the HTTP dissector
+                https = HttpConnection(
+                    client, server, dev, self.source, self._emit_with_body, self.problem, "https"
+                )
             fl.app = TlsConnection(
-                client, server, dev, self.source, self._emit_tls, self.problem, ts
+                client, server, dev, self.source, self._emit_tls, self.problem, ts, wire, https
             )
 
     def _sink(self, fl: _Flow, from_client: bool) -> Callable[[bytes, int], None]:
@@ -706,6 +721,8 @@ class Analyzer:
         r.problems.sort()
         r.stats = {**self.decoder.stats, **self.stats, "tftp_dropped_limit": self.tftp.dropped}
         r.observations[:] = self._attribute(r.observations)
+        self.tls_wire.classify(r.observations)
+        r.problems.extend((0, f"TLS: {p}") for p in self.tls_wire.problems)
         r.observations.sort(key=lambda o: o.time)
         return r
 
@@ -733,10 +750,13 @@ def analyze_capture(
     ports: Ports | None = None,
     profile_key: str | None = None,
     progress: Callable[[int], None] | None = None,
+    tls: TlsOptions | None = None,
 ) -> CaptureResult:
-    """Analyze one capture file; see the module docstring. Raises CaptureFormatError early."""
+    """Analyze one capture file; see the module docstring. Raises CaptureFormatError early.
+    `tls`: key log, trust anchors and names for judging TLS from the wire."""
     reader = CaptureReader(path)
-    analyzer = Analyzer(f"capture:{path}", ports, profile_key)
+    analyzer = Analyzer(f"capture:{path}", ports, profile_key, tls)
+    reader.on_secrets = analyzer.tls_wire.add_secrets
     with gc_paused():
         try:
             analyzer.run(reader, progress)

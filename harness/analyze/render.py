@@ -44,6 +44,8 @@ _SUMMARY = {
     "tls": lambda t: (
         f"SNI={t.get('server_name')} suites={len(t.get('offered_cipher_suites', []))}"
         f" chosen={_hex(t.get('chosen_cipher_suite'))} CN={t.get('server_cert_subject_cn')}"
+        + (f" certificate={t['server_cert_variant']}" if t.get("server_cert_variant") else "")
+        + (" decrypted" if t.get("decrypted") else "")
         + (f" alert={t['alert']}" if t.get("alert") else "")
     ),
     "syslog": lambda t: f"<{t.get('facility')}.{t.get('severity')}> {t.get('message')}",

@@ -8,7 +8,9 @@ builds a per-packet object, and keeps only the current chunk in memory.
 A truncated or corrupt file does not raise: the reader stops, keeps every
 record before the break, and appends a `ReadProblem` (byte offset, record
 number, why) to `reader.problems`. Only a file that is not a capture at all
-raises `CaptureFormatError`. Link-layer and IP decoding live in
+raises `CaptureFormatError`. pcapng Decryption Secrets Blocks (type 0x0A) are
+kept in `reader.secrets` and handed to `reader.on_secrets(type, data)` when met
+(the TLS key logs Wireshark's editcap embeds). Link-layer and IP decoding live in
 `harness.capture.packets`; no sockets and no live capture here.
 """
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -169,6 +171,9 @@ class CaptureReader:
         self.problems: list[ReadProblem] = []
         self.records = 0
         self.linktypes: list[int] = []
+        # pcapng Decryption Secrets Blocks: (secrets type, data) as met, and a callback
+        self.secrets: list[tuple[int, bytes]] = []
+        self.on_secrets: Callable[[int, bytes], None] | None = None
 
     # -- public -----------------------------------------------------------
     def __iter__(self) -> Iterator[Record]:
@@ -257,6 +262,16 @@ class CaptureReader:
             self.records = n
             c.pos = pos
 
+    def _secrets(self, buf: bytes, pos: int, blen: int, endian: str, at: int, rec: int) -> None:
+        got = _dsb(buf, pos, blen, endian)
+        if isinstance(got, str):
+            self._problem(at, rec, got)
+            return
+        if len(self.secrets) < 64:
+            self.secrets.append(got)
+        if self.on_secrets is not None:
+            self.on_secrets(*got)
+
     def _pcapng(self, c: _Chunks) -> Iterator[Record]:
         endian = "<"
         ifaces: list[tuple[int, float, float]] = []  # (linktype, ts unit, ts offset)
@@ -338,7 +353,19 @@ class CaptureReader:
                 unit, off = _if_options(buf, pos + 16, pos + blen - 4, endian)
                 ifaces.append((lt, unit, off))
                 self.linktypes.append(lt)
+            elif btype_i == 10:  # decryption secrets block (TLS key log, WireGuard keys...)
+                self._secrets(buf, pos, blen, endian, c.base + pos, n + 1)
             # other blocks (name resolution, statistics, custom...) are skipped
+
+
+def _dsb(buf: bytes, pos: int, blen: int, endian: str) -> tuple[int, bytes] | str:
+    """(secrets type, secrets) of a decryption secrets block, or why it is corrupt."""
+    if blen < 20:
+        return f"decryption secrets block of {blen} bytes is too short"
+    kind, size = struct.unpack_from(endian + "II", buf, pos + 8)
+    if 16 + size + 4 > blen:
+        return f"decryption secrets length {size} overruns its block ({blen} bytes)"
+    return kind, bytes(buf[pos + 16 : pos + 16 + size])
 
 
 def _if_options(buf: bytes, pos: int, end: int, endian: str) -> tuple[float, float]:

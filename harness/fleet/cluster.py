@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 from harness.analyze.capture_set import CaptureSetResult, analyze_capture_set
 from harness.analyze.engine import CaptureResult, Ports
+from harness.analyze.tls import TlsOptions
 from harness.capture.fileset import CaptureFile
 
 
@@ -30,10 +31,15 @@ class ClusterError(RuntimeError):
 
 
 def analyze_one_file(
-    capture: CaptureFile, ports: Ports | None, profile_key: str | None
+    capture: CaptureFile,
+    ports: Ports | None,
+    profile_key: str | None,
+    tls: TlsOptions | None = None,
 ) -> tuple[CaptureResult, float | None]:
     """One file's analysis as a worker runs it: its result and its last packet time."""
-    res: CaptureSetResult = analyze_capture_set([capture], ports=ports, profile_key=profile_key)
+    res: CaptureSetResult = analyze_capture_set(
+        [capture], ports=ports, profile_key=profile_key, tls=tls
+    )
     return res.files[0], res.last_times.get(capture.path)
 
 
@@ -44,6 +50,7 @@ def analyze_on_dask(
     workers: int | None = None,
     ports: Ports | None = None,
     profile_key: str | None = None,
+    tls: TlsOptions | None = None,
 ) -> CaptureSetResult:
     """Every file analyzed by a Dask worker; results in the order of `files`."""
     from distributed import Client, LocalCluster
@@ -65,7 +72,7 @@ def analyze_on_dask(
         raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
     try:
         futures = [
-            client.submit(analyze_one_file, f, ports, profile_key, key=f"analyze-{i}-{f.path}")
+            client.submit(analyze_one_file, f, ports, profile_key, tls, key=f"analyze-{i}-{f.path}")
             for i, f in enumerate(files)
         ]
         out = CaptureSetResult([])

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from harness.analyze.capture_set import CaptureSetResult, analyze_capture_set
 from harness.analyze.engine import CaptureResult, Ports
+from harness.analyze.tls import TlsOptions
 from harness.capture.fileset import CaptureFile, Gap, expand_paths, find_gaps, order_files
 
 DEFAULT_MAX_GAP = 300.0
@@ -42,6 +43,7 @@ def read_sources(
     *,
     ports: Ports | None = None,
     profile_key: str | None = None,
+    tls: TlsOptions | None = None,
     jobs: int = 1,
     cluster: str | None = None,
     max_gap: float = DEFAULT_MAX_GAP,
@@ -57,7 +59,7 @@ def read_sources(
         address = None if cluster == "local" else cluster
         res = analyze_on_dask(
             files, address=address, workers=jobs if jobs > 1 else None, ports=ports,
-            profile_key=profile_key,
+            profile_key=profile_key, tls=tls,
         )  # fmt: skip
     elif jobs > 1 and len(files) > 1:
         from harness.fleet.cluster import analyze_one_file
@@ -71,7 +73,9 @@ def read_sources(
             res.files.append(r)
             res.last_times[f.path] = last
     else:
-        res = analyze_capture_set(files, ports=ports, profile_key=profile_key, progress=progress)
+        res = analyze_capture_set(
+            files, ports=ports, profile_key=profile_key, tls=tls, progress=progress
+        )
     gaps = find_gaps(files, res.last_times, max_gap) if len(files) > 1 else []
     notes = [f"gap in the capture set: after {g.after}: {g.why}" for g in gaps]
     empty = [f.path for f in files if f.first_time is None]

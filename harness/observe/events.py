@@ -160,6 +160,12 @@ class TlsHandshake(Observation):
     server_cert_subject_cn: str | None = None
     server_cert_chain: tuple[TlsCertificate, ...] = ()
     server_cert_variant: str | None = None  # the harness's name for the served certificate
+    # how a captured chain was classified (harness.tls.server_chain); None on live runs
+    server_cert_trusted: bool | None = None  # chains to --trust-ca; None: not checked
+    server_cert_reason: str | None = None
+    server_cert_defects: tuple[str, ...] = ()
+    server_cert_checked_name: str | None = None
+    server_cert_name_source: str | None = None  # profile-rule | sni | dns
     client_cert_subject: dict[str, str] | None = None
     client_cert_requested: bool = False
     alert: TlsAlert | None = None
@@ -168,6 +174,7 @@ class TlsHandshake(Observation):
     ja3: str | None = None
     ja4: str | None = None
     note: str = ""
+    decrypted: bool = False  # records were decrypted with a key log
 
     def to_dict(self) -> dict[str, Any]:
         d = Observation.to_dict(self)

@@ -7,7 +7,10 @@ same ones) and the `HttpExchange`s of the same connection, plus facts a
 scenario sets (`served_variant`, `tls_expectation`, `dns_answer_for_cert_name`,
 `suite_offer_verdicts`, `individual_cert`). "The device rejected the
 certificate" means: no application data and no HTTP request on that
-connection (an alert or a close before them). Spec facts come from
+connection (an alert or a close before them). On a capture the variant comes
+from classifying the chain on the wire (harness.tls.server_chain, through
+harness.analyze.tls); without trust anchors the issuer of a chain is unknown,
+so refusing a name-right certificate is neither a pass nor a fail. Spec facts come from
 harness.spec; which certificate variant a spec-following phone must accept is
 the harness's reading of the spec and lives here. No I/O here.
 """
@@ -44,6 +47,9 @@ KEY_VARIANTS: dict[str, frozenset[str]] = {
 }
 # Variants whose names are right (so a DNS-match verdict is about the DNS check alone).
 NAME_RIGHT_VARIANTS = frozenset({"valid", "cn-suffix"})
+NO_TRUST = (
+    "and without --trust-ca the harness cannot tell whether its issuer is one the device trusts"
+)
 
 _MACRO = re.compile(
     r"\$\((?P<p>[A-Za-z_][A-Za-z0-9_]*)(?::\d+(?::\d+)?)?\)|\$(?P<n>[A-Z][A-Z0-9_]*)"
@@ -108,6 +114,20 @@ def connection_outcome(hs: TlsHandshake, timeline: DeviceTimeline) -> tuple[str 
     return REJECT, "closed the connection before any request"
 
 
+def _from_wire(hs: TlsHandshake) -> bool:
+    """Was the variant named by classifying the captured chain (not by the serving endpoint)?"""
+    return hs.server_cert_reason is not None
+
+
+def _issuer_unknown(hs: TlsHandshake) -> bool:
+    """A chain classified from the wire without trust anchors: its issuer was not checked."""
+    return (
+        _from_wire(hs)
+        and hs.server_cert_trusted is None
+        and hs.server_cert_variant in (NAME_RIGHT_VARIANTS)
+    )
+
+
 def _variant(hs: TlsHandshake, ctx: RuleContext) -> str | None:
     served = ctx.facts.get("served_variant")
     return hs.server_cert_variant or (str(served) if served else None)
@@ -145,6 +165,9 @@ def _judge(
         if outcome is None:
             undecided.append(f"{label}: {what}")
             continue
+        if outcome == REJECT and expected == ACCEPT and _issuer_unknown(hs):
+            undecided.append(f"{label}: the device {what}, {NO_TRUST}")
+            continue
         if outcome != expected:
             must = "reject" if expected == REJECT else "accept"
             also = connection_requests(hs, timeline)
@@ -177,6 +200,8 @@ def _variant_cases(
         if expected is None:
             continue
         label = f"certificate variant {variant} (CN {_cert_name(hs)!r})"
+        if _from_wire(hs):
+            label += f" [classified from the capture: {hs.server_cert_reason}]"
         cases.append((hs, expected, label, is_key))
     return cases
 
@@ -210,6 +235,7 @@ def tls_negotiate(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
     fam = ctx.family
     tried: dict[int, TlsHandshake] = {}
     offered: set[int] = set()
+    refused: list[str] = []
     for hs in timeline.of(TlsHandshake):
         offered |= set(real_suites(hs.offered_cipher_suites))
         suite = hs.chosen_cipher_suite
@@ -221,6 +247,13 @@ def tls_negotiate(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
         if suite not in hs.offered_cipher_suites:
             continue
         outcome, what = connection_outcome(hs, timeline)
+        if outcome == REJECT and (variant is None or _issuer_unknown(hs)):
+            # the device may have refused the certificate, rightly: no word on the suite
+            why = (
+                "its certificate was not seen" if variant is None else NO_TRUST.removeprefix("and ")
+            )
+            refused.append(f"{cipher_suite_name(suite)}: the device {what}, but {why}")
+            continue
         if outcome == REJECT:
             why = (
                 f"the server picked {cipher_suite_name(suite)} (offered by the device, in "
@@ -239,6 +272,8 @@ def tls_negotiate(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
     untestable = {s: v for s, v in untestable.items() if s not in tried}
     if not tried:
         why = "no handshake in which the server picked a suite of the family set the device offered"
+        if refused:
+            why = "no completed handshake to judge the suite by; " + "; ".join(refused[:3])
         if untestable:
             why += "; " + "; ".join(untestable.values())
         return [finding("TLS-NEGOTIATE", Verdict.INCONCLUSIVE, why, timeline)]
@@ -257,6 +292,14 @@ def tls_negotiate(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
 def tls_server_ca(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
     cases = _variant_cases("TLS-SERVER-CA", timeline, ctx)
     nothing = "no self-signed or untrusted-CA server certificate was served to the device"
+    unchecked = [hs for hs in timeline.of(TlsHandshake) if _issuer_unknown(hs)]
+    if unchecked and not any(c[3] for c in cases):
+        why = (
+            f"the issuer of {len(unchecked)} server chain(s) seen in the capture "
+            f"(e.g. {unchecked[0].server_cert_chain[0].issuer if unchecked[0].server_cert_chain else 'unknown'}) "
+            "was not checked: give the CA certificates the device trusts with --trust-ca"
+        )
+        return [finding("TLS-SERVER-CA", Verdict.INCONCLUSIVE, why, timeline, unchecked[0])]
     return _judge("TLS-SERVER-CA", timeline, cases, nothing)
 
 

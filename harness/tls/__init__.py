@@ -3,7 +3,9 @@
 Layout: tables.py (protocol facts as data), fields.py (bounds-checked reader + field kinds),
 records.py (record layer, handshake reassembly), handshake.py (message layouts and parsers),
 fingerprint.py (JA3, JA4), x509_summary.py (DER -> TlsCertificate), conversation.py (one
-connection, both directions). No sockets, no clock, no spec judgement anywhere in here.
+connection, both directions), server_chain.py (a captured server chain -> harness.pki
+variant name), keylog.py (NSS key log files), decrypt.py (record decryption with a key
+log). No sockets, no clock, no judgement of a device anywhere in here.
 """
 
 from harness.tls.conversation import TlsConversation

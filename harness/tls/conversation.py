@@ -87,6 +87,7 @@ class TlsConversation:
         self.server_hello: ServerHello | None = None
         self.hello_retry_request = False
         self.server_certificates: list[TlsCertificate] = []
+        self.server_certificate_ders: list[bytes] = []  # the chain as sent (for classifying)
         self.certificate_request = False
         self.client_certificates: list[TlsCertificate] = []
         self.client_certificate_subject: dict[str, str] | None = None
@@ -300,6 +301,7 @@ class TlsConversation:
         elif msg.msg_type == CERTIFICATE:
             ders = parse_certificate_body(msg.body)
             self.server_certificates = self._summaries("server", msg, ders)
+            self.server_certificate_ders = [bytes(der) for _, der in ders]
         elif msg.msg_type == CERTIFICATE_REQUEST:
             self.certificate_request = True
 

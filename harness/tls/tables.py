@@ -217,3 +217,44 @@ def signature_algorithm_name(value: int) -> str:
 
 def handshake_type_name(msg_type: int) -> str:
     return HANDSHAKE_TYPES.get(msg_type, f"handshake_{msg_type}")
+
+
+# Record protection of the suites the decryptor knows (RFC 5246, 5288, 7905, 8446):
+# suite -> (cipher kind, key length, MAC hash or "" for AEAD, PRF / HKDF hash).
+# Kinds: "cbc" (AES-CBC), "rc4", "gcm" (AES-GCM), "chacha" (ChaCha20-Poly1305).
+RECORD_CIPHERS: dict[int, tuple[str, int, str, str]] = {
+    0x0004: ("rc4", 16, "md5", "sha256"),
+    0x0005: ("rc4", 16, "sha1", "sha256"),
+    0x002F: ("cbc", 16, "sha1", "sha256"),
+    0x0033: ("cbc", 16, "sha1", "sha256"),
+    0x0035: ("cbc", 32, "sha1", "sha256"),
+    0x0039: ("cbc", 32, "sha1", "sha256"),
+    0x003C: ("cbc", 16, "sha256", "sha256"),
+    0x003D: ("cbc", 32, "sha256", "sha256"),
+    0x0067: ("cbc", 16, "sha256", "sha256"),
+    0x006B: ("cbc", 32, "sha256", "sha256"),
+    0xC009: ("cbc", 16, "sha1", "sha256"),
+    0xC00A: ("cbc", 32, "sha1", "sha256"),
+    0xC013: ("cbc", 16, "sha1", "sha256"),
+    0xC014: ("cbc", 32, "sha1", "sha256"),
+    0xC023: ("cbc", 16, "sha256", "sha256"),
+    0xC024: ("cbc", 32, "sha384", "sha384"),
+    0xC027: ("cbc", 16, "sha256", "sha256"),
+    0xC028: ("cbc", 32, "sha384", "sha384"),
+    0x009C: ("gcm", 16, "", "sha256"),
+    0x009D: ("gcm", 32, "", "sha384"),
+    0x009E: ("gcm", 16, "", "sha256"),
+    0x009F: ("gcm", 32, "", "sha384"),
+    0xC02B: ("gcm", 16, "", "sha256"),
+    0xC02C: ("gcm", 32, "", "sha384"),
+    0xC02F: ("gcm", 16, "", "sha256"),
+    0xC030: ("gcm", 32, "", "sha384"),
+    0xCCA8: ("chacha", 32, "", "sha256"),
+    0xCCA9: ("chacha", 32, "", "sha256"),
+    0xCCAA: ("chacha", 32, "", "sha256"),
+    0x1301: ("gcm", 16, "", "sha256"),
+    0x1302: ("gcm", 32, "", "sha384"),
+    0x1303: ("chacha", 32, "", "sha256"),
+}
+EXT_ENCRYPT_THEN_MAC = 0x0016
+FINISHED = 20

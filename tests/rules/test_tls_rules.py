@@ -289,3 +289,50 @@ def test_client_cert_against_the_stated_identity_outranks_the_user_agent():
         "TLS-CLIENT-CERT", conn(1, client_cert={**OWN, "ST": "000e08000000"}, asked=True), ctx
     )
     assert f.verdict is Verdict.FAIL and "000e08000000" in f.why and MAC in f.why
+
+
+# -- chains classified from a capture (harness.analyze.tls) ------------------------------------
+def wire(obs, trusted=True, reason="classified"):
+    """The records as the analyzer makes them: the variant named from the chain on the wire."""
+    return [
+        dataclasses.replace(o, server_cert_reason=reason, server_cert_trusted=trusted)
+        if isinstance(o, TlsHandshake)
+        else o
+        for o in obs
+    ]
+
+
+def test_negotiate_does_not_fail_a_device_for_refusing_a_self_signed_server():
+    unknown_ca = TlsAlert("client", 2, 48, "unknown_ca")
+    obs = wire(conn(1, "self-signed", accepted=False, alert=unknown_ca), trusted=False)
+    obs += wire(conn(2))
+    f = judge("TLS-NEGOTIATE", obs)
+    assert f.verdict is Verdict.PASS
+    assert judge("TLS-SERVER-CA", obs).verdict is Verdict.PASS
+
+
+def test_negotiate_still_fails_a_device_that_refuses_a_trusted_valid_server():
+    f = judge("TLS-NEGOTIATE", wire(conn(1, accepted=False)))
+    assert f.verdict is Verdict.FAIL
+
+
+def test_negotiate_does_not_judge_a_refusal_of_an_unseen_or_unchecked_certificate():
+    unseen = conn(1, None, accepted=False)
+    f = judge("TLS-NEGOTIATE", unseen)
+    assert f.verdict is Verdict.INCONCLUSIVE and "not seen" in f.why
+    unchecked = wire(conn(1, accepted=False), trusted=None)
+    f = judge("TLS-NEGOTIATE", unchecked)
+    assert f.verdict is Verdict.INCONCLUSIVE and "--trust-ca" in f.why
+
+
+def test_without_trust_anchors_cn_rules_judge_and_the_ca_rule_names_what_is_missing():
+    refused = wire(conn(1, "wrong-cn", accepted=False), trusted=None)
+    taken = wire(conn(1, "wrong-cn"), trusted=None)
+    control = wire(conn(2, accepted=False), trusted=None)
+    assert judge("TLS-SERVER-CN", refused + wire(conn(2), trusted=None)).verdict is Verdict.PASS
+    assert judge("TLS-SERVER-CN", taken).verdict is Verdict.FAIL
+    # refusing a name-right certificate of an unchecked issuer may be right: no fail
+    f = judge("TLS-SERVER-CN", refused + control)
+    assert f.verdict is Verdict.PASS
+    f = judge("TLS-SERVER-CA", wire(conn(1), trusted=None))
+    assert f.verdict is Verdict.INCONCLUSIVE and "--trust-ca" in f.why
