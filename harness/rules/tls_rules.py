@@ -240,13 +240,17 @@ def tls_negotiate(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
         offered |= set(real_suites(hs.offered_cipher_suites))
         suite = hs.chosen_cipher_suite
         variant = _variant(hs, ctx)
-        if variant not in (None, *NAME_RIGHT_VARIANTS):
-            continue  # a certificate the device may refuse says nothing about the suite
         if suite is None or suite not in fam.cipher_suites:
             continue
         if suite not in hs.offered_cipher_suites:
             continue
         outcome, what = connection_outcome(hs, timeline)
+        if variant not in (None, *NAME_RIGHT_VARIANTS):
+            # a certificate the device may refuse: a refusal says nothing about the suite,
+            # but a handshake it completed all the same did negotiate it
+            if outcome == ACCEPT:
+                tried.setdefault(suite, hs)
+            continue
         if outcome == REJECT and (variant is None or _issuer_unknown(hs)):
             # the device may have refused the certificate, rightly: no word on the suite
             why = (

@@ -28,12 +28,7 @@ TREE = Path(harness.__file__).resolve().parent.parent
 CAPTURES = TREE / "captures"
 
 # (capture, rule) -> why today's analyzer disagrees with the spec
-KNOWN_ANALYZER_GAPS: dict[tuple[str, str], str] = {
-    ("https-wrong-cn-accepted.pcapng", "TLS-SERVER-CN"): (
-        "server-certificate classification from the wire: the analyzer does not see that the "
-        "certificate in the capture names another host (branch tlswire)"
-    ),
-}
+KNOWN_ANALYZER_GAPS: dict[tuple[str, str], str] = {}
 
 
 def readme_rows() -> list[tuple[str, list[str], dict[str, str]]]:
