@@ -46,6 +46,7 @@ class ProvisioningLab(Service):
         device_ca: CA | None = None,
         client_cert: str = "optional",
         ports: dict[str, int] | None = None,
+        tftp_options: dict[str, Any] | None = None,
     ) -> None:
         self._own_root = root is None
         self.root = (
@@ -60,7 +61,9 @@ class ProvisioningLab(Service):
         self.device_ca = device_ca or DeviceCA()
         ports = ports or {}
         common: dict[str, Any] = {"host": host, "clock": self.clock, "recorder": self.recorder}
-        self.tftp = TftpServer(self.root, port=ports.get("tftp", 0), **common)
+        self.tftp = TftpServer(
+            self.root, port=ports.get("tftp", 0), **(tftp_options or {}), **common
+        )
         self.http = HttpServer(root=self.root, port=ports.get("http", 0), **common)
         self.https = HttpsServer(
             ca=self.server_ca,

@@ -16,6 +16,7 @@ from pathlib import Path
 from rich.markup import escape
 
 from harness.endpoints.lab import DEFAULT_FQDN, ProvisioningLab
+from harness.endpoints.tftp import DEFAULT_MAX_UPLOAD, DEFAULT_UPLOAD_QUOTA
 from harness.observe.events import Observation
 from harness.report.text import observation_line, terminal
 
@@ -34,6 +35,17 @@ def _ports(text: str) -> dict[str, int]:
             )
         ports[name] = int(value)
     return ports
+
+
+def _size(text: str) -> int:
+    """A byte count: 1000, 64K, 16M, 2G (binary multiples)."""
+    units = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+    number, unit = text[:-1], text[-1:].upper()
+    if unit not in units or unit == "":
+        number, unit = text, ""
+    if not number.isdigit():
+        raise argparse.ArgumentTypeError(f"bad size {text!r}: use bytes, or a number with K, M, G")
+    return int(number) * units[unit]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,6 +68,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--pki-dir", help="where to write the lab CA certificates (default ROOT/../pki)"
     )
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
+    parser.add_argument(
+        "--allow-upload",
+        metavar="DIR",
+        help="accept TFTP uploads (WRQ) and write them under DIR (default: read-only, "
+        "uploads get TFTP ERROR 2)",
+    )
+    parser.add_argument(
+        "--upload-max-file",
+        type=_size,
+        default=DEFAULT_MAX_UPLOAD,
+        metavar="SIZE",
+        help=f"largest upload accepted, e.g. 16M (default {DEFAULT_MAX_UPLOAD // 1024**2}M)",
+    )
+    parser.add_argument(
+        "--upload-quota",
+        type=_size,
+        default=DEFAULT_UPLOAD_QUOTA,
+        metavar="SIZE",
+        help="bytes of all uploads under DIR together, files already there included "
+        f"(default {DEFAULT_UPLOAD_QUOTA // 1024**2}M)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,6 +99,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     pki = Path(args.pki_dir) if args.pki_dir else root.resolve().parent / "pki"
     pki.mkdir(parents=True, exist_ok=True)
+    upload_dir = Path(args.allow_upload) if args.allow_upload else None
+    if upload_dir is not None:
+        upload_dir.mkdir(parents=True, exist_ok=True)
     lab = ProvisioningLab(
         root,
         fqdn=args.fqdn,
@@ -73,6 +109,13 @@ def run(args: argparse.Namespace) -> int:
         client_cert=args.client_cert,
         keylog_path=pki / "tls-keys.log",
         ports=args.ports,
+        tftp_options={
+            "writable": upload_dir is not None,
+            "write_dir": upload_dir,
+            "keep_uploads": False,
+            "max_upload": args.upload_max_file,
+            "upload_quota": args.upload_quota,
+        },
     )
 
     def show(o: Observation) -> None:
@@ -95,6 +138,13 @@ def run(args: argparse.Namespace) -> int:
             console.print(f"  {name:7} {url}")
         console.print(f"  DNS answers {lab.fqdn} -> {lab.host}; devices must trust {ca}")
         console.print(f"  TLS key log for Wireshark: {pki / 'tls-keys.log'}")
+        if upload_dir is None:
+            console.print("  TFTP is read-only (--allow-upload DIR to accept uploads)")
+        else:
+            console.print(
+                f"  TFTP uploads go to {escape(str(upload_dir))} "
+                f"(at most {args.upload_max_file} bytes a file, {args.upload_quota} in all)"
+            )
         console.print("[dim]Ctrl-C to stop[/]")
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
