@@ -884,9 +884,12 @@ class _ReadPump:
     window at once; the retransmission timer is one `call_at` handle re-armed lazily (an ACK
     only moves `deadline`; the handle, when it fires early, re-arms itself for the new one).
     Payloads are slices of one memoryview of the file. Block faults (drop, duplicate, delay,
-    stall) are checked only when the script has any. Semantics match RFC 1350/7440: a stale
-    ACK is ignored (no Sorcerer's Apprentice), a duplicate ACK of the block before the window
-    resends the window when windowsize > 1, a partial-window ACK resends from there.
+    stall) are checked only when the script has any. Semantics match RFC 1350/7440 without
+    the Sorcerer's Apprentice (RFC 1123 4.2.3.1): an ACK of block n inside the window slides
+    the window to start at n+1 and sends only the blocks not sent yet (blocks already in
+    flight are not re-sent); stale and duplicate ACKs (an ACK of the block before the
+    window included) are ignored; only the timeout re-sends, the whole window. A lost block
+    thus costs one timeout, never a storm of re-sends.
     """
 
     def __init__(self, session: _Transfer, data: bytes, blksize: int, window: int) -> None:
@@ -939,7 +942,8 @@ class _ReadPump:
             self.on_datagram(session.inbox.popleft())
 
     # -- sending ------------------------------------------------------------------------------
-    def send_window(self) -> None:
+    def send_window(self, only_new: bool = False) -> None:
+        """Send the window starting at `base`: all of it, or (`only_new`) blocks not sent yet."""
         end = min(self.base + self.window - 1, self.nblocks)
         stall = self.stall
         if stall is not None and end > stall:
@@ -948,7 +952,11 @@ class _ReadPump:
                 self.finish(_STALLED)
                 return
         self.end = end
-        self.send_from(self.base, held=False)
+        first = max(self.base, self.highest + 1) if only_new else self.base
+        if first > end:  # everything in the window is in flight already
+            self.deadline = self.loop.time() + self.timeout
+            return
+        self.send_from(first, held=False)
 
     def send_from(self, block: int, held: bool) -> None:
         """Send blocks block..end (first sends and retransmissions), then re-arm the timer."""
@@ -1040,9 +1048,7 @@ class _ReadPump:
         if acked > self.end:
             return  # stale or foreign ACK: ignore (no Sorcerer's Apprentice)
         if acked == low:
-            if self.window > 1:  # RFC 7440: the receiver saw a gap; resend the window
-                self.guarded(self.send_window)
-            return
+            return  # a duplicate ACK: ignored (RFC 1123 4.2.3.1); the timer re-sends
         self.retries = 0
         self.base = acked + 1
         session = self.session
@@ -1051,7 +1057,7 @@ class _ReadPump:
         if acked == self.nblocks:
             self.finish(None)
             return
-        self.guarded(self.send_window)
+        self.guarded(self.send_window, True)
 
     def guarded(self, step: Callable[..., None], *args: Any) -> None:
         try:
