@@ -34,6 +34,7 @@ from harness.analyze.render import (
 from harness.capture.reader import CaptureFormatError
 from harness.gc_pause import gc_paused
 from harness.report.json_report import build_report, dumps, stream_report
+from harness.report.untrusted import printable
 from harness.rules.registry import DeviceIdentity, RuleContext
 from harness.spec.family import Family, FamilyError, family_names, load_family
 
@@ -134,7 +135,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.trust_ca and not Path(args.trust_ca).is_file():
             raise ParamError(f"--trust-ca {args.trust_ca}: no such file")
     except (ParamError, FamilyError) as exc:
-        print(f"harness analyze: {exc}", file=err)
+        print(f"harness analyze: {printable(exc)}", file=err)
         return 2
     for path in args.pcap:
         if not Path(path).is_file():
@@ -150,7 +151,7 @@ def _run(args: argparse.Namespace) -> int:
         else:
             results = [_one(j) for j in jobs]
     except CaptureFormatError as exc:
-        print(f"harness analyze: {exc}", file=err)
+        print(f"harness analyze: {printable(exc)}", file=err)
         return 2
     except OSError as exc:
         print(f"harness analyze: {exc.filename}: {exc.strerror}", file=err)
@@ -184,7 +185,7 @@ def _run(args: argparse.Namespace) -> int:
                 sys.stdout, captures=results, timelines=timelines, findings=findings, meta=meta
             )
         for note in notes:
-            print(f"harness analyze: {note}", file=err)
+            print(f"harness analyze: {printable(note)}", file=err)
         return 1 if failed else 0
     report = build_report(captures=results, observations=observations, findings=findings, meta=meta)
     run_report = None
@@ -211,5 +212,5 @@ def _run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     for note in notes:
-        print(f"harness analyze: {note}", file=err)
+        print(f"harness analyze: {printable(note)}", file=err)
     return 1 if failed else 0

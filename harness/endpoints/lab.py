@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Self
 
@@ -123,6 +123,11 @@ class ProvisioningLab(Service):
     @property
     def observations(self) -> list[Observation]:
         return self.recorder.observations
+
+    def subscribe_problems(self, listener: Callable[[str, str], None]) -> None:
+        """Call `listener(endpoint_name, text)` for each problem as it is noted."""
+        for ep in self.endpoints:
+            ep.problem_listeners.append(lambda text, name=ep.name: listener(name, text))
 
     @property
     def problems(self) -> list[str]:

@@ -19,6 +19,7 @@ from harness.endpoints.lab import DEFAULT_FQDN, ProvisioningLab
 from harness.endpoints.tftp import DEFAULT_MAX_UPLOAD, DEFAULT_UPLOAD_QUOTA
 from harness.observe.events import Observation
 from harness.report.text import observation_line, terminal
+from harness.report.untrusted import printable
 
 HELP = "serve a directory over TFTP/HTTP/HTTPS with syslog and DNS, showing what arrives"
 
@@ -121,7 +122,11 @@ def run(args: argparse.Namespace) -> int:
     def show(o: Observation) -> None:
         console.print(escape(observation_line(o)), soft_wrap=True)
 
+    def problem(endpoint: str, text: str) -> None:
+        console.print(f"[yellow]problem[/] {endpoint}: {escape(printable(text))}", soft_wrap=True)
+
     lab.recorder.subscribe(show)
+    lab.subscribe_problems(problem)
     try:
         lab.start()
     except OSError as exc:
@@ -154,8 +159,7 @@ def run(args: argparse.Namespace) -> int:
             pass
     finally:
         lab.stop()
-    if lab.problems:
-        console.print(f"{len(lab.problems)} problems with client input:")
-        for p in lab.problems:
-            console.print(f"  {escape(p)}")
+    count = sum(ep.problem_count for ep in lab.endpoints)
+    if count:
+        console.print(f"{count} problems with client input (each shown as it happened)")
     return 0
