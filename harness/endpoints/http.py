@@ -381,7 +381,12 @@ class HttpServer(Endpoint):
                 True,
             )
         raw_path = request.path
-        path = urllib.parse.unquote(raw_path, errors="strict") if "%" in raw_path else raw_path
+        try:
+            path = urllib.parse.unquote(raw_path, errors="strict") if "%" in raw_path else raw_path
+        except UnicodeDecodeError:  # /%ff, overlong /%c0%ae: not UTF-8 once decoded
+            text = f"request path {raw_path!r} from {request.client} is not UTF-8 once decoded"
+            self.note_problem(text)
+            return Response(status=400, body=b"bad path\n"), text, True
         if "\x00" in path:
             self.note_problem(f"NUL byte in request path {raw_path!r} from {request.client}")
             return Response(status=400, body=b"bad path\n"), "NUL in path", True
