@@ -622,6 +622,8 @@ class HttpServer(Endpoint):
         self.record(exchange)
         with self._cond:
             self._exchanges.append(exchange)
+            self.recorder.trim(self._exchanges)
             if unexpected:
                 self._unexpected.append(exchange)
+                self.recorder.trim(self._unexpected)
             self._cond.notify_all()

@@ -472,4 +472,5 @@ class HttpsServer(HttpServer):
         self.record(handshake)
         with self._hs_cond:
             self._handshakes.append(handshake)
+            self.recorder.trim(self._handshakes)
             self._hs_cond.notify_all()

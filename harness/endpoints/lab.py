@@ -47,6 +47,7 @@ class ProvisioningLab(Service):
         client_cert: str = "optional",
         ports: dict[str, int] | None = None,
         tftp_options: dict[str, Any] | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         self._own_root = root is None
         self.root = (
@@ -56,7 +57,7 @@ class ProvisioningLab(Service):
         self.fqdn = fqdn
         self.host = host
         self.clock = clock or REAL_CLOCK
-        self.recorder = Recorder()
+        self.recorder = recorder if recorder is not None else Recorder()
         self.server_ca = server_ca or ServerCA()
         self.device_ca = device_ca or DeviceCA()
         ports = ports or {}
@@ -99,6 +100,7 @@ class ProvisioningLab(Service):
     async def stop_async(self) -> None:
         for ep in reversed(self.endpoints):
             await ep.stop_async()
+        self.recorder.close()
         if self._own_root:
             shutil.rmtree(self.root, ignore_errors=True)
 
@@ -122,6 +124,7 @@ class ProvisioningLab(Service):
     # -- records ------------------------------------------------------------------
     @property
     def observations(self) -> list[Observation]:
+        """The observations in memory (all, or the recorder's recent window)."""
         return self.recorder.observations
 
     def subscribe_problems(self, listener: Callable[[str, str], None]) -> None:
@@ -134,7 +137,8 @@ class ProvisioningLab(Service):
         return [f"{ep.name}: {p}" for ep in self.endpoints for p in ep.problems]
 
     def timelines(self) -> list[DeviceTimeline]:
-        return build_timelines(self.observations)
+        """Per-device timelines of everything recorded (read back from the journal if any)."""
+        return build_timelines(list(self.recorder.history()))
 
     def evaluate(
         self,

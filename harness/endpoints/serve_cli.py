@@ -18,6 +18,8 @@ from rich.markup import escape
 from harness.endpoints.lab import DEFAULT_FQDN, ProvisioningLab
 from harness.endpoints.tftp import DEFAULT_MAX_UPLOAD, DEFAULT_UPLOAD_QUOTA
 from harness.observe.events import Observation
+from harness.observe.journal import DEFAULT_KEEP, DEFAULT_MAX_BYTES, Journal
+from harness.observe.recorder import Recorder
 from harness.report.text import observation_line, terminal
 from harness.report.untrusted import printable
 
@@ -49,6 +51,9 @@ def _size(text: str) -> int:
     return int(number) * units[unit]
 
 
+DEFAULT_WINDOW = 10_000  # observations kept in memory by `harness serve`
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", required=True, help="directory whose files are served")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -69,6 +74,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--pki-dir", help="where to write the lab CA certificates (default ROOT/../pki)"
     )
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
+    parser.add_argument(
+        "--journal",
+        metavar="DIR",
+        help="where every observation is written as JSON lines (default ROOT/../journal); "
+        "read it back with harness.observe.journal.read_journal",
+    )
+    parser.add_argument(
+        "--window",
+        type=int,
+        default=DEFAULT_WINDOW,
+        metavar="N",
+        help=f"observations kept in memory (default {DEFAULT_WINDOW}); the journal has them all",
+    )
+    parser.add_argument(
+        "--journal-max-bytes",
+        type=_size,
+        default=DEFAULT_MAX_BYTES,
+        metavar="SIZE",
+        help=f"rotate the journal past this size (default {DEFAULT_MAX_BYTES // 1024**2}M; "
+        f"{DEFAULT_KEEP} rotated files are kept)",
+    )
     parser.add_argument(
         "--allow-upload",
         metavar="DIR",
@@ -100,6 +126,13 @@ def run(args: argparse.Namespace) -> int:
         return 2
     pki = Path(args.pki_dir) if args.pki_dir else root.resolve().parent / "pki"
     pki.mkdir(parents=True, exist_ok=True)
+    if args.window < 1:
+        print("harness serve: --window must be at least 1", file=sys.stderr)
+        return 2
+    journal_dir = Path(args.journal) if args.journal else root.resolve().parent / "journal"
+    recorder = Recorder(
+        window=args.window, journal=Journal(journal_dir, max_bytes=args.journal_max_bytes)
+    )
     upload_dir = Path(args.allow_upload) if args.allow_upload else None
     if upload_dir is not None:
         upload_dir.mkdir(parents=True, exist_ok=True)
@@ -110,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
         client_cert=args.client_cert,
         keylog_path=pki / "tls-keys.log",
         ports=args.ports,
+        recorder=recorder,
         tftp_options={
             "writable": upload_dir is not None,
             "write_dir": upload_dir,
@@ -143,6 +177,10 @@ def run(args: argparse.Namespace) -> int:
             console.print(f"  {name:7} {url}")
         console.print(f"  DNS answers {lab.fqdn} -> {lab.host}; devices must trust {ca}")
         console.print(f"  TLS key log for Wireshark: {pki / 'tls-keys.log'}")
+        console.print(
+            f"  journal (every observation, JSON lines): {escape(str(journal_dir))}; "
+            f"{args.window} kept in memory"
+        )
         if upload_dir is None:
             console.print("  TFTP is read-only (--allow-upload DIR to accept uploads)")
         else:

@@ -227,6 +227,7 @@ class TftpServer(Endpoint):
         self.record(transfer)
         with self._done:
             self.transfers.append(transfer)
+            self.recorder.trim(self.transfers)
             self._done.notify_all()
 
     # -- the listening port ----------------------------------------------------------------
