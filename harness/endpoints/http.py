@@ -41,6 +41,7 @@ from harness.endpoints.http_wire import (
     format_head,
     reason_phrase,
 )
+from harness.endpoints.secrets import secret_kind
 from harness.endpoints.stream import ByteStream, TcpStream
 from harness.observe.events import DeviceKey, HttpExchange
 from harness.observe.recorder import Recorder
@@ -401,6 +402,10 @@ class HttpServer(Endpoint):
             body = candidate.read_bytes()
         except OSError as exc:
             return Response(status=403, body=b"unreadable\n"), f"cannot read {path}: {exc}", True
+        if (secret := secret_kind(body)) is not None:
+            text = f"{raw_path!r} from {request.client}: {candidate} holds {secret}; never served"
+            self.note_problem(text)
+            return Response(status=403, body=b"forbidden\n"), text, True
         ctype = mimetypes.guess_type(candidate.name)[0] or "application/octet-stream"
         return Response(status=200, body=body, content_type=ctype), "", False
 

@@ -20,6 +20,7 @@ from harness.endpoints.tftp import DEFAULT_MAX_UPLOAD, DEFAULT_UPLOAD_QUOTA
 from harness.observe.events import Observation
 from harness.observe.journal import DEFAULT_KEEP, DEFAULT_MAX_BYTES, Journal
 from harness.observe.recorder import Recorder
+from harness.pki.blobs import make_dirs
 from harness.report.text import observation_line, terminal
 from harness.report.untrusted import printable
 
@@ -125,11 +126,22 @@ def run(args: argparse.Namespace) -> int:
         print(f"harness serve: --root {root}: not a directory", file=sys.stderr)
         return 2
     pki = Path(args.pki_dir) if args.pki_dir else root.resolve().parent / "pki"
-    pki.mkdir(parents=True, exist_ok=True)
+    journal_dir = Path(args.journal) if args.journal else root.resolve().parent / "journal"
+    for flag, folder, what in (
+        ("--pki-dir", pki, "the device CA's private key and the TLS key log"),
+        ("--journal", journal_dir, "every recorded request"),
+    ):
+        if folder.resolve().is_relative_to(root.resolve()):
+            print(
+                f"harness serve: {flag} {folder} is inside --root {root}: {what} would be "
+                f"served to anyone; choose a {flag} outside the root",
+                file=sys.stderr,
+            )
+            return 2
+    make_dirs(pki)
     if args.window < 1:
         print("harness serve: --window must be at least 1", file=sys.stderr)
         return 2
-    journal_dir = Path(args.journal) if args.journal else root.resolve().parent / "journal"
     recorder = Recorder(
         window=args.window, journal=Journal(journal_dir, max_bytes=args.journal_max_bytes)
     )

@@ -31,6 +31,7 @@ from typing import Any
 
 from harness.clock import Clock
 from harness.endpoints.base import Endpoint
+from harness.endpoints.secrets import secret_kind
 from harness.endpoints.tftp_faults import NO_FAULTS, FaultScript, fault_key
 from harness.endpoints.tftp_wire import (
     DEFAULT_BLKSIZE,
@@ -303,13 +304,21 @@ class TftpServer(Endpoint):
             try:
                 if path.is_dir():
                     raise Refusal(ErrorCode.ACCESS_VIOLATION, "Access violation (not a file)")
-                return path.read_bytes()
+                data = path.read_bytes()
             except FileNotFoundError:
                 pass
             except PermissionError as exc:
                 raise Refusal(ErrorCode.ACCESS_VIOLATION, "Access violation") from exc
             except OSError as exc:
                 raise Refusal(ErrorCode.NOT_DEFINED, f"Cannot read file: {exc.strerror}") from exc
+            else:
+                if (secret := secret_kind(data)) is not None:
+                    raise Refusal(
+                        ErrorCode.ACCESS_VIOLATION,
+                        "Access violation",
+                        f"{filename!r} ({path}) holds {secret}; never served",
+                    )
+                return data
         raise Refusal(ErrorCode.FILE_NOT_FOUND, "File not found")
 
     @staticmethod
