@@ -15,7 +15,6 @@ little, and the process ends when the report is written).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -31,7 +30,7 @@ from harness.analyze.render import (
     render_report_junit,
     render_text,
 )
-from harness.capture.reader import CaptureFormatError
+from harness.capture.reader import CaptureFormatError, uncompressed_size
 from harness.gc_pause import gc_paused
 from harness.report.json_report import build_report, dumps, stream_report
 from harness.report.untrusted import printable
@@ -103,7 +102,7 @@ def _one(args: tuple[str, Ports, str | None, bool]) -> CaptureResult:
         return analyze_capture(path, ports=ports, profile_key=key)
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-    size = os.path.getsize(path)
+    size = uncompressed_size(path)  # a gzip capture's progress counts uncompressed bytes
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -114,7 +113,10 @@ def _one(args: tuple[str, Ports, str | None, bool]) -> CaptureResult:
     ) as bar:
         task = bar.add_task(Path(path).name, total=size)
         return analyze_capture(
-            path, ports=ports, profile_key=key, progress=lambda pos: bar.update(task, completed=pos)
+            path,
+            ports=ports,
+            profile_key=key,
+            progress=lambda pos: bar.update(task, completed=pos, total=max(size, pos)),
         )
 
 
@@ -143,7 +145,7 @@ def _run(args: argparse.Namespace) -> int:
             return 2
     show = err.isatty() and not args.no_progress and args.jobs == 1
     key = args.key or rule_key(family, {**file_params, **cli_params})
-    jobs = [(p, ports, key, show and os.path.getsize(p) > 8 << 20) for p in args.pcap]
+    jobs = [(p, ports, key, show and uncompressed_size(p) > 8 << 20) for p in args.pcap]
     try:
         if args.jobs > 1 and len(jobs) > 1:
             with ProcessPoolExecutor(max_workers=min(args.jobs, len(jobs))) as pool:
