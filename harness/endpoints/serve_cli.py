@@ -52,7 +52,7 @@ def _size(text: str) -> int:
     return int(number) * units[unit]
 
 
-DEFAULT_WINDOW = 10_000  # observations kept in memory by `harness serve`
+DEFAULT_WINDOW = 2_000  # observations kept in memory by `harness serve`
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
