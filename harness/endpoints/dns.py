@@ -29,9 +29,10 @@ def _norm(name: str) -> str:
 class DnsServer(Endpoint):
     name = "dns"
 
-    def __init__(self, *, ttl: int = 60, **kw) -> None:
+    def __init__(self, *, ttl: int = 60, tcp_idle_timeout: float = 10.0, **kw) -> None:
         super().__init__(**kw)
         self.ttl = ttl
+        self.tcp_idle_timeout = tcp_idle_timeout  # real seconds a TCP client may stay silent
         self._records: dict[str, list[RR]] = {}
         self._behaviour: dict[str, str] = {}
 
@@ -199,14 +200,15 @@ class DnsServer(Endpoint):
         peer = writer.get_extra_info("peername") or ("?", 0)
         try:
             while True:
-                head = await reader.readexactly(2)
+                idle = self.tcp_idle_timeout
+                head = await asyncio.wait_for(reader.readexactly(2), idle)
                 (length,) = struct.unpack("!H", head)
-                data = await reader.readexactly(length)
+                data = await asyncio.wait_for(reader.readexactly(length), idle)
                 reply = self.answer(data, peer, "tcp")
                 if reply is not None:
                     writer.write(struct.pack("!H", len(reply)) + reply)
                     await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+        except (asyncio.IncompleteReadError, ConnectionError, OSError, TimeoutError):
             pass
         finally:
             writer.close()

@@ -54,3 +54,10 @@ def test_other_opcodes_get_notimp(dns_server, opcode):
         reply = DNSRecord.parse(s.recvfrom(2048)[0])
     assert reply.header.rcode == RCODE.NOTIMP and reply.header.qr == 1
     assert reply.header.id == query.header.id
+
+
+def test_a_silent_tcp_client_is_dropped(dns_server):
+    dns_server.tcp_idle_timeout = 0.2
+    with socket.create_connection(dns_server.address, timeout=10) as s:
+        s.sendall(b"\x00")  # half a length prefix, then silence
+        assert s.recv(100) == b""  # the server closed the connection
