@@ -859,6 +859,7 @@ class _Transfer:
             try:
                 sink.write(packet.data)
             except Refusal as refusal:
+                sink.discard()  # nothing left of it once the client hears the ERROR
                 end = self.refuse(refusal)
                 raise _End("error", end.code, end.message) from None
             self.blocks, self.bytes = expected, sink.size

@@ -21,6 +21,8 @@ def test_upload_flood_stops_at_the_total_quota(tftp_server: TftpServer) -> None:
     with RawClient(tftp_server.address) as client:
         for i in range(20):
             answers.append(client.write(f"flood-{i}.bin", bytes([i]) * 1500))
+    transfers = tftp_server.wait_transfers(20)
+    assert sum(t.error_code == 3 for t in transfers) == 14
     accepted = [a for a in answers if isinstance(a, Ack)]
     refused = [a for a in answers if isinstance(a, Error)]
     assert len(accepted) == 6 and len(refused) == 14  # 6 x 1500 <= 10,000 < 7 x 1500
@@ -31,14 +33,13 @@ def test_upload_flood_stops_at_the_total_quota(tftp_server: TftpServer) -> None:
     assert on_disk <= 10_000
     assert not list(tftp_server.write_dir.rglob("*.part"))  # refused uploads leave nothing
     assert sum("total upload quota" in p for p in tftp_server.problems) == 14
-    transfers = tftp_server.wait_transfers(20)
-    assert sum(t.error_code == 3 for t in transfers) == 14
 
 
 def test_per_file_quota_is_announced_as_a_problem(tftp_server: TftpServer) -> None:
     tftp_server.max_upload = 1000
     with RawClient(tftp_server.address) as client:
         assert client.write("big", b"x" * 2000).code == 3
+    tftp_server.wait_transfers(1)
     assert any("per-file quota of 1000 bytes" in p for p in tftp_server.problems)
     assert tftp_server.upload_bytes == 0
 
