@@ -2,7 +2,11 @@
 
 Serves a directory over TFTP, HTTP and HTTPS, receives syslog, answers DNS for
 the lab name, writes the lab PKI (server CA to trust, a device CA) to a folder,
-and prints one line per recorded transaction until interrupted. CLI glue only.
+and prints one line per recorded transaction, and each problem with client input,
+as they happen, until interrupted. Built to run for days: TFTP is read-only unless
+`--allow-upload DIR` (quotas), only a window of observations stays in memory while
+all go to a rotated JSON-lines journal, and the PKI or journal folder inside the
+served root is refused (docs/endpoint-limits.md). CLI glue only.
 """
 
 from __future__ import annotations
