@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from harness.analyze.engine import Analyzer, CaptureResult, Ports
 from harness.analyze.tls import TlsOptions
 from harness.capture.fileset import CaptureFile
-from harness.capture.reader import CaptureReader, Record
+from harness.capture.reader import CaptureReader, Record, uncompressed_size
 from harness.gc_pause import gc_paused
 from harness.observe.events import Evidence, Observation
 
@@ -84,7 +84,7 @@ def analyze_capture_set(
             finally:
                 reader.close()
             last_times[path] = tracked.last
-            done += os.path.getsize(path)
+            done += uncompressed_size(path)  # what reader.position counts
             r = CaptureResult(path=path)
             r.packets = reader.records
             r.read_problems = [str(p) for p in reader.problems]

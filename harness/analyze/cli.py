@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -40,12 +39,13 @@ from harness.analyze.render import (
 )
 from harness.analyze.tls import TlsOptions, profile_rule_hosts
 from harness.capture.fileset import FileSetError, expand_paths
-from harness.capture.reader import CaptureFormatError
+from harness.capture.reader import CaptureFormatError, uncompressed_size
 from harness.fleet.cluster import ClusterError
 from harness.fleet.sources import DEFAULT_MAX_GAP, read_sources
 from harness.fleet.store import StoreError, plan_run, rows_for_run, write_run
 from harness.gc_pause import gc_paused
 from harness.report.json_report import build_report, dumps, stream_report
+from harness.report.untrusted import printable
 from harness.rules.registry import DeviceIdentity, RuleContext
 from harness.rules.tolerance import (
     ATTEMPT_SETUP_S,
@@ -257,7 +257,7 @@ def _progress(names: list[str], show: bool) -> Iterator[Callable[[int], None] | 
         return
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-    size = sum(os.path.getsize(p) for p in names)
+    size = sum(uncompressed_size(p) for p in names)  # gzip: uncompressed bytes
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -268,7 +268,7 @@ def _progress(names: list[str], show: bool) -> Iterator[Callable[[int], None] | 
     ) as bar:
         label = Path(names[0]).name + (f" +{len(names) - 1}" if len(names) > 1 else "")
         task = bar.add_task(label, total=size)
-        yield lambda pos: bar.update(task, completed=pos)
+        yield lambda pos: bar.update(task, completed=pos, total=max(size, pos))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -299,7 +299,7 @@ def _run(args: argparse.Namespace) -> int:
             stated += load_devices_file(args.devices)
         _check_out(args.out)
     except (ParamError, FamilyError, DeviceArgError) as exc:
-        print(f"harness analyze: {exc}", file=err)
+        print(f"harness analyze: {printable(exc)}", file=err)
         return 2
     except OSError as exc:
         print(f"harness analyze: {exc.filename}: {exc.strerror}", file=err)
@@ -318,14 +318,14 @@ def _run(args: argparse.Namespace) -> int:
                 return 0
             names = plan.new
         show = err.isatty() and not args.no_progress and args.jobs == 1 and not args.cluster
-        big = sum(os.path.getsize(p) for p in names) > 8 << 20
+        big = sum(uncompressed_size(p) for p in names) > 8 << 20
         with _progress(names, show and big) as progress:
             sources = read_sources(
                 names, ports=ports, profile_key=key, tls=tls, jobs=args.jobs,
                 cluster=args.cluster, max_gap=args.max_gap, progress=progress, expanded=True,
             )  # fmt: skip
     except (CaptureFormatError, FileSetError, StoreError, ClusterError) as exc:
-        print(f"harness analyze: {exc}", file=err)
+        print(f"harness analyze: {printable(exc)}", file=err)
         return 2
     except OSError as exc:
         print(f"harness analyze: {exc.filename}: {exc.strerror}", file=err)
@@ -393,7 +393,7 @@ def _run(args: argparse.Namespace) -> int:
                 other_clients=other_clients,
             )
         for note in notes:
-            print(f"harness analyze: {note}", file=err)
+            print(f"harness analyze: {printable(note)}", file=err)
         return 1 if failed else 0
     report = build_report(
         captures=results,
@@ -431,5 +431,5 @@ def _run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     for note in notes:
-        print(f"harness analyze: {note}", file=err)
+        print(f"harness analyze: {printable(note)}", file=err)
     return 1 if failed else 0

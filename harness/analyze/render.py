@@ -22,12 +22,14 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from harness.observe.timeline import DeviceTimeline
 from harness.report.html import render_html as _report_html
 from harness.report.junit import junit_xml
 from harness.report.model import DeviceRun, RunReport
+from harness.report.untrusted import printable
 from harness.rules.finding import Finding
 from harness.rules.registry import DeviceIdentity
 
@@ -85,6 +87,11 @@ def verdict_summary(report: dict[str, Any]) -> str:
     return f"summary: {devices} device{'s' if devices != 1 else ''}; findings: {', '.join(parts)}"
 
 
+def _shown(text: Any) -> str:
+    """Capture-controlled text for the rich console: control characters and markup escaped."""
+    return escape(printable(text))
+
+
 def render_text(report: dict[str, Any], width: int = 120) -> str:
     buf = io.StringIO()
     con = Console(file=buf, width=width, force_terminal=False, color_system=None)
@@ -93,9 +100,11 @@ def render_text(report: dict[str, Any], width: int = 120) -> str:
     if times:
         con.print(f"times: seconds from the first transaction, {_iso(start)} (UTC)")
     for c in report.get("captures", []):
-        con.print(f"capture {c['path']}: {c['packets']} packets, {c['malformed']} malformed")
+        con.print(
+            f"capture {_shown(c['path'])}: {c['packets']} packets, {c['malformed']} malformed"
+        )
         for p in c.get("problems", [])[:10]:
-            con.print(f"  frame {p['frame']}: {p['why']}")
+            con.print(f"  frame {p['frame']}: {_shown(p['why'])}")
     by_dev: dict[str | None, list[dict]] = {}
     for t in report.get("transactions", []):
         by_dev.setdefault(t.get("device"), []).append(t)
@@ -105,8 +114,11 @@ def render_text(report: dict[str, Any], width: int = 120) -> str:
         d = devices.get(dev_id or "") or others.get(dev_id or "", {})
         what = "other client" if dev_id in others else "device"
         title = (
-            f"{what} {dev_id}  ip={d.get('ip')} mac={d.get('mac')} serial={d.get('serial')}"
-            f" product={d.get('product')}" + (f"\n  not judged: {d['why']}" if "why" in d else "")
+            _shown(
+                f"{what} {dev_id}  ip={d.get('ip')} mac={d.get('mac')} serial={d.get('serial')}"
+                f" product={d.get('product')}"
+            )
+            + (f"\n  not judged: {_shown(d['why'])}" if "why" in d else "")
             if dev_id
             else "unattributed"
         )
@@ -116,7 +128,7 @@ def render_text(report: dict[str, Any], width: int = 120) -> str:
         for t in ts:
             fr = t.get("frames", [])
             frames = ",".join(map(str, fr[:4])) + ("…" if len(fr) > 4 else "")
-            table.add_row(f"+{t['time'] - start:.3f}", t["kind"], frames, summary(t))
+            table.add_row(f"+{t['time'] - start:.3f}", t["kind"], frames, _shown(summary(t)))
         con.print(table)
     findings = report.get("findings", [])
     table = Table(title=f"findings ({len(findings)})", title_justify="left")
@@ -126,9 +138,9 @@ def render_text(report: dict[str, Any], width: int = 120) -> str:
         table.add_row(
             f["rule"],
             f["verdict"],
-            str(f.get("device")),
+            _shown(f.get("device")),
             ",".join(map(str, f["frames"][:4])),
-            f["why"],
+            _shown(f["why"]),
         )
     con.print(table)
     if others:
@@ -137,7 +149,7 @@ def render_text(report: dict[str, Any], width: int = 120) -> str:
             "--device to judge it): " + ", ".join(others)
         )
     for note in report.get("meta", {}).get("notes", []):
-        con.print(f"note: {note}")
+        con.print(f"note: {_shown(note)}")
     con.print(verdict_summary(report))
     return buf.getvalue()
 
@@ -153,15 +165,16 @@ def render_junit(report: dict[str, Any]) -> str:
     )
     for f in findings:
         case = ET.SubElement(
-            suite, "testcase", classname=f"device.{f.get('device')}", name=f["rule"]
+            suite, "testcase", classname=printable(f"device.{f.get('device')}"), name=f["rule"]
         )
         props = ET.SubElement(case, "properties")
         ET.SubElement(props, "property", name="rule", value=f["rule"])
         ET.SubElement(props, "property", name="frames", value=",".join(map(str, f["frames"])))
         if f["verdict"] == "fail":
-            ET.SubElement(case, "failure", message=f["why"]).text = f["why"]
+            why = printable(f["why"])
+            ET.SubElement(case, "failure", message=why).text = why
         elif f["verdict"] in ("inconclusive", "skipped"):
-            ET.SubElement(case, "skipped", message=f"{f['verdict']}: {f['why']}")
+            ET.SubElement(case, "skipped", message=printable(f"{f['verdict']}: {f['why']}"))
     root = ET.Element("testsuites")
     root.append(suite)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -16,6 +16,7 @@ kept in `reader.secrets` and handed to `reader.on_secrets(type, data)` when met
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from collections.abc import Callable, Iterator
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 CHUNK = 1 << 20
+GUNZIP_STEP = 1 << 20  # the most a gzip capture expands into memory at once
 MAX_RECORD = 256 * 1024  # larger than any snaplen tcpdump/dumpcap write
 MAX_BLOCK = 16 * 1024 * 1024
 
@@ -95,30 +97,39 @@ class _StreamBroken(Exception):
 
 
 class _Gunzip:
-    """A gzip stream read with zlib, so a truncated file still yields every byte before the cut."""
+    """A gzip stream read with zlib, so a truncated file still yields every byte before the cut.
+
+    Output is bounded: zlib is never asked for more than GUNZIP_STEP bytes at a time
+    (compressed input it has not expanded yet waits in `pending`), so a decompression
+    bomb (a few hundred KB of gzip expanding to gigabytes) costs no more memory than
+    an ordinary capture. `consumed` counts the uncompressed bytes handed out.
+    """
 
     def __init__(self, f: BinaryIO) -> None:
         self.f = f
         self.z = zlib.decompressobj(wbits=47)
         self.out = bytearray()
+        self.pending = b""  # compressed bytes not yet expanded
         self.done = False
+        self.consumed = 0
 
     def read(self, n: int) -> bytes:
         while len(self.out) < n and not self.done:
-            raw = self.f.read(CHUNK // 4)
-            if not raw:
-                self.done = True
-                if not self.z.eof:
-                    if self.out:
-                        break
-                    raise _StreamBroken("gzip stream ends before its end marker (truncated)")
-                break
+            if not self.pending:
+                self.pending = self.f.read(CHUNK // 4)
+                if not self.pending:
+                    self.done = True
+                    if not self.z.eof:
+                        if self.out:
+                            break
+                        raise _StreamBroken("gzip stream ends before its end marker (truncated)")
+                    break
             try:
-                self.out += self.z.decompress(raw)
-                while self.z.eof and self.z.unused_data:  # concatenated gzip members
-                    rest = self.z.unused_data
+                self.out += self.z.decompress(self.pending, GUNZIP_STEP)
+                self.pending = self.z.unconsumed_tail
+                if self.z.eof and self.z.unused_data:  # concatenated gzip members
+                    self.pending = self.z.unused_data + self.pending
                     self.z = zlib.decompressobj(wbits=47)
-                    self.out += self.z.decompress(rest)
             except zlib.error as exc:
                 self.done = True
                 if self.out:
@@ -126,6 +137,7 @@ class _Gunzip:
                 raise _StreamBroken(f"corrupt gzip data: {exc}") from None
         data = bytes(self.out[:n])
         del self.out[:n]
+        self.consumed += len(data)
         if not data and self.done and not self.z.eof and not self._reported:
             self._reported = True
             raise _StreamBroken("gzip stream ends before its end marker (truncated)")
@@ -135,6 +147,20 @@ class _Gunzip:
 
     def close(self) -> None:
         pass
+
+
+def uncompressed_size(path: str | Path) -> int:
+    """The bytes a reader of `path` will go through: the gzip trailer's size, else the file's.
+
+    The gzip trailer holds the size modulo 2**32 (of the last member only): an
+    estimate for a progress bar, never a limit.
+    """
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        if f.read(2) != GZIP_MAGIC or size < 18:
+            return size
+        f.seek(-4, os.SEEK_END)
+        return int.from_bytes(f.read(4), "little") or size
 
 
 class CaptureReader:
@@ -188,7 +214,9 @@ class CaptureReader:
 
     @property
     def position(self) -> int:
-        """Bytes consumed from the underlying (possibly compressed) file: for progress."""
+        """Uncompressed bytes read so far (for progress; see `uncompressed_size`)."""
+        if isinstance(self._f, _Gunzip):
+            return self._f.consumed
         try:
             return self._raw.tell()
         except (OSError, ValueError):

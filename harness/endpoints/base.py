@@ -2,13 +2,16 @@
 
 Subclasses implement `_serve()` (bind and start serving, return what to close)
 and record observations through `self.record()`. Problems with hostile input
-are noted with `self.note_problem()` and never stop the server.
+are noted with `self.note_problem()` and never stop the server; listeners
+(`on_problem`) see each one as it happens, and only the latest `MAX_PROBLEMS` are
+kept (`problem_count` counts them all) so a hostile client cannot grow memory.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any, ClassVar, Self, TypeVar
 
 from harness.clock import REAL_CLOCK, Clock
@@ -25,6 +28,7 @@ from harness.observe.recorder import Recorder
 
 T = TypeVar("T", bound=Observation)
 log = logging.getLogger("harness.endpoints")
+MAX_PROBLEMS = 1000  # problems kept per endpoint (the oldest are dropped beyond)
 
 
 class Service:
@@ -75,6 +79,8 @@ class Endpoint(Service):
         self.clock: Clock = clock or REAL_CLOCK
         self.recorder = recorder if recorder is not None else Recorder()
         self.problems: list[str] = []
+        self.problem_count = 0
+        self.problem_listeners: list[Callable[[str], None]] = []
         self._closers: list[Any] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started = False
@@ -151,4 +157,9 @@ class Endpoint(Service):
     def note_problem(self, text: str) -> None:
         """Record that a client sent something broken; the server keeps serving."""
         self.problems.append(text)
+        self.problem_count += 1
+        if len(self.problems) > 2 * MAX_PROBLEMS:
+            del self.problems[:-MAX_PROBLEMS]
         log.info("%s: %s", self.name, text)
+        for listener in list(self.problem_listeners):
+            listener(text)

@@ -4,6 +4,10 @@ Zones are set per name: `dns.add_a("prov.example.test", "127.0.0.1", "127.0.0.2"
 `dns.nxdomain(name)`, `dns.servfail(name)`, `dns.no_answer(name)`, `dns.drop(name)`.
 Every query is recorded as a `DnsQuery` with its type, so an SRV query is visible.
 Unknown names get NXDOMAIN. UDP and TCP on the same port number.
+
+Hostile input: only queries (QR=0) are answered (a response is never answered,
+so a spoofed datagram cannot start a loop); opcodes other than QUERY get
+NOTIMP; nothing is ever sent to the endpoint's own address and port.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import asyncio
 import socket
 import struct
 
-from dnslib import AAAA, QTYPE, RCODE, RR, SRV, A, DNSError, DNSRecord
+from dnslib import AAAA, OPCODE, QTYPE, RCODE, RR, SRV, A, DNSError, DNSRecord
 
 from harness.endpoints.base import Endpoint
 from harness.observe.events import DeviceKey, DnsQuery
@@ -25,9 +29,10 @@ def _norm(name: str) -> str:
 class DnsServer(Endpoint):
     name = "dns"
 
-    def __init__(self, *, ttl: int = 60, **kw) -> None:
+    def __init__(self, *, ttl: int = 60, tcp_idle_timeout: float = 10.0, **kw) -> None:
         super().__init__(**kw)
         self.ttl = ttl
+        self.tcp_idle_timeout = tcp_idle_timeout  # real seconds a TCP client may stay silent
         self._records: dict[str, list[RR]] = {}
         self._behaviour: dict[str, str] = {}
 
@@ -79,6 +84,24 @@ class DnsServer(Endpoint):
         return f"dns://{self.host}:{self.port}"
 
     # -- answering ----------------------------------------------------------------
+    def is_own_address(self, peer: tuple) -> bool:
+        """Whether `peer` is this server's own port on one of its own addresses."""
+        if peer[1] != self.port:
+            return False
+        ip = peer[0].removeprefix("::ffff:")
+        if ip == self.host:
+            return True
+        if self.host not in ("0.0.0.0", "::", ""):
+            return False
+        # bound to every address: `ip` is ours if a socket can be bound to it
+        family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.bind((ip, 0))
+            except OSError:
+                return False
+        return True
+
     def answer(self, data: bytes, peer: tuple[str, int], transport: str) -> bytes | None:
         """The reply to one query packet (None: stay silent). Records the query."""
         try:
@@ -86,6 +109,19 @@ class DnsServer(Endpoint):
         except (DNSError, struct.error, IndexError, ValueError, UnicodeDecodeError) as exc:
             self.note_problem(f"from {peer[0]}:{peer[1]} ({transport}): malformed DNS query: {exc}")
             return None
+        if request.header.qr:
+            self.note_problem(
+                f"from {peer[0]}:{peer[1]} ({transport}): DNS response (QR=1) sent to the server: ignored"
+            )
+            return None
+        if request.header.opcode != OPCODE.QUERY:
+            self.note_problem(
+                f"from {peer[0]}:{peer[1]} ({transport}): DNS opcode {request.header.opcode}"
+                " is not QUERY: NOTIMP"
+            )
+            reply = request.reply()
+            reply.header.rcode = RCODE.NOTIMP
+            return reply.pack()
         if not request.questions:
             self.note_problem(f"from {peer[0]}:{peer[1]} ({transport}): DNS query with no question")
             return None
@@ -133,6 +169,12 @@ class DnsServer(Endpoint):
                 self.transport = transport
 
             def datagram_received(self, data: bytes, addr: tuple) -> None:
+                if server.is_own_address(addr):
+                    server.note_problem(
+                        f"from {addr[0]}:{addr[1]} (udp): datagram from the server's own"
+                        " address and port: ignored"
+                    )
+                    return
                 reply = server.answer(data, addr, "udp")
                 if reply is not None:
                     self.transport.sendto(reply, addr)  # type: ignore[attr-defined]
@@ -159,14 +201,15 @@ class DnsServer(Endpoint):
         peer = writer.get_extra_info("peername") or ("?", 0)
         try:
             while True:
-                head = await reader.readexactly(2)
+                idle = self.tcp_idle_timeout
+                head = await asyncio.wait_for(reader.readexactly(2), idle)
                 (length,) = struct.unpack("!H", head)
-                data = await reader.readexactly(length)
+                data = await asyncio.wait_for(reader.readexactly(length), idle)
                 reply = self.answer(data, peer, "tcp")
                 if reply is not None:
                     writer.write(struct.pack("!H", len(reply)) + reply)
                     await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+        except (asyncio.IncompleteReadError, ConnectionError, OSError, TimeoutError):
             pass
         finally:
             writer.close()

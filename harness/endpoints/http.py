@@ -41,6 +41,7 @@ from harness.endpoints.http_wire import (
     format_head,
     reason_phrase,
 )
+from harness.endpoints.secrets import secret_kind
 from harness.endpoints.stream import ByteStream, TcpStream
 from harness.observe.events import DeviceKey, HttpExchange
 from harness.observe.recorder import Recorder
@@ -384,7 +385,12 @@ class HttpServer(Endpoint):
                 True,
             )
         raw_path = request.path
-        path = urllib.parse.unquote(raw_path, errors="strict") if "%" in raw_path else raw_path
+        try:
+            path = urllib.parse.unquote(raw_path, errors="strict") if "%" in raw_path else raw_path
+        except UnicodeDecodeError:  # /%ff, overlong /%c0%ae: not UTF-8 once decoded
+            text = f"request path {raw_path!r} from {request.client} is not UTF-8 once decoded"
+            self.note_problem(text)
+            return Response(status=400, body=b"bad path\n"), text, True
         if "\x00" in path:
             self.note_problem(f"NUL byte in request path {raw_path!r} from {request.client}")
             return Response(status=400, body=b"bad path\n"), "NUL in path", True
@@ -399,6 +405,10 @@ class HttpServer(Endpoint):
             body = candidate.read_bytes()
         except OSError as exc:
             return Response(status=403, body=b"unreadable\n"), f"cannot read {path}: {exc}", True
+        if (secret := secret_kind(body)) is not None:
+            text = f"{raw_path!r} from {request.client}: {candidate} holds {secret}; never served"
+            self.note_problem(text)
+            return Response(status=403, body=b"forbidden\n"), text, True
         ctype = mimetypes.guess_type(candidate.name)[0] or "application/octet-stream"
         return Response(status=200, body=body, content_type=ctype), "", False
 
@@ -620,6 +630,8 @@ class HttpServer(Endpoint):
         self.record(exchange)
         with self._cond:
             self._exchanges.append(exchange)
+            self.recorder.trim(self._exchanges)
             if unexpected:
                 self._unexpected.append(exchange)
+                self.recorder.trim(self._unexpected)
             self._cond.notify_all()

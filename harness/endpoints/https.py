@@ -39,6 +39,7 @@ from harness.endpoints.tls_stream import (
 )
 from harness.observe.events import DeviceKey, TlsAlert, TlsHandshake
 from harness.pki import CA, Certificate, ServerCA, subject_of
+from harness.pki.blobs import private_file
 from harness.tls.conversation import TlsConversation
 from harness.tls.x509_summary import summarize_certificate
 
@@ -195,6 +196,7 @@ class Personality:
             else:
                 ctx.load_verify_locations(cadata=self.client_ca.decode("ascii"))
         if keylog_path is not None:
+            private_file(keylog_path)  # 0600 before OpenSSL opens it (0644 otherwise)
             ctx.keylog_filename = str(keylog_path)
         return ctx
 
@@ -476,4 +478,5 @@ class HttpsServer(HttpServer):
         self.record(handshake)
         with self._hs_cond:
             self._handshakes.append(handshake)
+            self.recorder.trim(self._handshakes)
             self._hs_cond.notify_all()

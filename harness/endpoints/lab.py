@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Self
 
@@ -47,6 +47,8 @@ class ProvisioningLab(Service):
         device_ca: CA | None = None,
         client_cert: str = "optional",
         ports: dict[str, int] | None = None,
+        tftp_options: dict[str, Any] | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         self._own_root = root is None
         self.root = (
@@ -56,12 +58,14 @@ class ProvisioningLab(Service):
         self.fqdn = fqdn
         self.host = host
         self.clock = clock or REAL_CLOCK
-        self.recorder = Recorder()
+        self.recorder = recorder if recorder is not None else Recorder()
         self.server_ca = server_ca or ServerCA()
         self.device_ca = device_ca or DeviceCA()
         ports = ports or {}
         common: dict[str, Any] = {"host": host, "clock": self.clock, "recorder": self.recorder}
-        self.tftp = TftpServer(self.root, port=ports.get("tftp", 0), **common)
+        self.tftp = TftpServer(
+            self.root, port=ports.get("tftp", 0), **(tftp_options or {}), **common
+        )
         self.http = HttpServer(root=self.root, port=ports.get("http", 0), **common)
         self.https = HttpsServer(
             ca=self.server_ca,
@@ -104,6 +108,7 @@ class ProvisioningLab(Service):
     async def stop_async(self) -> None:
         for ep in reversed(self.endpoints):
             await ep.stop_async()
+        self.recorder.close()
         if self._own_root:
             shutil.rmtree(self.root, ignore_errors=True)
 
@@ -127,14 +132,21 @@ class ProvisioningLab(Service):
     # -- records ------------------------------------------------------------------
     @property
     def observations(self) -> list[Observation]:
+        """The observations in memory (all, or the recorder's recent window)."""
         return self.recorder.observations
+
+    def subscribe_problems(self, listener: Callable[[str, str], None]) -> None:
+        """Call `listener(endpoint_name, text)` for each problem as it is noted."""
+        for ep in self.endpoints:
+            ep.problem_listeners.append(lambda text, name=ep.name: listener(name, text))
 
     @property
     def problems(self) -> list[str]:
         return [f"{ep.name}: {p}" for ep in self.endpoints for p in ep.problems]
 
     def timelines(self) -> list[DeviceTimeline]:
-        return build_timelines(self.observations)
+        """Per-device timelines of everything recorded (read back from the journal if any)."""
+        return build_timelines(list(self.recorder.history()))
 
     def settle(self, *, quiet: float = DEFAULT_QUIET, timeout: float = DEFAULT_TIMEOUT) -> bool:
         """Block until every endpoint has recorded what reached it: no request, transfer or

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import os
 import threading
 import warnings
 from collections.abc import Callable, Iterator
@@ -354,8 +355,10 @@ class LegacyTlsStream(TappedRawSide):
         if self.keylog_path is None or session is None or not random:
             return
         line = f"CLIENT_RANDOM {random.hex()} {bytes(session.masterSecret).hex()}\n"
-        with _keylog_lock, open(self.keylog_path, "a", encoding="ascii") as f:
-            f.write(line)
+        with _keylog_lock:
+            fd = os.open(self.keylog_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(fd, "a", encoding="ascii") as f:  # a new key log is 0600
+                f.write(line)
 
     # -- ByteStream -----------------------------------------------------------------
     async def receive(self, max_bytes: int = 65536) -> bytes:

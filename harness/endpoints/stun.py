@@ -142,3 +142,4 @@ class StunServer(Endpoint):
         self.bindings.append(
             StunBinding(self.clock.now(), client, sock.local, out.local, change_ip, change_port)
         )
+        self.recorder.trim(self.bindings)

@@ -98,9 +98,14 @@ class SyslogServer(Endpoint):
                     break
                 for msg in framer.feed(data):
                     self._record(msg, peer, "tcp")
+                self._framing_problems(framer, peer)  # as they happen, never piling up
             for msg in framer.flush():
                 self._record(msg, peer, "tcp")
         finally:
-            for p in framer.problems:
-                self.note_problem(f"from {peer[0]}:{peer[1]} (tcp): {p}")
+            self._framing_problems(framer, peer)
             writer.close()
+
+    def _framing_problems(self, framer: SyslogFramer, peer: tuple) -> None:
+        for p in framer.problems:
+            self.note_problem(f"from {peer[0]}:{peer[1]} (tcp): {p}")
+        framer.problems.clear()

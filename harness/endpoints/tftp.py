@@ -7,6 +7,11 @@ otherwise, retransmits on timeout a bounded number of times, answers strangers
 with ERROR 5, and ends with one `TftpTransfer` record. Files come from memory,
 a provider callback, or a root directory; no path ever leaves the root.
 
+Uploads (WRQ) are bounded: `max_upload` bytes per file and `upload_quota` bytes
+in all (uploads kept plus uploads in progress); with `keep_uploads` they are also
+kept in memory (`uploads`, for tests), with `write_dir` they are streamed to disk
+under it. Every refusal is a TFTP ERROR packet and a recorded problem.
+
 The packet format lives in `tftp_wire.py`, the fault scripts in `tftp_faults.py`;
 this module holds only the sockets and the per-transfer state machine.
 Retransmit waits and fault delays are real time (network I/O stays real);
@@ -26,6 +31,7 @@ from typing import Any
 
 from harness.clock import Clock
 from harness.endpoints.base import Endpoint
+from harness.endpoints.secrets import secret_kind
 from harness.endpoints.tftp_faults import NO_FAULTS, FaultScript, fault_key
 from harness.endpoints.tftp_wire import (
     DEFAULT_BLKSIZE,
@@ -54,6 +60,8 @@ from harness.observe.recorder import Recorder
 
 Provider = Callable[[str, Address], "bytes | None | Awaitable[bytes | None]"]
 MAX_INBOX = 1024  # datagrams queued for one transfer before further ones are dropped
+DEFAULT_MAX_UPLOAD = 16 * 1024 * 1024  # bytes per uploaded file
+DEFAULT_UPLOAD_QUOTA = 64 * 1024 * 1024  # bytes of all uploads together (kept + in progress)
 
 
 class Refusal(Exception):
@@ -91,8 +99,10 @@ class TftpServer(Endpoint):
     files:       in-memory files, {"/CP-8831-3PCC.cfg": b"..."}; looked up first.
     provider:    callback (filename, client_addr) -> bytes | None (may be async),
                  asked after `files` and before `root`; None means "not mine".
-    write_dir:   where WRQ uploads are stored (always also kept in `uploads`).
+    write_dir:   where WRQ uploads are written (streamed to a `.part` file, then renamed).
     writable:    accept WRQ at all.
+    keep_uploads: also keep each upload in memory in `uploads` (tests read it there).
+    max_upload / upload_quota: bytes per file / bytes of all uploads (ERROR 3 beyond).
     retransmit_timeout / max_retries: the server's retransmission policy.
     """
 
@@ -110,7 +120,9 @@ class TftpServer(Endpoint):
         max_retries: int = 5,
         max_blksize: int = 65464,
         max_windowsize: int = 64,
-        max_upload: int = 64 * 1024 * 1024,
+        max_upload: int = DEFAULT_MAX_UPLOAD,
+        upload_quota: int = DEFAULT_UPLOAD_QUOTA,
+        keep_uploads: bool = True,
         max_transfers: int = 256,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -130,6 +142,10 @@ class TftpServer(Endpoint):
         self.max_blksize = int(max_blksize)
         self.max_windowsize = int(max_windowsize)
         self.max_upload = int(max_upload)
+        self.upload_quota = int(upload_quota)
+        self.keep_uploads = keep_uploads
+        self._stored: dict[str, int] = _sizes_under(self.write_dir)  # key -> bytes kept
+        self._in_flight = 0  # bytes of uploads still in progress
         self.max_transfers = int(max_transfers)
         self.uploads: dict[str, bytes] = {}
         self.transfers: list[TftpTransfer] = []
@@ -216,6 +232,7 @@ class TftpServer(Endpoint):
         self.record(transfer)
         with self._done:
             self.transfers.append(transfer)
+            self.recorder.trim(self.transfers)
             self._done.notify_all()
 
     # -- the listening port ----------------------------------------------------------------
@@ -291,13 +308,21 @@ class TftpServer(Endpoint):
             try:
                 if path.is_dir():
                     raise Refusal(ErrorCode.ACCESS_VIOLATION, "Access violation (not a file)")
-                return path.read_bytes()
+                data = path.read_bytes()
             except FileNotFoundError:
                 pass
             except PermissionError as exc:
                 raise Refusal(ErrorCode.ACCESS_VIOLATION, "Access violation") from exc
             except OSError as exc:
                 raise Refusal(ErrorCode.NOT_DEFINED, f"Cannot read file: {exc.strerror}") from exc
+            else:
+                if (secret := secret_kind(data)) is not None:
+                    raise Refusal(
+                        ErrorCode.ACCESS_VIOLATION,
+                        "Access violation",
+                        f"{filename!r} ({path}) holds {secret}; never served",
+                    )
+                return data
         raise Refusal(ErrorCode.FILE_NOT_FOUND, "File not found")
 
     @staticmethod
@@ -316,25 +341,138 @@ class TftpServer(Endpoint):
     def check_writable(self, filename: str) -> str:
         key = safe_relative_name(filename)
         if not self.writable:
-            raise Refusal(ErrorCode.ACCESS_VIOLATION, "Access violation (writes disabled)")
+            raise Refusal(
+                ErrorCode.ACCESS_VIOLATION,
+                "Access violation (uploads disabled)",
+                f"upload of {filename!r} refused: this server is read-only",
+            )
         if not key:
-            raise Refusal(ErrorCode.ACCESS_VIOLATION, "Access violation (empty file name)")
+            raise Refusal(
+                ErrorCode.ACCESS_VIOLATION,
+                "Access violation (empty file name)",
+                "upload with an empty file name refused",
+            )
         if self.write_dir is not None:
             self._inside(self.write_dir, key, filename)
         return key
 
-    def store(self, key: str, filename: str, data: bytes) -> None:
-        """Keep an upload in memory and, with a write_dir, on disk (atomically)."""
-        if self.write_dir is not None:
-            path = self._inside(self.write_dir, key, filename)
+    @property
+    def upload_bytes(self) -> int:
+        """Bytes counted against `upload_quota`: uploads kept plus uploads in progress."""
+        return sum(self._stored.values()) + self._in_flight
+
+    def reserve_upload(self, filename: str, size: int, more: int) -> None:
+        """Count `more` bytes of an upload now `size` long; Refusal (ERROR 3) past a quota."""
+        if size > self.max_upload:
+            raise Refusal(
+                ErrorCode.DISK_FULL,
+                f"Disk full or allocation exceeded (> {self.max_upload} bytes per file)",
+                f"upload of {filename!r} passed the per-file quota of {self.max_upload} bytes",
+            )
+        if self.upload_bytes + more > self.upload_quota:
+            raise Refusal(
+                ErrorCode.DISK_FULL,
+                f"Disk full or allocation exceeded (upload quota of {self.upload_quota} bytes)",
+                f"upload of {filename!r} passed the total upload quota of "
+                f"{self.upload_quota} bytes ({self.upload_bytes} in use)",
+            )
+        self._in_flight += more
+
+    def open_upload(self, key: str, filename: str) -> _UploadSink:
+        return _UploadSink(self, key, filename)
+
+
+def _sizes_under(directory: Path | None) -> dict[str, int]:
+    """Sizes of the files already under an upload directory (they count against the quota)."""
+    sizes: dict[str, int] = {}
+    if directory is None or not directory.is_dir():
+        return sizes
+    for base, _dirs, names in os.walk(directory):
+        for name in names:
+            path = Path(base, name)
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_name(f".{path.name}.part")
-                tmp.write_bytes(data)
-                os.replace(tmp, path)
+                sizes[path.relative_to(directory).as_posix()] = path.stat().st_size
+            except OSError:
+                continue
+    return sizes
+
+
+class _UploadSink:
+    """Where one upload's bytes go as they arrive: memory (`keep_uploads`) and/or a `.part` file.
+
+    Counts them against the server's quotas as they come; `commit()` keeps the upload
+    (rename onto its name), `discard()` drops it. Either releases the in-progress count.
+    """
+
+    def __init__(self, server: TftpServer, key: str, filename: str) -> None:
+        self.server, self.key, self.filename = server, key, filename
+        self.size = 0
+        self.memory = bytearray() if server.keep_uploads else None
+        self.path: Path | None = None
+        self.file: Any = None
+        if server.write_dir is not None:
+            self.path = server._inside(server.write_dir, key, filename)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.tmp = self.path.with_name(f".{self.path.name}.{id(self):x}.part")
+                self.file = open(self.tmp, "wb")  # noqa: SIM115 (closed in commit/discard)
             except OSError as exc:
-                raise Refusal(ErrorCode.DISK_FULL, f"Cannot store: {exc.strerror}") from exc
-        self.uploads[key] = data
+                raise Refusal(
+                    ErrorCode.DISK_FULL,
+                    f"Cannot store: {exc.strerror}",
+                    f"upload of {filename!r}: cannot write under {server.write_dir}: {exc}",
+                ) from exc
+
+    def write(self, chunk: bytes) -> None:
+        self.server.reserve_upload(self.filename, self.size + len(chunk), len(chunk))
+        self.size += len(chunk)
+        if self.memory is not None:
+            self.memory += chunk
+        if self.file is not None:
+            try:
+                self.file.write(chunk)
+            except OSError as exc:
+                raise Refusal(
+                    ErrorCode.DISK_FULL,
+                    f"Cannot store: {exc.strerror}",
+                    f"upload of {self.filename!r}: write failed: {exc}",
+                ) from exc
+
+    def commit(self, netascii: bool) -> None:
+        server, size = self.server, self.size
+        server._in_flight -= size
+        self.size = 0
+        data = bytes(self.memory) if self.memory is not None else None
+        if netascii and data is not None:
+            data = from_netascii(data)
+        if self.file is not None and self.path is not None:
+            try:
+                self.file.close()
+                if netascii:
+                    self.tmp.write_bytes(
+                        data if data is not None else from_netascii(self.tmp.read_bytes())
+                    )
+                os.replace(self.tmp, self.path)
+            except OSError as exc:
+                self.tmp.unlink(missing_ok=True)
+                raise Refusal(
+                    ErrorCode.DISK_FULL,
+                    f"Cannot store: {exc.strerror}",
+                    f"upload of {self.filename!r}: cannot store: {exc}",
+                ) from exc
+            self.file = None
+        server._stored[self.key] = size
+        if data is not None:
+            server.uploads[self.key] = data
+
+    def discard(self) -> None:
+        self.server._in_flight -= self.size
+        self.size = 0
+        self.memory = None
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+            self.tmp.unlink(missing_ok=True)
 
 
 def _small_reads(transport: asyncio.DatagramTransport) -> asyncio.DatagramTransport:
@@ -676,11 +814,17 @@ class _Transfer:
         key = self.server.check_writable(self.filename)
         self.negotiate(None)
         tsize = self.accepted.get("tsize")
-        if tsize is not None and int(tsize) > self.server.max_upload:
-            raise Refusal(
-                ErrorCode.DISK_FULL,
-                f"Disk full or allocation exceeded ({tsize} > {self.server.max_upload} bytes)",
-            )
+        if tsize is not None:
+            self.server.reserve_upload(self.filename, int(tsize), int(tsize))
+            self.server._in_flight -= int(tsize)  # a check only: bytes count as they arrive
+        sink = self.server.open_upload(key, self.filename)
+        try:
+            await self.receive_upload(sink)
+        except BaseException:
+            sink.discard()
+            raise
+
+    async def receive_upload(self, sink: _UploadSink) -> None:
         blksize = int(self.accepted.get("blksize", DEFAULT_BLKSIZE))
         window = int(self.accepted.get("windowsize", 1))
         stall = self.faults.stall_block
@@ -689,7 +833,6 @@ class _Transfer:
         if stall == 0:
             await self.silence()
             raise _End("aborted", None, "fault: stalled before block 1")
-        received = bytearray()
         expected, unacked, retries, acked_high = 1, 0, 0, 0
         deadline = self.deadline()
         while True:
@@ -719,12 +862,13 @@ class _Transfer:
                 self.server.note_problem(f"WRQ {self.filename!r}: {text}")
                 self.send(encode_error(ErrorCode.ILLEGAL_OPERATION, f"Illegal operation: {text}"))
                 raise _End("error", ErrorCode.ILLEGAL_OPERATION, text)
-            received += packet.data
-            if len(received) > self.server.max_upload:
-                message = f"Disk full or allocation exceeded (> {self.server.max_upload} bytes)"
-                self.send(encode_error(ErrorCode.DISK_FULL, message))
-                raise _End("error", ErrorCode.DISK_FULL, message)
-            self.blocks, self.bytes = expected, len(received)
+            try:
+                sink.write(packet.data)
+            except Refusal as refusal:
+                sink.discard()  # nothing left of it once the client hears the ERROR
+                end = self.refuse(refusal)
+                raise _End("error", end.code, end.message) from None
+            self.blocks, self.bytes = expected, sink.size
             retries = 0
             last = len(packet.data) < blksize
             unacked += 1
@@ -740,14 +884,11 @@ class _Transfer:
             if last:
                 break
             expected += 1
-        data = bytes(received)
-        if self.request.mode.lower() == "netascii":
-            data = from_netascii(data)
         try:
-            self.server.store(key, self.filename, data)
+            sink.commit(netascii=self.request.mode.lower() == "netascii")
         except Refusal as refusal:
-            self.send(encode_error(refusal.code, refusal.message))
-            raise _End("error", refusal.code, refusal.message) from None
+            end = self.refuse(refusal)
+            raise _End("error", end.code, end.message) from None
 
 
 _STALLED = _End("aborted", None, "fault: stalled")  # the pump's word for "fall silent now"
@@ -760,9 +901,12 @@ class _ReadPump:
     window at once; the retransmission timer is one `call_at` handle re-armed lazily (an ACK
     only moves `deadline`; the handle, when it fires early, re-arms itself for the new one).
     Payloads are slices of one memoryview of the file. Block faults (drop, duplicate, delay,
-    stall) are checked only when the script has any. Semantics match RFC 1350/7440: a stale
-    ACK is ignored (no Sorcerer's Apprentice), a duplicate ACK of the block before the window
-    resends the window when windowsize > 1, a partial-window ACK resends from there.
+    stall) are checked only when the script has any. Semantics match RFC 1350/7440 without
+    the Sorcerer's Apprentice (RFC 1123 4.2.3.1): an ACK of block n inside the window slides
+    the window to start at n+1 and sends only the blocks not sent yet (blocks already in
+    flight are not re-sent); stale and duplicate ACKs (an ACK of the block before the
+    window included) are ignored; only the timeout re-sends, the whole window. A lost block
+    thus costs one timeout, never a storm of re-sends.
     """
 
     def __init__(self, session: _Transfer, data: bytes, blksize: int, window: int) -> None:
@@ -815,7 +959,8 @@ class _ReadPump:
             self.on_datagram(session.inbox.popleft())
 
     # -- sending ------------------------------------------------------------------------------
-    def send_window(self) -> None:
+    def send_window(self, only_new: bool = False) -> None:
+        """Send the window starting at `base`: all of it, or (`only_new`) blocks not sent yet."""
         end = min(self.base + self.window - 1, self.nblocks)
         stall = self.stall
         if stall is not None and end > stall:
@@ -824,7 +969,11 @@ class _ReadPump:
                 self.finish(_STALLED)
                 return
         self.end = end
-        self.send_from(self.base, held=False)
+        first = max(self.base, self.highest + 1) if only_new else self.base
+        if first > end:  # everything in the window is in flight already
+            self.deadline = self.loop.time() + self.timeout
+            return
+        self.send_from(first, held=False)
 
     def send_from(self, block: int, held: bool) -> None:
         """Send blocks block..end (first sends and retransmissions), then re-arm the timer."""
@@ -916,9 +1065,7 @@ class _ReadPump:
         if acked > self.end:
             return  # stale or foreign ACK: ignore (no Sorcerer's Apprentice)
         if acked == low:
-            if self.window > 1:  # RFC 7440: the receiver saw a gap; resend the window
-                self.guarded(self.send_window)
-            return
+            return  # a duplicate ACK: ignored (RFC 1123 4.2.3.1); the timer re-sends
         self.retries = 0
         self.base = acked + 1
         session = self.session
@@ -927,7 +1074,7 @@ class _ReadPump:
         if acked == self.nblocks:
             self.finish(None)
             return
-        self.guarded(self.send_window)
+        self.guarded(self.send_window, True)
 
     def guarded(self, step: Callable[..., None], *args: Any) -> None:
         try:

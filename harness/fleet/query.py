@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.fleet.store import TABLES
+from harness.report.untrusted import printable
 
 HELP = "run SQL over a fleet store written by `harness analyze --store DIR` (DuckDB)"
 EPILOG = """tables: devices, transactions, findings (columns: docs/fleet.md).
@@ -125,5 +126,4 @@ def _cell(value: Any) -> str:
     """A value as table text: device-controlled bytes never reach the terminal raw."""
     from rich.markup import escape
 
-    text = "" if value is None else str(value)
-    return escape("".join(c if c.isprintable() else repr(c)[1:-1] for c in text))
+    return escape(printable("" if value is None else value))

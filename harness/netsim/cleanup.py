@@ -4,8 +4,11 @@ Every topology registers here when it comes up; an atexit handler takes down
 whatever this process still has. `cleanup(prefix=None)` removes every `hn*`
 namespace (killing the processes inside first), `hn*` links and nftables
 tables in the root namespace — what `harness netsim cleanup` runs.
-`cleanup(stale_only=True)` removes only the leftovers of processes that are
-gone, which is safe while parallel test workers run.
+`cleanup(stale_only=True)` (`remove_stale()`) removes only the leftovers of
+processes that are gone, which is safe while parallel test workers run: the
+netsim fixture and `harness netsim up` run it at start and say what it removed.
+An owner is gone when its pid does not run, or runs a process that started after
+the namespace was made (the pid was reused).
 """
 
 from __future__ import annotations
@@ -55,6 +58,41 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _start_time(pid: int) -> float | None:
+    """When process `pid` started (epoch seconds), from /proc; None if unknown."""
+    try:
+        with open(f"/proc/{pid}/stat") as fp:
+            fields = fp.read().rsplit(")", 1)[1].split()
+        with open("/proc/stat") as fp:
+            boot = next(int(line.split()[1]) for line in fp if line.startswith("btime "))
+    except (OSError, IndexError, StopIteration, ValueError):
+        return None
+    return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+
+
+def _namespace_created(ns: str) -> float | None:
+    try:
+        return os.stat(f"/run/netns/{ns}").st_mtime
+    except OSError:
+        return None
+
+
+def owner_gone(name: str) -> bool:
+    """Whether `name` is `hn<pid-hex>-...` and that process no longer runs.
+
+    A pid that runs again, but in a process started after the namespace `name`
+    was made, is a reused pid: the owner is gone. Named objects (`hn-NAME-`) have
+    no owner and are never "gone".
+    """
+    pid = names.owned_by_pid(name)
+    if pid is None:
+        return False
+    if not _pid_alive(pid):
+        return True
+    created, started = _namespace_created(name), _start_time(pid)
+    return created is not None and started is not None and started > created + 2.0
 
 
 def _kill_inside(ns: str) -> None:
@@ -115,8 +153,7 @@ def cleanup(prefix: str | None = None, *, stale_only: bool = False) -> list[str]
         if not name.startswith(stem):
             return False
         if stale_only:
-            pid = names.owned_by_pid(name)
-            return pid is not None and not _pid_alive(pid)
+            return owner_gone(name)
         return True
 
     for ns in list_namespaces():
@@ -134,3 +171,8 @@ def cleanup(prefix: str | None = None, *, stale_only: bool = False) -> list[str]
                 sh(["nft", "delete", "table", family, table])
                 removed.append(f"nft table {family} {table}")
     return removed
+
+
+def remove_stale() -> list[str]:
+    """Remove the leftovers of killed runs (owner gone) and only those; returns what went."""
+    return cleanup(stale_only=True)

@@ -110,6 +110,9 @@ def run(args: argparse.Namespace) -> int:
     # up
     from harness.netsim.topology import Topology
 
+    for item in registry.remove_stale():
+        print(f"removed {item} (left by a run that is gone)")
+
     if [ns for ns in list_namespaces() if ns.startswith(prefix)]:
         print(f"topology {args.name!r} exists; `harness netsim down --name {args.name}` first",
               file=sys.stderr)  # fmt: skip

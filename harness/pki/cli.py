@@ -14,6 +14,7 @@ import re
 import sys
 from pathlib import Path
 
+from harness.pki.blobs import Blob, make_dirs
 from harness.pki.ca import CA, Certificate
 from harness.pki.variants import SERVER_CERT_VARIANTS
 
@@ -77,11 +78,11 @@ def init_pki(
     variants: list[str],
 ) -> list[Path]:
     """Write the PKI to `directory`; returns the files written, in order."""
-    directory.mkdir(parents=True, exist_ok=True)
+    make_dirs(directory)
     written: list[Path] = []
 
     def pair(cert: Certificate, stem: Path) -> None:
-        stem.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(stem.parent)
         c, k = cert.write_to_path(stem.with_suffix(".pem"), stem.with_suffix(".key"))
         written.extend([c, k] if k else [c])
 
@@ -95,8 +96,8 @@ def init_pki(
         pair(cert, directory / "variants" / variant)
         if cert.withheld:  # the intermediate the server does not send, for reference
             path = directory / "variants" / f"{variant}.withheld.pem"
-            written.append(path)
-            path.write_bytes(b"".join(Certificate(c, None).cert_pem.bytes() for c in cert.withheld))
+            chain = Blob(b"".join(Certificate(c, None).cert_pem.bytes() for c in cert.withheld))
+            written.append(chain.write_to_path(path))
     for product, serial, mac in devices:
         pair(device_ca.issue_client_cert(product, serial, mac), directory / "clients" / serial)
     pair(device_ca.generic_client_cert(), directory / "clients" / "generic")

@@ -17,16 +17,13 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from harness.report.model import DeviceRun, RunReport
+from harness.report.untrusted import printable
 from harness.rules.finding import Finding, Verdict
 from harness.spec.catalog import catalog
 
 _UNSAFE = re.compile(r"[^0-9A-Za-z_-]+")
-# XML 1.0 cannot carry most control characters, whatever the escaping.
-_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _clean(text: str) -> str:
-    return _XML_BAD.sub("\ufffd", text)
+# XML 1.0 cannot carry most control characters, whatever the escaping: every value
+# goes through `printable` (one line each); lines are joined with real newlines.
 
 
 def timestamp(value: Any) -> str:
@@ -41,11 +38,11 @@ def timestamp(value: Any) -> str:
 def _finding_line(f: Finding) -> str:
     frames = f" frames {','.join(map(str, f.frames))}" if f.frames else ""
     evidence = f" [{'; '.join(f.evidence)}]" if f.evidence else ""
-    return f"{f.verdict.value}: {f.why}{frames}{evidence}"
+    return printable(f"{f.verdict.value}: {f.why}{frames}{evidence}")
 
 
 def _prop(parent: ET.Element, name: str, value: Any) -> None:
-    ET.SubElement(parent, "property", name=name, value=_clean(str(value)))
+    ET.SubElement(parent, "property", name=name, value=printable(value))
 
 
 def _testcase(suite: ET.Element, device: DeviceRun, req_id: str) -> Verdict | None:
@@ -67,32 +64,34 @@ def _testcase(suite: ET.Element, device: DeviceRun, req_id: str) -> Verdict | No
     lines = [_finding_line(f) for f in findings]
     first = next((f.why for f in findings if f.verdict is verdict), "")
     if verdict is Verdict.FAIL:
-        failure = ET.SubElement(case, "failure", message=_clean(first), type="requirement-failed")
-        failure.text = _clean("\n".join(lines))
+        failure = ET.SubElement(
+            case, "failure", message=printable(first), type="requirement-failed"
+        )
+        failure.text = "\n".join(lines)
     elif verdict is Verdict.SKIPPED:
-        ET.SubElement(case, "skipped", message=_clean(first))
+        ET.SubElement(case, "skipped", message=printable(first))
     elif verdict is Verdict.INCONCLUSIVE:
-        ET.SubElement(case, "skipped", message=_clean(f"inconclusive: {first}"))
+        ET.SubElement(case, "skipped", message=printable(f"inconclusive: {first}"))
     req = catalog().get(req_id)
     out = ET.SubElement(case, "system-out")
     head = f"{req_id}: {req.text} ({req.source})" if req else req_id
-    out.text = _clean("\n".join([head, *lines]))
+    out.text = "\n".join([printable(head), *lines])
     return verdict
 
 
 def junit_xml(run: RunReport) -> str:
     """The junit.xml text of a run."""
     meta = run.meta
-    root = ET.Element("testsuites", name=_clean(str(meta.get("name", "harness conform"))))
+    root = ET.Element("testsuites", name=printable(str(meta.get("name", "harness conform"))))
     totals = {"tests": 0, "failures": 0, "skipped": 0}
     for index, device in enumerate(run.devices):
         suite = ET.SubElement(
             root,
             "testsuite",
-            name=_clean(device.description or device.id),
+            name=printable(device.description or device.id),
             id=str(index),
             package="harness",
-            hostname=_clean(device.id),
+            hostname=printable(device.id),
             timestamp=timestamp(meta.get("started")),
             time="0",
         )
@@ -121,7 +120,7 @@ def junit_xml(run: RunReport) -> str:
             totals[k] += v
         suite.set("errors", "0")
         # The XSD's order: properties, testcase*, system-out, system-err.
-        ET.SubElement(suite, "system-out").text = _clean(device.description or device.id)
+        ET.SubElement(suite, "system-out").text = printable(device.description or device.id)
         ET.SubElement(suite, "system-err")
     for k, v in totals.items():
         root.set(k, str(v))

@@ -23,6 +23,7 @@ from harness.observe.events import (
     TftpTransfer,
     TlsHandshake,
 )
+from harness.report.untrusted import printable
 from harness.rules.finding import Finding, Verdict
 from harness.spec.ciphers import cipher_suite_name
 
@@ -35,11 +36,15 @@ VERDICT_STYLE = {
 
 
 def _who(o: Observation) -> str:
-    return f"{o.client[0]}:{o.client[1]}" if o.client else o.device.id
+    return f"{o.client[0]}:{o.client[1]}" if o.client else printable(o.device.id)
 
 
 def describe(o: Observation) -> str:
-    """One human line for an observation."""
+    """One human line for an observation (device-controlled text escaped: one line)."""
+    return printable(_describe(o))
+
+
+def _describe(o: Observation) -> str:
     if isinstance(o, HttpExchange):
         status = o.status if o.status is not None else o.outcome
         ua = f' UA="{o.user_agent}"' if o.user_agent else ""
@@ -94,7 +99,7 @@ def observations_table(observations: Iterable[Observation], title: str = "Observ
     table.add_column("what")
     for o in observations:
         stamp = time.strftime("%H:%M:%S", time.localtime(o.time))
-        table.add_row(stamp, escape(o.device.id), o.kind, escape(describe(o)))
+        table.add_row(stamp, escape(printable(o.device.id)), o.kind, escape(describe(o)))
     return table
 
 
@@ -106,7 +111,10 @@ def findings_table(findings: Iterable[Finding], title: str = "Findings") -> Tabl
     table.add_column("why")
     for f in findings:
         table.add_row(
-            f.rule, f.device or "-", f"[{VERDICT_STYLE[f.verdict]}]{f.verdict.value}[/]", f.why
+            f.rule,
+            escape(printable(f.device or "-")),
+            f"[{VERDICT_STYLE[f.verdict]}]{f.verdict.value}[/]",
+            escape(printable(f.why)),
         )
     return table
 

@@ -63,8 +63,11 @@ def test_serve_shows_each_transaction_and_writes_the_ca(served):
         check=True, timeout=20,
     )  # fmt: skip
     assert (base / "pki" / "server-ca.pem").read_text().startswith("-----BEGIN CERTIFICATE-----")
+    seen = []  # the transfer ends when the server reads the last ACK: wait for its line
+    while not any("TFTP RRQ" in line for line in seen) and (line := proc.stdout.readline()):
+        seen.append(line)
     proc.terminate()
-    out = proc.communicate(timeout=15)[0]
+    out = "".join(seen) + proc.communicate(timeout=15)[0]
     assert (
         'HTTP GET /CP-8831-3PCC.cfg HTTP/1.1 -> 200 15B UA="cisco/CP-8831-3PCC (88012BA01234)"'
         in out

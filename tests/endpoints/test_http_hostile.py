@@ -234,3 +234,17 @@ def test_random_bytes_never_stop_the_server(shared_server, data):
 
 def test_after_random_bytes_curl_still_gets_200(shared_server):
     curl_ok(shared_server)
+
+
+@pytest.mark.parametrize("path", ["/%ff", "/%c0%ae", "/%c0%ae%c0%ae/etc/passwd", "/a%80b.cfg"])
+def test_percent_encoded_invalid_utf8_gets_a_400(tmp_path, path):
+    (tmp_path / "a.cfg").write_text("x")
+    with HttpServer(root=tmp_path) as server:
+        answer = raw(
+            server, f"GET {path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n".encode()
+        )
+        assert answer.startswith(b"HTTP/1.1 400 ")
+        (ex,) = server.wait_for_requests(1)
+        assert ex.status == 400
+        assert any("not UTF-8" in p for p in server.problems)
+        curl_ok(server)

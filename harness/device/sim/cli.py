@@ -22,6 +22,7 @@ from harness.device.sim.admin import AdminServer
 from harness.device.sim.engine_table import AttemptDone
 from harness.device.sim.phone import SimPhone
 from harness.device.sim.quirks import QUIRKS, QuirkError, behaviour_for
+from harness.report.untrusted import printable
 from harness.spec.family import FamilyError, family_names, load_family
 
 HELP = "run simulated phones (the reference phone, optionally with quirks) against a server"
@@ -88,7 +89,7 @@ def _line(phone: SimPhone, a: AttemptDone, t0: float) -> str:
     stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(a.at))
     nxt = "-" if a.next_delay is None else f"{a.next_delay:.0f}s"
     err = f"  ({a.error})" if a.error else ""
-    return (
+    return printable(
         f"{stamp} +{a.at - t0:>8.0f}s {phone.identity.serial} {a.kind:7} {a.url} "
         f"-> {a.outcome} class {a.action_class}, next in {nxt}{err}"
     )
@@ -175,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
         load_family(args.family)
         behaviour_for(args.quirk)
     except (FamilyError, QuirkError) as exc:
-        print(f"harness sim: {exc}", file=sys.stderr)
+        print(f"harness sim: {printable(exc)}", file=sys.stderr)
         return 2
     if args.count < 1:
         print("harness sim: --count must be at least 1", file=sys.stderr)
