@@ -70,7 +70,10 @@ SCHEMA = Path("/work/shared/spec/report.schema.json")
 
 
 def analyze(cap: Path, *extra) -> dict:
-    """`harness analyze --format json`; the report must validate against the contract."""
+    """`harness analyze --format json`; the report must validate against the contract.
+
+    The client on 127.0.0.1 is named as the device under test: without a key log its
+    User-Agent is not visible, and a client with no phone identity is not judged."""
     out = cap.with_suffix(".json")
     code = main(
         [
@@ -82,6 +85,8 @@ def analyze(cap: Path, *extra) -> dict:
             "json",
             "--out",
             str(out),
+            "--device",
+            "ip=127.0.0.1",
             *map(str, extra),
         ]
     )
