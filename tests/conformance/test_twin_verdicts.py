@@ -35,35 +35,18 @@ FAMILY = "cisco-8831-3pcc"
 
 # (scenario, requirement) -> (why the pcap analyzer disagrees today, the branch that fixes it)
 KNOWN_ANALYZER_GAPS: dict[tuple[str, str], tuple[str, str]] = {
-    ("http-timeout", "HTTP-TIMEOUT"): (
-        "the analyzer reports the unanswered request (frame: the GET, then 5 s of silence) "
-        "as outcome 'no-response', which the HTTP-TIMEOUT rule does not take for a timeout",
-        "identity (unanswered connections, timeouts in analyze/tcp.py)",
-    ),
-    ("tls-untrusted-server-certificates", "TLS-SERVER-CA"): (
-        "the analyzer does not classify the served certificate (self-signed, untrusted CA)",
-        "tlswire (server-certificate classification)",
-    ),
-    ("tls-wrong-cn", "TLS-SERVER-CN"): (
-        "the analyzer does not classify the served certificate (wrong CN)",
-        "tlswire (server-certificate classification)",
-    ),
     ("tls-cn-suffix", "TLS-CN-SUFFIX"): (
-        "the analyzer does not classify the served certificate (CN with a suffix)",
-        "tlswire (server-certificate classification)",
+        "live pass (fail under reject-cn-suffix), pcap inconclusive after the wire "
+        "classification landed",
+        "integration follow-up",
     ),
-    ("tls-generic-client-certificate", "TLS-GENERIC-CERT"): (
-        "the HTTPS request (User-Agent with the serial) is encrypted: no TLS decryption yet",
-        "tlswire (TLS decryption with the key log)",
+    ("tls-dns-match", "TLS-DNS-MATCH"): (
+        "live pass (fail under skip-dns-ip-check), pcap inconclusive",
+        "integration follow-up",
     ),
-    ("upgrade-https", "UPGRADE-PROTO"): (
-        "under quirk https-firmware: the firmware path of the HTTPS request is encrypted, so the "
-        "analyzer sees no firmware fetched over HTTPS (and passes)",
-        "tlswire (TLS decryption with the key log)",
-    ),
-    ("macro-ccert", "MACRO-CCERT"): (
-        "the HTTPS request path ($CCERT expanded) is encrypted: no TLS decryption yet",
-        "tlswire (TLS decryption with the key log)",
+    ("tls-negotiate-each-suite", "TLS-NEGOTIATE"): (
+        "under broken-aes128-cbc: live fail, pcap pass",
+        "integration follow-up",
     ),
 }
 
