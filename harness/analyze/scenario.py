@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from harness.analyze.engine import Ports, analyze_capture
+from harness.analyze.tls import TlsOptions, profile_rule_hosts
 from harness.observe.events import Observation
 from harness.observe.timeline import DeviceTimeline, build_timelines
 from harness.rules.finding import Finding, Verdict
 from harness.rules.registry import DeviceIdentity, RuleContext, evaluate
-from harness.spec.family import load_family
+from harness.spec.family import Family, load_family
 
 NOT_ON_WIRE = "not on the wire"
 
@@ -140,6 +141,29 @@ def _rule_key(family, params: dict[str, str]) -> str | None:  # noqa: ANN001
     return rule_key(family, params)
 
 
+def _read(path: Path | None) -> bytes:
+    if path is None or not path.is_file():
+        return b""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
+def tls_options(entry: ScenarioEntry, family: Family) -> TlsOptions:
+    """What `harness analyze --trust-ca --keylog` would be given for the scenario: the CA
+    the device trusted, the key log beside the capture, the hosts of its https
+    Profile_Rules (the name it meant to reach) and its family's name-check settings."""
+    trust = _read(entry.trust_ca)
+    return TlsOptions(
+        keylog_text=_read(entry.keylog).decode("utf-8", "replace"),
+        trust_pem=(trust,) if trust.strip() else (),
+        profile_hosts=profile_rule_hosts(entry.params),
+        check_san=family.tls_check_san,
+        suffix_accepted=family.tls_cn_suffix_accepted,
+    )
+
+
 def rejudge(entry: ScenarioEntry, capture: Path | None = None) -> Rejudged:
     """The entry's requirements judged from its capture (or `capture`), as the live run did."""
     path = capture or entry.capture
@@ -149,7 +173,10 @@ def rejudge(entry: ScenarioEntry, capture: Path | None = None) -> Rejudged:
         {k: {v} for k, v in entry.ports.items() if k in ("dns", "tftp", "syslog")}
     )
     family = load_family(entry.family)
-    result = analyze_capture(str(path), ports=ports, profile_key=_rule_key(family, entry.params))
+    tls = tls_options(entry, family)
+    result = analyze_capture(
+        str(path), ports=ports, profile_key=_rule_key(family, entry.params), tls=tls
+    )
     ident = DeviceIdentity(
         **{
             k: v
@@ -158,8 +185,8 @@ def rejudge(entry: ScenarioEntry, capture: Path | None = None) -> Rejudged:
         }
     )
     facts = dict(entry.facts)
-    if entry.trust_ca is not None and entry.trust_ca.is_file():
-        facts.setdefault("trusted_ca_pem", entry.trust_ca.read_text("utf-8", "replace"))
+    if tls.trust_pem:
+        facts.setdefault("trusted_ca_pem", tls.trust_pem[0].decode("utf-8", "replace"))
     ctx = RuleContext(family, ident, dict(entry.params), facts)
     timelines = [t for t in build_timelines(result.observations) if t.id != "unknown"]
     findings = evaluate(timelines, ctx, only=entry.requirements)

@@ -28,8 +28,17 @@ from harness.rules.finding import Finding, Verdict
 from harness.rules.registry import RuleContext, evaluate
 from harness.spec.family import Family
 
-# Virtual time at which every scenario's lab clock starts (a fixed epoch makes runs repeatable).
-LAB_EPOCH = 1_700_000_000.0
+
+
+def lab_clock_start() -> float:
+    """Where a scenario's virtual clock starts: the real time, as on a phone set by NTP.
+
+    The lab's CA dates its certificates on real time (and the TLS stacks check them on
+    it), while the phone's clock is the time line of its pcap (docs/twin-check.md): a
+    fixed epoch in the past made every served certificate "not yet valid" on the
+    phone's own clock, so the capture contradicted what the phone accepted live."""
+    return time.time()
+
 
 
 @dataclass
@@ -188,7 +197,7 @@ async def run_scenario(
             Finding(r, Verdict.SKIPPED, why, device.identity.serial) for r in sc.requirements
         ]
         return ScenarioOutcome(sc, skipped, [], {}, [])
-    clock = VirtualClock(start=LAB_EPOCH) if VIRTUAL_TIME in device.capabilities else None
+    clock = VirtualClock(start=lab_clock_start()) if VIRTUAL_TIME in device.capabilities else None
     root = workdir / "root" if workdir else None
     keylog = workdir / "tls-keys.log" if workdir else None
     lab_options = getattr(device, "lab_options", None)  # a real phone: reachable host, fixed ports

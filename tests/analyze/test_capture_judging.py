@@ -26,7 +26,7 @@ from harness.capture.pcapwrite import write_pcap
 from harness.capture.reader import read_records
 from harness.cli import main
 from harness.clock import VirtualClock
-from harness.conformance.scenario import LAB_EPOCH, ScenarioRun, scenarios
+from harness.conformance.scenario import ScenarioRun, lab_clock_start, scenarios
 from harness.device.sim_device import SimDevice
 from harness.endpoints.lab import ProvisioningLab
 from harness.rules.finding import Verdict
@@ -71,7 +71,7 @@ async def captured_run(
 ) -> tuple[dict[str, str], dict[str, str], Path]:
     """(live verdicts, the device's parameters, re-stamped capture) of one scenario run."""
     sc = scenarios()[name]
-    clock = LoggedVirtualClock(LAB_EPOCH)
+    clock = LoggedVirtualClock(lab_clock_start())
     device = SimDevice(FAMILY, quirks=quirks)
     lab = ProvisioningLab(tmp / "root", clock=clock)
     await lab.start_async()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness.capture.live import LiveCapture
-from harness.conformance.scenario import LAB_EPOCH, ScenarioRun, scenarios
+from harness.conformance.scenario import ScenarioRun, lab_clock_start, scenarios
 from harness.device.sim_device import SimDevice
 from harness.endpoints.lab import ProvisioningLab
 from tests.analyze.test_capture_judging import (
@@ -27,7 +27,7 @@ from tests.analyze.test_capture_judging import (
 async def captured_tls_run(name: str, quirks: tuple[str, ...], tmp: Path):
     """(live verdicts, parameters, re-stamped capture, key log, server CA PEM) of one run."""
     sc = scenarios()[name]
-    clock = LoggedVirtualClock(LAB_EPOCH)
+    clock = LoggedVirtualClock(lab_clock_start())
     device = SimDevice(FAMILY, quirks=quirks)
     keylog = tmp / "tls-keys.log"
     lab = ProvisioningLab(tmp / "root", clock=clock, keylog_path=keylog)

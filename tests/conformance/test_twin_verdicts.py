@@ -34,21 +34,7 @@ from harness.spec.family import family_names
 FAMILY = "cisco-8831-3pcc"
 
 # (scenario, requirement) -> (why the pcap analyzer disagrees today, the branch that fixes it)
-KNOWN_ANALYZER_GAPS: dict[tuple[str, str], tuple[str, str]] = {
-    ("tls-cn-suffix", "TLS-CN-SUFFIX"): (
-        "live pass (fail under reject-cn-suffix), pcap inconclusive after the wire "
-        "classification landed",
-        "integration follow-up",
-    ),
-    ("tls-dns-match", "TLS-DNS-MATCH"): (
-        "live pass (fail under skip-dns-ip-check), pcap inconclusive",
-        "integration follow-up",
-    ),
-    ("tls-negotiate-each-suite", "TLS-NEGOTIATE"): (
-        "under broken-aes128-cbc: live fail, pcap pass",
-        "integration follow-up",
-    ),
-}
+KNOWN_ANALYZER_GAPS: dict[tuple[str, str], tuple[str, str]] = {}
 
 
 def _need_capture() -> None:
