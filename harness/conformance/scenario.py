@@ -29,7 +29,6 @@ from harness.rules.registry import RuleContext, evaluate
 from harness.spec.family import Family
 
 
-
 def lab_clock_start() -> float:
     """Where a scenario's virtual clock starts: the real time, as on a phone set by NTP.
 
@@ -38,7 +37,6 @@ def lab_clock_start() -> float:
     fixed epoch in the past made every served certificate "not yet valid" on the
     phone's own clock, so the capture contradicted what the phone accepted live."""
     return time.time()
-
 
 
 @dataclass

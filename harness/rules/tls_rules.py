@@ -10,7 +10,10 @@ certificate" means: no application data and no HTTP request on that
 connection (an alert or a close before them). On a capture the variant comes
 from classifying the chain on the wire (harness.tls.server_chain, through
 harness.analyze.tls); without trust anchors the issuer of a chain is unknown,
-so refusing a name-right certificate is neither a pass nor a fail. Spec facts come from
+so refusing a name-right certificate is neither a pass nor a fail (unless the device
+accepted the same certificate from the same server on another connection: then it
+trusts its issuer), and a suite whose only handshakes were such refusals leaves
+TLS-NEGOTIATE inconclusive, never a pass. Spec facts come from
 harness.spec; which certificate variant a spec-following phone must accept is
 the harness's reading of the spec and lives here. No I/O here.
 """
@@ -119,12 +122,35 @@ def _from_wire(hs: TlsHandshake) -> bool:
     return hs.server_cert_reason is not None
 
 
-def _issuer_unknown(hs: TlsHandshake) -> bool:
-    """A chain classified from the wire without trust anchors: its issuer was not checked."""
+def _leaf_id(hs: TlsHandshake) -> str | None:
+    return hs.server_cert_chain[0].sha256 if hs.server_cert_chain else None
+
+
+def _accepted_elsewhere(hs: TlsHandshake, timeline: DeviceTimeline) -> bool:
+    """Did the device go on with another connection to the same server on the same leaf
+    certificate? Then it trusts that certificate's issuer (an issuer does not change)."""
+    leaf = _leaf_id(hs)
+    if leaf is None:
+        return False
+    return any(
+        other is not hs
+        and _leaf_id(other) == leaf
+        and other.server is not None
+        and hs.server is not None
+        and other.server[0] == hs.server[0]
+        and connection_outcome(other, timeline)[0] == ACCEPT
+        for other in timeline.of(TlsHandshake)
+    )
+
+
+def _issuer_unknown(hs: TlsHandshake, timeline: DeviceTimeline | None = None) -> bool:
+    """A chain classified from the wire without trust anchors: its issuer was not checked
+    (unless the device accepted the same certificate from the same server elsewhere)."""
     return (
         _from_wire(hs)
         and hs.server_cert_trusted is None
         and hs.server_cert_variant in (NAME_RIGHT_VARIANTS)
+        and not (timeline is not None and _accepted_elsewhere(hs, timeline))
     )
 
 
@@ -165,7 +191,7 @@ def _judge(
         if outcome is None:
             undecided.append(f"{label}: {what}")
             continue
-        if outcome == REJECT and expected == ACCEPT and _issuer_unknown(hs):
+        if outcome == REJECT and expected == ACCEPT and _issuer_unknown(hs, timeline):
             undecided.append(f"{label}: the device {what}, {NO_TRUST}")
             continue
         if outcome != expected:
@@ -235,7 +261,7 @@ def tls_negotiate(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
     fam = ctx.family
     tried: dict[int, TlsHandshake] = {}
     offered: set[int] = set()
-    refused: list[str] = []
+    refused: list[tuple[int, str]] = []
     for hs in timeline.of(TlsHandshake):
         offered |= set(real_suites(hs.offered_cipher_suites))
         suite = hs.chosen_cipher_suite
@@ -251,12 +277,12 @@ def tls_negotiate(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
             if outcome == ACCEPT:
                 tried.setdefault(suite, hs)
             continue
-        if outcome == REJECT and (variant is None or _issuer_unknown(hs)):
+        if outcome == REJECT and (variant is None or _issuer_unknown(hs, timeline)):
             # the device may have refused the certificate, rightly: no word on the suite
             why = (
                 "its certificate was not seen" if variant is None else NO_TRUST.removeprefix("and ")
             )
-            refused.append(f"{cipher_suite_name(suite)}: the device {what}, but {why}")
+            refused.append((suite, f"{cipher_suite_name(suite)}: the device {what}, but {why}"))
             continue
         if outcome == REJECT:
             why = (
@@ -267,6 +293,8 @@ def tls_negotiate(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
             return [finding("TLS-NEGOTIATE", Verdict.FAIL, why, timeline, hs)]
         if outcome == ACCEPT:
             tried.setdefault(suite, hs)
+    # a suite whose only handshakes the device may have refused for their certificate
+    doubtful = {s: why for s, why in refused if s not in tried}
     verdicts = ctx.facts.get("suite_offer_verdicts") or {}
     untestable = {
         int(s): str(v)
@@ -277,12 +305,17 @@ def tls_negotiate(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
     if not tried:
         why = "no handshake in which the server picked a suite of the family set the device offered"
         if refused:
-            why = "no completed handshake to judge the suite by; " + "; ".join(refused[:3])
+            why = "no completed handshake to judge the suite by; " + "; ".join(
+                r for _, r in refused[:3]
+            )
         if untestable:
             why += "; " + "; ".join(untestable.values())
         return [finding("TLS-NEGOTIATE", Verdict.INCONCLUSIVE, why, timeline)]
     done = f"the handshake completed with {suites_text(sorted(tried))}"
     hs_list = list(tried.values())
+    if doubtful:
+        why = f"{done}; not judged: " + "; ".join(doubtful[s] for s in sorted(doubtful))
+        return [finding("TLS-NEGOTIATE", Verdict.INCONCLUSIVE, why, timeline, hs_list[0])]
     if untestable:
         why = f"{done}; {'; '.join(untestable[s] for s in sorted(untestable))}"
         return [finding("TLS-NEGOTIATE", Verdict.INCONCLUSIVE, why, timeline, hs_list[0])]
