@@ -5,7 +5,9 @@ with what re-judging it needs: its capture (and key log, trusted CA), family,
 parameters, the device's configured identity, the lab's UDP ports, the lab's
 `facts` (what the harness itself did: what it served, when it powered the
 phone up) and the live `verdicts`. `load_entry("report.json#NAME")` finds one
-(`NAME` or `NAME@DEVICE`); `rejudge(entry)` analyzes the capture and runs the
+(`NAME` or `NAME@DEVICE`); `rejudge(entry)` analyzes the capture (its TLS with what
+`--trust-ca`/`--keylog` would give, the https Profile_Rule hosts and the family's
+name-check settings: `tls_options`) and runs the
 scenario's rules with that context, as the live run did over its endpoints'
 records. A requirement the entry lists under `not_on_wire` is inconclusive with
 that reason: its evidence is not in the capture. No printing and no report
