@@ -1,7 +1,9 @@
 """The catalog of named quirks: documented deviations of the reference phone from the spec.
 
-A quirk is data: the requirement IDs it breaks, a sentence saying what the
-faulty firmware does, and the `Behaviour` fields it changes. The engine and the
+A quirk is data: the requirement IDs it breaks (exactly the requirements that
+fail over the whole conformance suite), the requirements it leaves unjudgeable
+(`shifts`: pass -> inconclusive, each with its reason), a sentence saying what
+the faulty firmware does, and the `Behaviour` fields it changes. The engine and the
 adapters consult one `Behaviour` (built by `behaviour_for(names)`), never a
 quirk name, so a deviation lives in exactly one field. No I/O and no spec
 numbers here: a quirk changes *how* the phone reads the spec, not the spec.
@@ -75,10 +77,20 @@ class Quirk:
     breaks: tuple[str, ...]  # requirement IDs (harness.spec.catalog) this quirk makes fail
     doc: str
     changes: MappingProxyType[str, Any]
+    # requirement ID -> why it can no longer be judged: the requirements the clean phone
+    # passes that turn inconclusive (or skipped) under this quirk, over the whole suite
+    shifts: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
-def _q(name: str, breaks: tuple[str, ...], doc: str, **changes: Any) -> Quirk:
-    return Quirk(name, breaks, doc, MappingProxyType(changes))
+def _q(
+    name: str,
+    breaks: tuple[str, ...],
+    doc: str,
+    *,
+    shifts: dict[str, str] | None = None,
+    **changes: Any,
+) -> Quirk:
+    return Quirk(name, breaks, doc, MappingProxyType(changes), MappingProxyType(shifts or {}))
 
 
 def _over(**rows: Action) -> MappingProxyType[str, Action]:

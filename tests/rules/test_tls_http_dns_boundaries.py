@@ -1,0 +1,130 @@
+"""Edge inputs of the TLS, HTTP and DNS rules that a wrong verdict would slip through:
+several ClientHellos, the certificate variants whose names are right, a DNS check with
+only matching connections, POST requests, a family grammar whose identity is optional,
+and each service-discovery query type.
+
+Through `harness.rules.evaluate` over `build_timelines`, as in a live run and the analyzer.
+"""
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from harness.rules import Verdict
+from harness.rules.dns_rules import _DISCOVERY_TYPES
+from harness.rules.registry import DeviceIdentity, RuleContext
+from harness.rules.tls_rules import NAME_RIGHT_VARIANTS
+from harness.spec.ciphers import TABLE_3_2, cipher_suite_name
+from harness.spec.family import load_family, load_family_file
+from tests.rules.test_http_rules import verdict
+from tests.rules.test_tls_rules import SERVER, conn, judge
+from tests.rules.timelines import MAC, PRODUCT, SERIAL, context, dns, http
+
+GCM = 0xC02F  # TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: not in Table 3-2
+SUFFIX_CN = "prov.example.test/mailto:admin@example.test"
+
+
+# -- TLS-CIPHERS: every ClientHello is judged, not only the first ---------------------------
+def test_ciphers_judges_every_client_hello():
+    obs = conn(1, offered=TABLE_3_2) + conn(2, offered=(*TABLE_3_2, GCM))
+    f = judge("TLS-CIPHERS", obs)
+    assert f.verdict is Verdict.FAIL and cipher_suite_name(GCM) in f.why
+    assert judge("TLS-CIPHERS", obs[:2] + conn(2, offered=TABLE_3_2)).verdict is Verdict.PASS
+
+
+# -- NAME_RIGHT_VARIANTS: the variants a suite or DNS verdict may be judged on ---------------
+def test_name_right_variants_are_valid_and_cn_suffix():
+    assert frozenset({"valid", "cn-suffix"}) == NAME_RIGHT_VARIANTS
+
+
+def test_negotiate_judges_a_connection_with_the_cn_suffix_certificate():
+    f = judge("TLS-NEGOTIATE", conn(1, "cn-suffix", cn=SUFFIX_CN, accepted=False))
+    assert f.verdict is Verdict.FAIL and "variant cn-suffix" in f.why
+
+
+def test_negotiate_does_not_judge_a_connection_with_a_refusable_certificate():
+    obs = conn(1, "wrong-cn", accepted=False) + conn(2)
+    f = judge("TLS-NEGOTIATE", obs)
+    assert f.verdict is Verdict.PASS, f.why
+
+
+def test_dns_match_judges_the_cn_suffix_certificate_by_its_host():
+    ctx = context()
+    ctx.facts["dns_answer_for_cert_name"] = {"prov.example.test": ["192.0.2.99"]}
+    refused = conn(1, "cn-suffix", cn=SUFFIX_CN, accepted=False)
+    f = judge("TLS-DNS-MATCH", refused, ctx)
+    assert f.verdict is Verdict.PASS and "variant cn-suffix" in f.why
+    taken = conn(1, "cn-suffix", cn=SUFFIX_CN)
+    assert judge("TLS-DNS-MATCH", taken, ctx).verdict is Verdict.FAIL
+    wrong_cn = conn(1, "wrong-cn", cn="prov.example.test", accepted=False)
+    assert judge("TLS-DNS-MATCH", wrong_cn, ctx).verdict is Verdict.INCONCLUSIVE
+
+
+def test_dns_match_with_only_matching_connections_is_inconclusive():
+    """A connection whose address matches says nothing about the check: the device
+    accepting it would be right either way."""
+    here = dataclasses.replace(dns(0.5, "prov.example.test"), answers=(SERVER[0],))
+    f = judge("TLS-DNS-MATCH", [here, *conn(1), *conn(2)])
+    assert f.verdict is Verdict.INCONCLUSIVE, f.why
+    f = judge("TLS-DNS-MATCH", [here, *conn(1, accepted=False)])
+    assert f.verdict is Verdict.FAIL, f.why  # the matching control refused
+
+
+# -- UA-FORMAT: POST requests are judged like GET ----------------------------------------------
+def test_ua_format_judges_a_post_request():
+    f = verdict("UA-FORMAT", [http(1, method="POST", ua=None)])
+    assert f.verdict is Verdict.FAIL and "POST" in f.why and "no User-Agent" in f.why
+    other = verdict("UA-FORMAT", [http(1, method="PUT", ua=None)])
+    assert other.verdict is Verdict.INCONCLUSIVE
+
+
+# -- UA-FORMAT with a family file whose grammar leaves the identity optional -------------------
+def _family_with_pattern(tmp_path, base, pattern):
+    """A user family file: the shipped one with another User-Agent pattern."""
+    src = Path(load_family(base).path)
+    lines = []
+    for line in src.read_text().splitlines():
+        if line.startswith("pattern = "):  # the [user_agent] pattern
+            line = f"pattern = '{pattern}'"
+        lines.append(line)
+    path = tmp_path / "family.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return load_family_file(path)
+
+
+def test_ua_format_names_a_missing_serial_where_the_grammar_allows_none(tmp_path):
+    """Shipped grammars require the identity; a family file may make it optional, and then
+    the identity check, not the grammar, is what catches a UA without it."""
+    pattern = r"^(?P<maker>cisco)/(?P<product>[A-Za-z0-9-]+) \((?P<serial>[0-9A-Za-z]*)\)$"
+    fam = _family_with_pattern(tmp_path, "cisco-8831-3pcc", pattern)
+    ctx = RuleContext(fam, DeviceIdentity(product=PRODUCT, serial=SERIAL, mac=MAC), {})
+    f = verdict("UA-FORMAT", [http(1, ua=f"cisco/{PRODUCT} ()")], ctx)
+    assert f.verdict is Verdict.FAIL and "without the serial number" in f.why
+    assert verdict("UA-FORMAT", [http(1)], ctx).verdict is Verdict.PASS
+
+
+def test_ua_format_names_a_missing_mac_where_the_grammar_allows_none(tmp_path):
+    pattern = (
+        r"^(?P<maker>Cisco)-(?P<product>CP-[0-9A-Za-z-]+)/(?P<firmware>[0-9][0-9A-Za-z._-]*)"
+        r" \((?P<mac>[0-9a-fA-F]{12})?\)$"
+    )
+    fam = _family_with_pattern(tmp_path, "cisco-mpp", pattern)
+    ctx = RuleContext(fam, DeviceIdentity(product="CP-8841-3PCC", mac=MAC), {})
+    f = verdict("UA-FORMAT", [http(1, ua="Cisco-CP-8841-3PCC/11.0 ()")], ctx)
+    assert f.verdict is Verdict.FAIL and "without the MAC address" in f.why
+    ok = verdict("UA-FORMAT", [http(1, ua=f"Cisco-CP-8841-3PCC/11.0 ({MAC})")], ctx)
+    assert ok.verdict is Verdict.PASS, ok.why
+
+
+# -- DNS-A-ONLY: each discovery type fails; A beside other types passes -----------------------
+@pytest.mark.parametrize("qtype", sorted(_DISCOVERY_TYPES))
+def test_dns_a_only_fails_on_each_discovery_type(qtype):
+    assert {"SRV", "NAPTR"} == _DISCOVERY_TYPES
+    f = verdict("DNS-A-ONLY", [dns(1, "_sip._udp.prov.example.test", qtype), dns(2)])
+    assert f.verdict is Verdict.FAIL and qtype in f.why
+
+
+def test_dns_a_only_passes_with_an_a_query_beside_other_types():
+    f = verdict("DNS-A-ONLY", [dns(1, qtype="AAAA"), dns(2)])
+    assert f.verdict is Verdict.PASS and "1 A queries" in f.why
