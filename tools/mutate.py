@@ -1,0 +1,178 @@
+"""`make mutate`: mutation testing of harness/rules and harness/spec with mutmut 3.
+
+mutmut 3 mutates only undecorated functions (a decorated one is left alone, since the
+decorator runs at import) and never module-level assignments. The rules register
+themselves with `@rule("ID")`, so this tool runs mutmut in a work copy of the tree
+(build/mutate/) in which each `@rule("ID")` decorator is replaced by the same call after
+the function (`rule("ID")(fn)` at the end of the module): the same registration, and
+the rule bodies become mutable. The repository's files are never changed.
+
+Module-level constants (the named harness tolerances) are not mutated by mutmut; the
+fixed mutants of tests/rules/test_mutation_smoke.py cover them.
+
+It runs one module at a time (`--module` to choose; status_rules last), with one worker
+(the machine is shared), against the fast rule tests ([tool.mutmut] in pyproject.toml),
+then prints the score and the surviving mutants and writes reports/mutation.txt and
+reports/mutation.json (every survivor with its diff). Not part of `make test`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MUTMUT = Path(sys.executable).with_name("mutmut")
+# status_rules last: its timing is being rewritten; its score is re-measured after that.
+MODULES = [
+    "harness.rules.dns_rules",
+    "harness.rules.http_rules",
+    "harness.rules.syslog_rules",
+    "harness.rules.schedule_rules",
+    "harness.rules.tls_rules",
+    "harness.rules.attempts",
+    "harness.rules.registry",
+    "harness.rules.finding",
+    "harness.spec.catalog",
+    "harness.spec.cert_name",
+    "harness.spec.ciphers",
+    "harness.spec.family",
+    "harness.spec.macros",
+    "harness.spec.status_table",
+    "harness.spec.user_agent",
+    "harness.spec.values",
+    "harness.rules.status_rules",
+]
+KILLED = {"killed", "timeout", "segfault", "caught by type check"}
+_DECORATOR = re.compile(r'^@rule\((?P<arg>"[^"]+")\)\n(?P<def>def (?P<name>\w+)\()', re.M)
+
+
+def undecorate_rules(text: str) -> str:
+    """The module with `@rule("ID")` decorators turned into calls after the functions."""
+    calls = [f"rule({m['arg']})({m['name']})" for m in _DECORATOR.finditer(text)]
+    if not calls:
+        return text
+    body = _DECORATOR.sub(lambda m: m["def"], text)
+    return (
+        body.rstrip("\n")
+        + "\n\n\n# registered here, not by decorators (tools/mutate.py)\n"
+        + ("\n".join(calls) + "\n")
+    )
+
+
+def prepare(work: Path) -> None:
+    """A fresh work copy of the tree with the rule decorators undone."""
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
+    for name in ("harness", "tests"):
+        shutil.copytree(ROOT / name, work / name, ignore=ignore)
+    shutil.copy2(ROOT / "pyproject.toml", work / "pyproject.toml")
+    for path in (work / "harness" / "rules").glob("*.py"):
+        path.write_text(undecorate_rules(path.read_text()))
+
+
+def results(work: Path) -> dict[str, str]:
+    """Mutant name -> status, as `mutmut results --all true` reports them."""
+    out = subprocess.run(
+        [str(MUTMUT), "results", "--all", "true"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    found = {}
+    for line in out.splitlines():
+        name, sep, status = line.strip().partition(": ")
+        if sep and name.startswith("harness."):
+            found[name] = status.strip()
+    return found
+
+
+def show(work: Path, name: str) -> str:
+    done = subprocess.run(
+        [str(MUTMUT), "show", name], cwd=work, capture_output=True, text=True, check=False
+    )
+    return done.stdout.strip()
+
+
+def module_of(name: str) -> str:
+    return name.split(".x", 1)[0].rsplit(".", 1)[0] if ".x" in name else name
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--module", action="append", help="a module to mutate (repeatable)")
+    parser.add_argument("--work", type=Path, default=ROOT / "build" / "mutate")
+    parser.add_argument("--out", type=Path, default=ROOT / "reports")
+    parser.add_argument("--keep", action="store_true", help="reuse the work copy's results")
+    args = parser.parse_args(argv)
+    modules = args.module or MODULES
+    if not args.keep or not args.work.exists():
+        prepare(args.work)
+    timings = {}
+    for mod in modules:
+        start = time.monotonic()
+        print(f"== mutmut: {mod}", flush=True)
+        subprocess.run(
+            [str(MUTMUT), "run", "--max-children", "1", f"{mod}.*"],
+            cwd=args.work,
+            stdout=subprocess.DEVNULL,
+            check=False,
+        )
+        timings[mod] = round(time.monotonic() - start)
+    status = results(args.work)
+    per_module: dict[str, dict[str, int]] = {}
+    for name, st in status.items():
+        mod = next((m for m in modules if name.startswith(m + ".")), None)
+        if mod is None:
+            continue
+        counts = per_module.setdefault(mod, {})
+        counts[st] = counts.get(st, 0) + 1
+    judged = {n: s for n, s in status.items() if any(n.startswith(m + ".") for m in modules)}
+    killed = sum(1 for s in judged.values() if s in KILLED)
+    survived = sorted(n for n, s in judged.items() if s == "survived")
+    untested = sorted(n for n, s in judged.items() if s == "no tests")
+    scored = killed + len(survived) + len(untested)
+    score = 100.0 * killed / scored if scored else 0.0
+    lines = [
+        f"mutation score {datetime.now(UTC):%Y-%m-%d}: {score:.1f}% ({killed}/{scored} killed)"
+    ]
+    for mod in modules:
+        c = per_module.get(mod, {})
+        k = sum(v for s, v in c.items() if s in KILLED)
+        n = k + c.get("survived", 0) + c.get("no tests", 0)
+        pct = f"{100.0 * k / n:.1f}%" if n else "-"
+        lines.append(f"  {mod}: {pct} ({k}/{n}) {dict(sorted(c.items()))} {timings.get(mod, 0)} s")
+    lines.append(f"survivors ({len(survived)}), untested ({len(untested)}):")
+    lines += [f"  {n}" for n in survived + untested]
+    text = "\n".join(lines)
+    print(text)
+    args.out.mkdir(parents=True, exist_ok=True)
+    diffs = {n: show(args.work, n) for n in survived + untested}
+    (args.out / "mutation.txt").write_text(
+        text + "\n\n" + "\n\n".join(f"# {n}\n{d}" for n, d in diffs.items()) + "\n"
+    )
+    report = {
+        "date": f"{datetime.now(UTC):%Y-%m-%d}",
+        "score": round(score, 1),
+        "killed": killed,
+        "scored": scored,
+        "modules": per_module,
+        "seconds": timings,
+        "survivors": diffs,
+    }
+    (args.out / "mutation.json").write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
