@@ -357,6 +357,12 @@ def redirect_preprov(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding
         return [finding(rid, Verdict.INCONCLUSIVE, why, timeline)]
     t0 = got_pre[0].time
     later = [r for r in reqs if r.time > t0]
+    if not later:
+        why = (
+            f"after the preprovisioning profile {pre} the device made no further request, so "
+            "nothing shows which rule it uses (a missing resync is RESYNC-PERIODIC's to judge)"
+        )
+        return [finding(rid, Verdict.INCONCLUSIVE, why, timeline, got_pre[0])]
     remote_reqs = [r for r in later if request_path(r) == remote]
     if not remote_reqs:
         why = f"after the preprovisioning profile {pre} pointed the device at {remote}, it never asked for {remote}"

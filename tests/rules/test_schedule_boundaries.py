@@ -124,6 +124,15 @@ def test_a_request_within_the_cycle_gap_is_part_of_the_same_resync(gap, verdict)
     assert f.verdict is verdict, f.why
 
 
+def test_preprov_without_any_later_request_is_not_judged():
+    """No resync after the preprovisioning profile: no rule was used, right or wrong."""
+    f = judge("REDIRECT-PREPROV", [tftp(T0, PRE)], preprovision_path=PRE, remote_path=REMOTE)
+    assert f.verdict is Verdict.INCONCLUSIVE and "no further request" in f.why
+    later = [tftp(T0, PRE), tftp(T0 + 3600, PRE)]
+    f = judge("REDIRECT-PREPROV", later, preprovision_path=PRE, remote_path=REMOTE)
+    assert f.verdict is Verdict.FAIL and f"never asked for {REMOTE}" in f.why
+
+
 def test_preprov_remote_fetched_once_is_not_yet_proof():
     obs = [tftp(T0, PRE), http(T0 + 3600, REMOTE)]
     f = judge("REDIRECT-PREPROV", obs, preprovision_path=PRE, remote_path=REMOTE)
