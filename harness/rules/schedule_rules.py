@@ -38,6 +38,9 @@ RELEASE_WINDOW = 60.0  # a resync held for a call must come this soon after the 
 FAILOVER_WINDOW = 120.0  # the next A record must be tried this soon after the lookup
 ALL_DOWN_SYSLOG_WINDOW = 120.0  # the error must reach syslog this soon after the lookup
 NAT_BREAKS_TFTP = ("port-restricted", "symmetric")  # netsim kinds whose filtering drops TFTP
+# TFTP ERROR code 1, "File not found" (RFC 1350): the TFTP form of a 404, which the status
+# rules judge; TFTP-RESYNC counts it as an answer, not as a broken transfer.
+TFTP_FILE_NOT_FOUND = 1
 
 
 # -- helpers -----------------------------------------------------------------------
@@ -604,7 +607,7 @@ def tftp_resync(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
     images = [t for t in reads if _is_firmware(t, firmware)]
     if not profiles:
         return [finding(rid, Verdict.INCONCLUSIVE, "the device made no TFTP resync", timeline)]
-    bad = [t for t in profiles if t.outcome != "complete" and t.error_code != 1]
+    bad = [t for t in profiles if t.outcome != "complete" and t.error_code != TFTP_FILE_NOT_FOUND]
     good = [t for t in profiles if t.outcome == "complete"]
     if bad and not good:
         t = bad[0]

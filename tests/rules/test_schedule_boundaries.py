@@ -8,6 +8,8 @@ Resync_Random_Delay = 2 units of 20 s). RESYNC-PERIODIC's timing tolerance is no
 here: tests/rules/test_status_rules*.py owns it.
 """
 
+from dataclasses import replace
+
 import pytest
 
 from harness.rules import Verdict
@@ -17,6 +19,7 @@ from harness.rules.schedule_rules import (
     FAILOVER_WINDOW,
     NAT_BREAKS_TFTP,
     RELEASE_WINDOW,
+    TFTP_FILE_NOT_FOUND,
     TIMING_TOLERANCE,
 )
 from tests.rules.test_schedule_rules import T0, judge, lookup, tftp
@@ -251,6 +254,17 @@ def test_dhcp66_port_from_the_fact_must_match():
     assert ok.verdict is Verdict.PASS, ok.why
     other = judge("TFTP-DHCP66", [tftp(T0)], dhcp_option_66="192.0.2.2:6969")
     assert other.verdict is Verdict.FAIL, other.why
+
+
+# -- TFTP-RESYNC: "File not found" is an answer (the status rules judge it), not a broken read
+def test_tftp_resync_file_not_found_is_not_a_broken_transfer():
+    assert TFTP_FILE_NOT_FOUND == 1  # RFC 1350
+    missing = replace(tftp(T0, outcome="error"), error_code=TFTP_FILE_NOT_FOUND)
+    f = judge("TFTP-RESYNC", [missing])
+    assert f.verdict is Verdict.INCONCLUSIVE, f.why
+    broken = replace(tftp(T0, outcome="error"), error_code=2)
+    f = judge("TFTP-RESYNC", [broken])
+    assert f.verdict is Verdict.FAIL and "did not complete" in f.why
 
 
 # -- TFTP-NAT: which NAT kinds drop TFTP ----------------------------------------------------
