@@ -128,3 +128,20 @@ def test_dns_a_only_fails_on_each_discovery_type(qtype):
 def test_dns_a_only_passes_with_an_a_query_beside_other_types():
     f = verdict("DNS-A-ONLY", [dns(1, qtype="AAAA"), dns(2)])
     assert f.verdict is Verdict.PASS and "1 A queries" in f.why
+
+
+def test_dns_a_only_findings_name_and_point_at_the_queries():
+    """The reason names what was seen; the evidence is the queries it is about."""
+    srv, a1, a2 = dns(1, "_http._tcp.prov.example.test", "SRV"), dns(2), dns(3, "b.example.test")
+    f = verdict("DNS-A-ONLY", [srv, a1])
+    assert f.frames == srv.evidence.frames and f.time == srv.time
+    f = verdict("DNS-A-ONLY", [a1, a2])
+    assert f.why == "2 A queries (b.example.test, prov.example.test) and no SRV/NAPTR query"
+    assert f.frames == tuple(sorted(a1.evidence.frames + a2.evidence.frames))
+    assert f.time == a1.time
+    aaaa, txt = dns(1, qtype="AAAA"), dns(2, qtype="TXT")
+    f = verdict("DNS-A-ONLY", [aaaa, txt])
+    assert f.why == "the device made DNS queries (AAAA, TXT) but no A query"
+    assert f.frames == aaaa.evidence.frames
+    f = verdict("DNS-A-ONLY", [http(1)])
+    assert f.why == "the device made no DNS query"
