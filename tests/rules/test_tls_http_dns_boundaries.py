@@ -145,3 +145,85 @@ def test_dns_a_only_findings_name_and_point_at_the_queries():
     assert f.frames == aaaa.evidence.frames
     f = verdict("DNS-A-ONLY", [http(1)])
     assert f.why == "the device made no DNS query"
+
+
+# -- UA-FORMAT / UA-IDENTITY / HTTP-GET: reasons, evidence, and the identity's sources ---------
+def test_ua_format_reasons_and_evidence():
+    good, bad = http(1), http(2, url="/b.cfg", ua="curl/8.0")
+    f = verdict("UA-FORMAT", [good, bad])
+    assert f.why == (
+        "GET /b.cfg has User-Agent 'curl/8.0', not in the cisco-8831-3pcc format "
+        "'{maker}/{product} ({serial})'"
+    )
+    assert f.frames == bad.evidence.frames and f.time == bad.time
+    f = verdict("UA-FORMAT", [good, http(2)])
+    assert f.why.startswith("all 2 GET/POST requests carry a User-Agent in the cisco-8831-3pcc")
+    assert len(f.frames) == 2 and f.time == good.time
+    f = verdict("UA-FORMAT", [dns(1)])
+    assert f.why == "the device made no GET or POST request"
+
+
+def test_ua_identity_compares_without_case_and_reports_both_values():
+    assert verdict("UA-IDENTITY", [http(1, ua=f"cisco/{PRODUCT} ({SERIAL.lower()})")]).verdict is (
+        Verdict.PASS
+    )
+    other = http(2, url="/x.cfg", ua=f"cisco/{PRODUCT} (99999ZZ00000)")
+    f = verdict("UA-IDENTITY", [http(1), other])
+    assert f.why == (
+        "GET /x.cfg: User-Agent names serial '99999ZZ00000' but the device's configured "
+        f"identity says '{SERIAL}'"
+    )
+    assert f.frames == other.evidence.frames
+    f = verdict("UA-IDENTITY", [http(1), http(2)])
+    assert f.why == (
+        f"the User-Agent of all 2 requests names product={PRODUCT}, serial={SERIAL}, "
+        "as the device's configured identity says"
+    )
+    assert len(f.frames) == 2
+
+
+def test_ua_identity_on_mpp_compares_the_mac_in_any_notation():
+    ua = f"Cisco-CP-8841-3PCC/11.0 ({MAC})"
+    ctx = RuleContext(
+        load_family("cisco-mpp"), DeviceIdentity("CP-8841-3PCC", None, "00:0E:08:AB:CD:EF")
+    )
+    assert verdict("UA-IDENTITY", [http(1, ua=ua)], ctx).verdict is Verdict.PASS
+    wrong = RuleContext(ctx.family, DeviceIdentity("CP-8841-3PCC", None, "00:0E:08:AB:CD:00"))
+    f = verdict("UA-IDENTITY", [http(1, ua=ua)], wrong)
+    assert f.verdict is Verdict.FAIL and "mac" in f.why
+
+
+def _cert_handshake(subject):
+    from harness.observe.events import TlsHandshake
+    from tests.rules.timelines import DEV, ev
+
+    return TlsHandshake(time=0.5, device=DEV, evidence=ev(), client_cert_subject=subject)
+
+
+def test_ua_identity_from_the_certificate_not_from_the_generic_one():
+    unknown = context(identity=False)
+    generic = _cert_handshake({"OU": "cisco.com", "L": "ciscogeneric", "ST": "ciscogeneric"})
+    f = verdict("UA-IDENTITY", [generic, http(1)], unknown)
+    assert f.verdict is Verdict.INCONCLUSIVE and "identity is unknown" in f.why
+    own = _cert_handshake({"OU": PRODUCT, "L": SERIAL})
+    f = verdict("UA-IDENTITY", [own, http(1)], unknown)
+    assert f.verdict is Verdict.PASS and "the device's client certificate" in f.why
+    mpp = RuleContext(load_family("cisco-mpp"), DeviceIdentity())
+    by_mac = _cert_handshake({"OU": "CP-8841-3PCC", "ST": "00:0E:08:AB:CD:00"})
+    f = verdict("UA-IDENTITY", [by_mac, http(1, ua=f"Cisco-CP-8841-3PCC/11.0 ({MAC})")], mpp)
+    assert f.verdict is Verdict.FAIL and "000e08abcd00" in f.why
+
+
+def test_http_get_reasons():
+    f = verdict("HTTP-GET", [http(1, method="POST")])
+    assert f.why == "the device sent POST /CP-8831-3PCC.cfg; the profile rule asks for GET"
+    post = context(Profile_Rule_C="[--post a] http://prov.example.test/$PN.cfg")
+    f = verdict("HTTP-GET", [http(1, method="PUT")], post)
+    assert f.why == "the device sent PUT /CP-8831-3PCC.cfg; only GET/POST are used"
+    f = verdict("HTTP-GET", [http(1), http(2, method="POST")], post)
+    assert f.why == "all 2 HTTP requests use GET/POST as the profile rule asks"
+    assert len(f.frames) == 2
+    assert (
+        verdict("HTTP-GET", [http(1)]).why == "all 1 HTTP requests use GET as the profile rule asks"
+    )
+    assert verdict("HTTP-GET", [dns(1)]).why == "the device made no HTTP request"
