@@ -5,12 +5,23 @@ Through `harness.rules.evaluate` over `build_timelines`, as in a live run and th
 The windows are harness tolerances named and documented in harness/rules/syslog_rules.py.
 """
 
+import dataclasses
+
 import pytest
 
 from harness.rules import Verdict
 from harness.rules.syslog_rules import REQUEST_AFTER, REQUEST_BEFORE, RESULT_AFTER
 from tests.rules.test_dns_syslog_rules import verdict
-from tests.rules.timelines import PRODUCT, failure_msg, http, request_msg, success_msg, syslog
+from tests.rules.timelines import (
+    PRODUCT,
+    SERIAL,
+    context,
+    failure_msg,
+    http,
+    request_msg,
+    success_msg,
+    syslog,
+)
 
 T = 1000.0
 JUST = 0.5
@@ -105,3 +116,99 @@ def test_macros_compares_messages_until_result_after_the_attempt(at, expected):
     wrong = syslog(at, success_msg(server=("198.51.100.99", 80)))
     f = verdict("SYSLOG-MACROS", [http(T), wrong])
     assert f.verdict is expected, f.why
+
+
+# -- reasons, evidence and the values macros expand to ------------------------------------------
+def test_request_and_result_reasons_and_evidence():
+    req = http(T)
+    msg = syslog(T + 1, success_msg())
+    f = verdict("SYSLOG-REQUEST", [req, msg])
+    assert f.why == (
+        "no request message in syslog around the http request for /CP-8831-3PCC.cfg "
+        "(template '$PN $MAC -- Requesting resync $SCHEME://$SERVIP:$PORT$PATH')"
+    )
+    assert f.frames == tuple(sorted(req.evidence.frames + msg.evidence.frames))
+    f = verdict("SYSLOG-RESULT", [syslog(T - 2, request_msg()), req])
+    assert (
+        f.why == "no success/failure message in syslog after the http request for /CP-8831-3PCC.cfg"
+    )
+    assert f.frames == req.evidence.frames
+    obs = one_attempt(T - 1, T + 1) + [syslog(T + 99, request_msg()), http(T + 100)]
+    obs.append(syslog(T + 101, success_msg()))
+    f = verdict("SYSLOG-REQUEST", obs)
+    assert f.why == "each of the 2 provisioning attempts was announced in syslog"
+    assert f.frames == obs[1].evidence.frames
+    f = verdict("SYSLOG-RESULT", obs)
+    assert f.why == "each of the 2 provisioning attempts ended with a result message in syslog"
+
+
+def test_result_is_anchored_on_the_last_request_of_a_redirected_attempt():
+    moved = http(T + 0.1, url="/new.cfg")
+    f = verdict("SYSLOG-RESULT", [syslog(T - 1, request_msg()), http(T, status=302), moved])
+    assert f.verdict is Verdict.FAIL and f.time == moved.time
+    assert set(moved.evidence.frames) <= set(f.frames)
+
+
+def test_preconditions():
+    f = verdict("SYSLOG-MACROS", [syslog(T, request_msg())])
+    assert f.verdict is Verdict.INCONCLUSIVE
+    assert f.why == "the device made no provisioning request"
+    f = verdict("SYSLOG-MACROS", [http(T)])
+    assert f.verdict is Verdict.SKIPPED and f.why.startswith("no syslog server is configured")
+    ctx = context(Syslog_Server="192.0.2.9")
+    f = verdict("SYSLOG-REQUEST", [http(T)], ctx)
+    assert f.verdict is Verdict.FAIL  # configured, yet no message at all
+    quiet = context(**{n: "" for n in RESULT_TEMPLATES})
+    f = verdict("SYSLOG-RESULT", one_attempt(T - 1, T + 1), quiet)
+    assert f.verdict is Verdict.SKIPPED
+    assert f.why == "the result templates are empty (messages suppressed)"
+
+
+RESULT_TEMPLATES = (
+    "Log_Success_Msg",
+    "Log_Failure_Msg",
+    "Log_Upgrade_Success_Msg",
+    "Log_Upgrade_Failure_Msg",
+)
+
+
+def test_macros_reasons():
+    f = verdict("SYSLOG-MACROS", one_attempt(T - 1, T + 1))
+    assert f.why == "2 syslog messages are the configured templates with macros expanded"
+    far = [http(T), syslog(T + 500, success_msg())]
+    f = verdict("SYSLOG-MACROS", far)
+    assert f.verdict is Verdict.INCONCLUSIVE
+    assert (
+        f.why == "template-shaped syslog messages were seen, but none near a provisioning attempt"
+    )
+    f = verdict("SYSLOG-MACROS", [http(T), syslog(T, "kernel: link up")])
+    assert f.verdict is Verdict.INCONCLUSIVE
+    assert f.why == "no syslog message in the shape of the configured templates to compare"
+    wrong = syslog(T, request_msg(server=("198.51.100.99", 80)))
+    f = verdict("SYSLOG-MACROS", [wrong, http(T)])
+    assert "$MA=000e08abcdef" in f.why and "$SERVIP=198.51.100.5" in f.why
+    assert "$SN=88012BA01234" in f.why and "$MAU=000E08ABCDEF" in f.why
+
+
+@pytest.mark.parametrize(
+    ("template", "good", "bad"),
+    [
+        ("$MAU -- Requesting $PATH", "000E08ABCDEF -- Requesting /CP-8831-3PCC.cfg", "000e08abcdef -- Requesting /CP-8831-3PCC.cfg"),
+        ("$MA -- Requesting $PATH", "000e08abcdef -- Requesting /CP-8831-3PCC.cfg", "000E08ABCDEF -- Requesting /CP-8831-3PCC.cfg"),
+        ("$SN -- Requesting $PATH", f"{SERIAL} -- Requesting /CP-8831-3PCC.cfg", "X -- Requesting /CP-8831-3PCC.cfg"),
+        ("$PN -- Requesting $SERVIP:$PORT", f"{PRODUCT} -- Requesting 198.51.100.5:80", f"{PRODUCT} -- Requesting 198.51.100.5:81"),
+    ],
+)  # fmt: skip
+def test_macros_expand_with_the_devices_values(template, good, bad):
+    ctx = context(Log_Request_Msg=template)
+    assert verdict("SYSLOG-MACROS", [syslog(T, good), http(T)], ctx).verdict is Verdict.PASS
+    assert verdict("SYSLOG-MACROS", [syslog(T, bad), http(T)], ctx).verdict is Verdict.FAIL
+
+
+def test_macros_servip_may_be_the_host_the_url_names():
+    """A phone may log the request before it resolved the name."""
+    req = dataclasses.replace(http(T), host="prov.example.test:80")
+    named = syslog(T, request_msg(server=("prov.example.test", 80)))
+    assert verdict("SYSLOG-MACROS", [named, req]).verdict is Verdict.PASS
+    other = syslog(T, request_msg(server=("other.example.test", 80)))
+    assert verdict("SYSLOG-MACROS", [other, req]).verdict is Verdict.FAIL
