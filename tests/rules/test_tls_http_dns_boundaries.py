@@ -227,3 +227,12 @@ def test_http_get_reasons():
         verdict("HTTP-GET", [http(1)]).why == "all 1 HTTP requests use GET as the profile rule asks"
     )
     assert verdict("HTTP-GET", [dns(1)]).why == "the device made no HTTP request"
+
+
+@pytest.mark.parametrize(
+    "name", ["Profile_Rule", "Profile_Rule_B", "Profile_Rule_C", "Profile_Rule_D"]
+)
+def test_http_get_allows_post_when_any_profile_rule_asks_for_it(name):
+    post = context(**{name: "[--post a] http://prov.example.test/$PN.cfg"})
+    assert verdict("HTTP-GET", [http(1, method="POST")], post).verdict is Verdict.PASS
+    assert verdict("HTTP-GET", [http(1, method="POST")]).verdict is Verdict.FAIL
