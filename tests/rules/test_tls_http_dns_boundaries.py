@@ -236,3 +236,52 @@ def test_http_get_allows_post_when_any_profile_rule_asks_for_it(name):
     post = context(**{name: "[--post a] http://prov.example.test/$PN.cfg"})
     assert verdict("HTTP-GET", [http(1, method="POST")], post).verdict is Verdict.PASS
     assert verdict("HTTP-GET", [http(1, method="POST")]).verdict is Verdict.FAIL
+
+
+# -- TLS-CIPHERS / TLS-DNS-MATCH: reasons, evidence and what is skipped ------------------------
+def test_ciphers_reasons_and_evidence():
+    first, second = conn(1, offered=(0x0035,)), conn(2, offered=(0x0039, 0x00FF))
+    f = judge("TLS-CIPHERS", first + second)
+    assert f.why == (
+        "2 ClientHello(s) offer only suites of table-3-2: "
+        f"{cipher_suite_name(0x0035)}, {cipher_suite_name(0x0039)} "
+        "(signalling and GREASE values ignored)"
+    )
+    assert f.frames == tuple(sorted(first[0].evidence.frames + second[0].evidence.frames))
+    bad = conn(3, offered=(0x0035, GCM))
+    f = judge("TLS-CIPHERS", first + bad)
+    assert f.why == (
+        f"the ClientHello offers {cipher_suite_name(GCM)}, not in cisco-8831-3pcc's suite set "
+        "table-3-2"
+    )
+    assert f.frames == bad[0].evidence.frames
+    f = judge("TLS-CIPHERS", conn(1, offered=()))
+    assert f.why == "no ClientHello with cipher suites was seen from the device"
+
+
+def test_dns_match_reasons_and_what_it_leaves_out():
+    ctx = context()
+    ctx.facts["dns_answer_for_cert_name"] = {"elsewhere.example.test": ["192.0.2.99"]}
+    refused = conn(1, cn="elsewhere.example.test", accepted=False)
+    f = judge("TLS-DNS-MATCH", refused, ctx)
+    assert f.why.startswith(
+        "certificate variant valid naming elsewhere.example.test (DNS: 192.0.2.99) "
+        f"from server address {SERVER[0]}, "
+    )
+    assert f.frames == refused[0].evidence.frames
+    no_server = [dataclasses.replace(refused[0], server=None)]
+    assert judge("TLS-DNS-MATCH", no_server, ctx).verdict is Verdict.INCONCLUSIVE
+    no_cn = [dataclasses.replace(refused[0], server_cert_subject_cn=None)]
+    f = judge("TLS-DNS-MATCH", no_cn, ctx)
+    assert f.why == "no connection whose certificate name has a known DNS answer"
+    unknown_name = conn(1, cn="unknown.example.test", accepted=False)
+    assert judge("TLS-DNS-MATCH", unknown_name, ctx).verdict is Verdict.INCONCLUSIVE
+
+
+def test_dns_match_reads_only_a_queries_with_answers():
+    aaaa = dataclasses.replace(dns(0.5, "elsewhere.example.test", "AAAA"), answers=("192.0.2.99",))
+    empty = dns(0.6, "elsewhere.example.test")
+    taken = conn(1, cn="elsewhere.example.test")
+    assert judge("TLS-DNS-MATCH", [aaaa, empty, *taken]).verdict is Verdict.INCONCLUSIVE
+    a = dataclasses.replace(dns(0.5, "elsewhere.example.test"), answers=("192.0.2.99",))
+    assert judge("TLS-DNS-MATCH", [a, *taken]).verdict is Verdict.FAIL
