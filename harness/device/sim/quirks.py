@@ -105,7 +105,7 @@ QUIRKS: dict[str, Quirk] = {
             ("UA-FORMAT", "TLS-GENERIC-CERT"),
             "The User-Agent leaves out the unit's serial (and MAC): `cisco/CP-8831-3PCC ()`. "
             "A unit presenting the generic certificate is known by its User-Agent only, so "
-            "TLS-GENERIC-CERT fails too (in the family whose suite has that scenario).",
+            "TLS-GENERIC-CERT fails too.",
             shifts={
                 "UA-IDENTITY": "a User-Agent without the serial is not in the family format: "
                 "there is no identity in it to compare",
