@@ -32,6 +32,8 @@ from harness.rules.registry import RuleContext, finding, rule
 from harness.spec.macros import template_regex
 
 # -- harness tolerances (not spec facts) -------------------------------------------
+# Each is pinned by a case just inside and one just outside
+# (tests/rules/test_schedule_boundaries.py; RESYNC-PERIODIC's by the status-rule tests).
 TIMING_TOLERANCE = 5.0  # seconds a scheduled request may be early or late
 CYCLE_GAP = 30.0  # requests closer than this after the previous one belong to one resync
 RELEASE_WINDOW = 60.0  # a resync held for a call must come this soon after the call ends
