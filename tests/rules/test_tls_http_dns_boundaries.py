@@ -285,3 +285,41 @@ def test_dns_match_reads_only_a_queries_with_answers():
     assert judge("TLS-DNS-MATCH", [aaaa, empty, *taken]).verdict is Verdict.INCONCLUSIVE
     a = dataclasses.replace(dns(0.5, "elsewhere.example.test"), answers=("192.0.2.99",))
     assert judge("TLS-DNS-MATCH", [a, *taken]).verdict is Verdict.FAIL
+
+
+def test_ua_identity_without_a_family_user_agent_or_identity():
+    f = verdict("UA-IDENTITY", [http(1, ua="curl/8.0")])
+    assert f.verdict is Verdict.INCONCLUSIVE
+    assert f.why == "no User-Agent in the family format to compare"
+    first = http(1)
+    f = verdict("UA-IDENTITY", [first], context(identity=False))
+    assert f.why == (
+        "the device's identity is unknown (no configured identity, no individual client "
+        "certificate)"
+    )
+    assert f.frames == first.evidence.frames
+
+
+def test_ua_identity_checks_what_is_known_even_without_a_product():
+    ctx = RuleContext(load_family("cisco-8831-3pcc"), DeviceIdentity(serial=SERIAL))
+    f = verdict("UA-IDENTITY", [http(1, ua=f"cisco/{PRODUCT} (99999ZZ00000)")], ctx)
+    assert f.verdict is Verdict.FAIL and "serial" in f.why
+
+
+def test_ua_identity_product_from_the_certificate():
+    own = _cert_handshake({"OU": "CP-8841-3PCC", "L": SERIAL})
+    f = verdict("UA-IDENTITY", [own, http(1)], context(identity=False))
+    assert f.verdict is Verdict.FAIL
+    assert f.why == (
+        f"GET /CP-8831-3PCC.cfg: User-Agent names product '{PRODUCT}' but the device's client "
+        "certificate says 'CP-8841-3PCC'"
+    )
+    same = _cert_handshake({"OU": PRODUCT, "L": SERIAL})
+    f = verdict("UA-IDENTITY", [same, http(1)], context(identity=False))
+    assert f.why.endswith(", as the device's client certificate says")
+
+
+def test_http_get_fail_points_at_the_request():
+    bad = http(2, method="PUT")
+    f = verdict("HTTP-GET", [http(1), bad])
+    assert f.frames == bad.evidence.frames
