@@ -212,3 +212,61 @@ def test_macros_servip_may_be_the_host_the_url_names():
     assert verdict("SYSLOG-MACROS", [named, req]).verdict is Verdict.PASS
     other = syslog(T, request_msg(server=("other.example.test", 80)))
     assert verdict("SYSLOG-MACROS", [other, req]).verdict is Verdict.FAIL
+
+
+@pytest.mark.parametrize(
+    ("template", "bad"),
+    [
+        ("$PN -- Requesting $PATH", "CP-7941G -- Requesting /CP-8831-3PCC.cfg"),
+        ("$PN -- Requesting $SCHEME:$PATH", f"{PRODUCT} -- Requesting https:/CP-8831-3PCC.cfg"),
+        ("$PN -- Requesting $SCHEME:$PATH", f"{PRODUCT} -- Requesting http:/other.cfg"),
+    ],
+)
+def test_macros_a_wrong_product_scheme_or_path_fails(template, bad):
+    ctx = context(Log_Request_Msg=template)
+    f = verdict("SYSLOG-MACROS", [syslog(T, bad), http(T)], ctx)
+    assert f.verdict is Verdict.FAIL, f.why
+
+
+def test_macros_identity_from_the_traffic_when_not_configured():
+    """A capture: the device's product, serial and MAC as the analyzer attributed them."""
+    from harness.observe.events import DeviceKey
+
+    seen = DeviceKey(ip="192.0.2.10", mac="000e08abcdef", serial=SERIAL, product=PRODUCT)
+    req = dataclasses.replace(http(T), device=seen)
+    ctx = context(identity=False, Log_Request_Msg="$PN $MA $SN -- Requesting $PATH")
+    good = dataclasses.replace(
+        syslog(T, f"{PRODUCT} 000e08abcdef {SERIAL} -- Requesting /CP-8831-3PCC.cfg"), device=seen
+    )
+    assert verdict("SYSLOG-MACROS", [good, req], ctx).verdict is Verdict.PASS
+    for wrong in (
+        f"CP-7941G 000e08abcdef {SERIAL} -- Requesting /CP-8831-3PCC.cfg",
+        f"{PRODUCT} 000e08abcd00 {SERIAL} -- Requesting /CP-8831-3PCC.cfg",
+        f"{PRODUCT} 000e08abcdef X -- Requesting /CP-8831-3PCC.cfg",
+    ):
+        bad = dataclasses.replace(syslog(T, wrong), device=seen)
+        assert verdict("SYSLOG-MACROS", [bad, req], ctx).verdict is Verdict.FAIL, wrong
+
+
+def test_macros_a_configured_mac_in_colon_notation():
+    from harness.rules.registry import DeviceIdentity, RuleContext
+
+    base = context(Log_Request_Msg="$MA -- Requesting $PATH")
+    ident = DeviceIdentity(product=PRODUCT, serial=SERIAL, mac="00:0E:08:AB:CD:EF")
+    ctx = RuleContext(base.family, ident, base.parameters)
+    msg = syslog(T, "000e08abcdef -- Requesting /CP-8831-3PCC.cfg")
+    assert verdict("SYSLOG-MACROS", [msg, http(T)], ctx).verdict is Verdict.PASS
+
+
+def test_macros_over_a_tftp_attempt():
+    from tests.rules.test_schedule_rules import tftp
+
+    msg = syslog(T, request_msg(url="/CP-8831-3PCC.cfg", server=("192.0.2.2", 69), scheme="tftp"))
+    f = verdict("SYSLOG-MACROS", [msg, tftp(T)])
+    assert f.verdict is Verdict.PASS, f.why
+
+
+def test_request_templates_suppressed_reason():
+    ctx = context(Log_Request_Msg="", Log_Upgrade_Request_Msg="")
+    f = verdict("SYSLOG-REQUEST", one_attempt(T - 1, T + 1), ctx)
+    assert f.why == "the request templates are empty (messages suppressed)"
