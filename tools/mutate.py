@@ -142,8 +142,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "mutate")
     parser.add_argument("--out", type=Path, default=ROOT / "reports")
     parser.add_argument("--keep", action="store_true", help="reuse the work copy's results")
+    parser.add_argument(
+        "--recheck",
+        action="store_true",
+        help="copy the current tests into the work copy and run only the survivors again",
+    )
     args = parser.parse_args(argv)
     modules = args.module or MODULES
+    if args.recheck and args.work.exists():
+        recheck(args.work, modules)
+        return report(args, modules, {})
     if not args.keep or not args.work.exists():
         prepare(args.work)
     timings = {}
@@ -157,6 +165,33 @@ def main(argv: list[str] | None = None) -> int:
             check=False,
         )
         timings[mod] = round(time.monotonic() - start)
+    return report(args, modules, timings)
+
+
+def recheck(work: Path, modules: list[str]) -> None:
+    """After tests were added: the current tests into the work copy, then only the
+    survivors of `modules` run again (mutmut records which tests cover what anew)."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
+    for dest in (work / "tests", work / "mutants" / "tests"):
+        shutil.rmtree(dest, ignore_errors=True)
+        shutil.copytree(ROOT / "tests", dest, ignore=ignore)
+    (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
+    names = [
+        n
+        for n, st in results(work).items()
+        if st in ("survived", "no tests") and any(n.startswith(m + ".") for m in modules)
+    ]
+    print(f"== rechecking {len(names)} survivors", flush=True)
+    if names:
+        subprocess.run(
+            [str(MUTMUT), "run", "--max-children", "1", *names],
+            cwd=work,
+            stdout=subprocess.DEVNULL,
+            check=False,
+        )
+
+
+def report(args: argparse.Namespace, modules: list[str], timings: dict[str, int]) -> int:
     status = results(args.work)
     per_module: dict[str, dict[str, int]] = {}
     for name, st in status.items():
