@@ -270,3 +270,16 @@ def test_request_templates_suppressed_reason():
     ctx = context(Log_Request_Msg="", Log_Upgrade_Request_Msg="")
     f = verdict("SYSLOG-REQUEST", one_attempt(T - 1, T + 1), ctx)
     assert f.why == "the request templates are empty (messages suppressed)"
+
+
+def test_macros_a_message_far_from_attempts_does_not_stop_the_check():
+    far = syslog(T - 500, request_msg())
+    wrong = syslog(T, request_msg(server=("198.51.100.99", 80)))
+    f = verdict("SYSLOG-MACROS", [far, wrong, http(T)])
+    assert f.verdict is Verdict.FAIL and f.time == wrong.time
+
+
+def test_macros_unexpanded_points_at_the_message():
+    stray = syslog(T + 2, f"{PRODUCT} booted firmware $SWVER")
+    f = verdict("SYSLOG-MACROS", [*one_attempt(T - 1, T + 1), stray])
+    assert f.frames == stray.evidence.frames
