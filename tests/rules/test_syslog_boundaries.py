@@ -283,3 +283,26 @@ def test_macros_unexpanded_points_at_the_message():
     stray = syslog(T + 2, f"{PRODUCT} booted firmware $SWVER")
     f = verdict("SYSLOG-MACROS", [*one_attempt(T - 1, T + 1), stray])
     assert f.frames == stray.evidence.frames
+
+
+def test_result_of_each_of_three_attempts():
+    obs = []
+    for t in (T, T + 100, T + 200):
+        obs += [syslog(t - 1, request_msg()), http(t, status=404), syslog(t + 1, failure_msg())]
+    assert verdict("SYSLOG-RESULT", obs).verdict is Verdict.PASS
+
+
+def test_macros_wrong_values_reason_and_evidence():
+    req = http(T)
+    wrong = syslog(T, request_msg(server=("198.51.100.99", 80)))
+    f = verdict("SYSLOG-MACROS", [wrong, req])
+    assert f.why == (
+        f"syslog message {wrong.message!r} is not a template expanded with the device's values "
+        "($MA=000e08abcdef, $MAC=00:0e:08:ab:cd:ef, $MAU=000E08ABCDEF, $PATH=/CP-8831-3PCC.cfg, "
+        f"$PN={PRODUCT}, $PORT=80, $SCHEME=http, $SERVIP=198.51.100.5, $SN={SERIAL})"
+    )
+    assert f.frames == tuple(sorted(wrong.evidence.frames + req.evidence.frames))
+    assert f.time == wrong.time
+    obs = one_attempt(T - 1, T + 1)
+    f = verdict("SYSLOG-MACROS", obs)
+    assert f.frames == obs[0].evidence.frames
