@@ -29,7 +29,7 @@ from harness.observe.timeline import DeviceTimeline
 from harness.rules.attempts import Attempt, group_attempts, request_path, request_scheme
 from harness.rules.finding import Finding, Verdict
 from harness.rules.registry import RuleContext, finding, rule
-from harness.spec.macros import template_regex
+from harness.spec.macros import expand, template_regex
 
 # -- harness tolerances (not spec facts) -------------------------------------------
 # Each is pinned by a case just inside and one just outside
@@ -588,10 +588,7 @@ def tftp_default_rule(timeline: DeviceTimeline, ctx: RuleContext) -> list[Findin
     first = reqs[0]
     values = _identity_values(timeline, ctx)
     template = _rule_url(factory)
-    expected = template
-    for k in ("PN", "MA", "SN"):
-        if k in values:
-            expected = expected.replace(f"${k}", values[k])
+    expected = expand(template, values)  # the file a device with these values asks for
     path, scheme = request_path(first), request_scheme(first)
     if scheme != "tftp" or not template_regex(template, values).fullmatch(path):
         why = f"with the factory rule {factory!r} the first request was {scheme} {path}; expected TFTP {expected} (relative to the TFTP root)"

@@ -281,3 +281,87 @@ def test_tftp_nat_needs_both_and_http_must_work():
     assert f.verdict is Verdict.FAIL and "HTTP did not work" in f.why
     f = judge("TFTP-NAT", [tftp(T0, outcome="timeout"), http(T0 + 1)], nat={"kind": "none"})
     assert f.verdict is Verdict.FAIL and "should work but did not" in f.why
+
+
+# -- a factory rule with identity macros (a family file's; the shipped ones use $PN/$PSN) -----
+def _family_with_factory_rule(tmp_path, rule):
+    from pathlib import Path
+
+    from harness.spec.family import load_family, load_family_file
+
+    src = Path(load_family("cisco-8831-3pcc").path).read_text().splitlines()
+    lines = [f'Profile_Rule = "{rule}"' if ln.startswith("Profile_Rule = ") else ln for ln in src]
+    path = tmp_path / "family.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return load_family_file(path)
+
+
+FACTORY = "/$MA-$MAU-$MAC-$SN.cfg"
+RIGHT = "000e08abcdef-000E08ABCDEF-00:0e:08:ab:cd:ef-88012BA01234.cfg"
+
+
+@pytest.mark.parametrize("from_traffic", [False, True])
+def test_default_rule_expands_the_identity_macros(tmp_path, from_traffic):
+    from harness.rules.registry import DeviceIdentity, RuleContext
+    from tests.rules.timelines import MAC, PRODUCT, SERIAL
+
+    fam = _family_with_factory_rule(tmp_path, FACTORY)
+    if from_traffic:
+        ctx = RuleContext(fam, DeviceIdentity())
+        key = DeviceKey(ip=IP, mac=MAC, serial=SERIAL, product=PRODUCT)
+        read = lambda name: replace(tftp(T0, name), device=key)  # noqa: E731
+    else:
+        ctx = RuleContext(fam, DeviceIdentity(PRODUCT, SERIAL, "00:0E:08:AB:CD:EF"))
+        read = lambda name: tftp(T0, name)  # noqa: E731
+    f = judge("TFTP-DEFAULT-RULE", [read(RIGHT)], ctx)
+    assert f.verdict is Verdict.PASS, f.why
+    for wrong in (
+        RIGHT.replace("000e08abcdef-", "000E08ABCDEF-", 1),
+        RIGHT.replace("-000E08ABCDEF-", "-000e08abcdef-"),
+        RIGHT.replace("00:0e:08:ab:cd:ef", "000e08abcdef"),
+        RIGHT.replace("88012BA01234", "X"),
+    ):
+        f = judge("TFTP-DEFAULT-RULE", [read(wrong)], ctx)
+        assert f.verdict is Verdict.FAIL, wrong
+    assert f"expected TFTP /{RIGHT} (relative" in f.why  # $MAU, $MAC not read as $MA+U/C
+
+
+# -- DNS-FAILOVER: every lookup is judged, whatever came before -----------------------------
+def test_failover_judges_a_later_lookup_after_one_that_needed_none():
+    answered = lookup(T0, LIVE, DEAD)
+    all_down = lookup(T0 + 10, DEAD, "198.51.100.7")
+    failed = lookup(T0 + 20, DEAD, LIVE, name="other.example.test")
+    obs = [answered, http(T0 + 1, server=(LIVE, 80)), all_down, failed]
+    f = judge("DNS-FAILOVER", obs, dead_servers=[DEAD, "198.51.100.7"])
+    assert f.verdict is Verdict.FAIL
+    assert f.why == (
+        f"other.example.test resolved to {DEAD}, {LIVE}; {DEAD} was down and the device did "
+        f"not go on to {LIVE} (within 120 s)"
+    )
+    assert f.frames == failed.evidence.frames
+    f = judge("DNS-FAILOVER", [lookup(T0, DEAD, LIVE)])
+    assert f.why == "the harness does not know which servers were down (no dead_servers fact)"
+
+
+# -- TFTP-RESYNC: reasons and evidence ----------------------------------------------------
+def test_tftp_resync_reasons_and_evidence():
+    broken = tftp(T0, outcome="timeout")
+    f = judge("TFTP-RESYNC", [broken])
+    assert f.why == "the TFTP resync of CP-8831-3PCC.cfg did not complete (timeout: no detail)"
+    assert f.frames == broken.evidence.frames
+    good = tftp(T0)
+    f = judge("TFTP-RESYNC", [good])
+    assert f.why == "no Upgrade_Rule naming a TFTP server: upgrade over TFTP was not exercised"
+    assert f.frames == good.evidence.frames
+    assert judge("TFTP-RESYNC", [http(T0)]).why == "the device made no TFTP resync"
+    ctx = context(Upgrade_Rule=f"tftp://192.0.2.2{FW}")
+    f = judge("TFTP-RESYNC", [good], ctx)
+    assert f.verdict is Verdict.FAIL and f.frames == good.evidence.frames
+    image = tftp(T0 + 1, FW.lstrip("/"), outcome="timeout")
+    f = judge("TFTP-RESYNC", [good, image], ctx)
+    assert f.why == f"the TFTP firmware transfer of {FW.lstrip('/')} did not complete (timeout)"
+    assert f.frames == image.evidence.frames
+    done = tftp(T0 + 1, FW.lstrip("/"))
+    f = judge("TFTP-RESYNC", [good, done], ctx)
+    assert f.frames == tuple(sorted(good.evidence.frames + done.evidence.frames))
+    assert f.time == good.time
