@@ -176,7 +176,8 @@ def test_all_down_skipped_without_syslog_or_template():
     ctx = context()
     f = judge("DNS-ALL-DOWN", obs, ctx, dead_servers=[DEAD], syslog_server="")
     assert f.verdict is Verdict.SKIPPED and f.why == "no syslog server is configured"
-    f = judge("DNS-ALL-DOWN", obs, context(Syslog_Server="192.0.2.9"), dead_servers=[DEAD])
+    ctx = context(Syslog_Server="192.0.2.9")
+    f = judge("DNS-ALL-DOWN", obs, ctx, dead_servers=[DEAD], syslog_server="")
     assert f.verdict is Verdict.FAIL
     f = judge("DNS-ALL-DOWN", obs, context(Log_Failure_Msg=""), dead_servers=[DEAD])
     assert f.verdict is Verdict.SKIPPED and "Log_Failure_Msg is empty" in f.why
@@ -365,3 +366,54 @@ def test_tftp_resync_reasons_and_evidence():
     f = judge("TFTP-RESYNC", [good, done], ctx)
     assert f.frames == tuple(sorted(good.evidence.frames + done.evidence.frames))
     assert f.time == good.time
+
+
+def test_facts_of_the_wrong_shape_or_half_given_are_not_used():
+    f = judge("UPGRADE-MULTISTAGE", [http(T0), http(T0 + 1, "/a")], upgrade_stages="/a")
+    assert f.verdict is Verdict.INCONCLUSIVE
+    f = judge("REDIRECT-PREPROV", [tftp(T0, PRE), http(T0 + 1, REMOTE)], preprovision_path=PRE)
+    assert f.verdict is Verdict.INCONCLUSIVE
+    assert f.why == "the scenario did not name the preprovisioning and remote profiles"
+
+
+def test_failover_a_request_at_the_lookup_instant_counts():
+    obs = [lookup(T0, DEAD, LIVE), http(T0, server=(LIVE, 80))]
+    assert judge("DNS-FAILOVER", obs, dead_servers=[DEAD]).verdict is Verdict.PASS
+
+
+def test_preprov_evidence():
+    first = tftp(T0, PRE)
+    obs = [first, tftp(T0 + 3600, PRE)]
+    f = judge("REDIRECT-PREPROV", obs, preprovision_path=PRE, remote_path=REMOTE)
+    assert f.verdict is Verdict.FAIL and f.frames == first.evidence.frames
+    r1, r2 = http(T0 + 3600, REMOTE), http(T0 + 7200, REMOTE)
+    f = judge("REDIRECT-PREPROV", [first, r1, r2], preprovision_path=PRE, remote_path=REMOTE)
+    assert f.frames == tuple(
+        sorted(first.evidence.frames + r1.evidence.frames + r2.evidence.frames)
+    )
+    assert f.time == first.time
+    assert f.why == (
+        f"after {PRE} the device fetched the remote profile http {REMOTE} on each of its 2 later "
+        "resyncs"
+    )
+    dropped = http(T0 + 7200, "/other.cfg")
+    f = judge("REDIRECT-PREPROV", [first, r1, dropped], preprovision_path=PRE, remote_path=REMOTE)
+    assert (
+        f.why
+        == f"a resync at {T0 + 7200:.0f} fetched /other.cfg but not the remote profile {REMOTE}"
+    )
+    assert f.frames == dropped.evidence.frames
+
+
+def test_multistage_reasons_and_evidence():
+    stages = ["/fw/a.loads", "/fw/b.loads"]
+    a, b = http(T0 + 10, stages[0]), http(T0 + 20, stages[1])
+    f = judge("UPGRADE-MULTISTAGE", [http(T0), a, b], upgrade_stages=stages, firmware_paths=stages)
+    assert f.why == "the 2 stages were fetched one after another: /fw/a.loads -> /fw/b.loads"
+    assert f.frames == tuple(sorted(a.evidence.frames + b.evidence.frames)) and f.time == a.time
+    f = judge("UPGRADE-MULTISTAGE", [http(T0), b], upgrade_stages=stages, firmware_paths=stages)
+    assert f.frames == b.evidence.frames
+    assert f.why.endswith("lead through /fw/a.loads -> /fw/b.loads")
+    f = judge("UPGRADE-MULTISTAGE", [http(T0), a], upgrade_stages=stages, firmware_paths=stages)
+    assert f.why == "the upgrade stopped after 1 of 2 stages (/fw/a.loads -> /fw/b.loads)"
+    assert f.frames == a.evidence.frames
