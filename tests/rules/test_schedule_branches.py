@@ -417,3 +417,26 @@ def test_multistage_reasons_and_evidence():
     f = judge("UPGRADE-MULTISTAGE", [http(T0), a], upgrade_stages=stages, firmware_paths=stages)
     assert f.why == "the upgrade stopped after 1 of 2 stages (/fw/a.loads -> /fw/b.loads)"
     assert f.frames == a.evidence.frames
+
+
+def test_tftp_nat_judges_http_by_a_request_that_worked():
+    obs = [tftp(T0, outcome="timeout"), http(T0 + 1, status=503), http(T0 + 2)]
+    f = judge("TFTP-NAT", obs, nat={"kind": "symmetric", "tftp_helper": False})
+    assert f.verdict is Verdict.PASS, f.why
+    assert "HTTP GET /CP-8831-3PCC.cfg: 200" in f.why and "symmetric NAT (no TFTP helper)" in f.why
+    f = judge("TFTP-NAT", [tftp(T0), http(T0 + 1)], nat={"kind": "symmetric", "tftp_helper": True})
+    assert "symmetric NAT with the TFTP helper" in f.why
+
+
+def test_dhcp66_silence_without_a_power_up_time_is_not_judged():
+    f = judge("TFTP-DHCP66", [syslog(T0, "x")], dhcp_option_66="192.0.2.2", observed_until=T0)
+    assert f.verdict is Verdict.INCONCLUSIVE and f.why == "the device made no request"
+
+
+def test_idle_too_early_reason():
+    idle = context(Resync_Periodic="3600", Resync_Random_Delay="0", Forced_Resync_Delay="14400")
+    f = judge("RESYNC-IDLE", [http(T0), http(T0 + 3600)], idle, calls=[(T0 + 10, T0 + 7200)])
+    assert f.why == (
+        "a resync started 3590 s into call 1 (7190 s long); a due resync must wait until the "
+        "phone is idle or Forced_Resync_Delay=14400 s has passed (not before +17990 s into the call)"
+    )
