@@ -323,3 +323,44 @@ def test_http_get_fail_points_at_the_request():
     bad = http(2, method="PUT")
     f = verdict("HTTP-GET", [http(1), bad])
     assert f.frames == bad.evidence.frames
+
+
+def _family_with_tls(tmp_path, **settings):
+    """A user family file: the shipped one with other [tls] settings."""
+    src = Path(load_family("cisco-8831-3pcc").path).read_text().splitlines()
+    lines = []
+    for line in src:
+        key = line.split(" = ")[0]
+        if key in settings:
+            line = f"{key} = {str(settings[key]).lower()}"
+        lines.append(line)
+    path = tmp_path / "family.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return RuleContext(load_family_file(path), DeviceIdentity(PRODUCT, SERIAL, MAC))
+
+
+def test_dns_match_and_cn_suffix_skipped_where_the_family_does_not_check(tmp_path):
+    ctx = _family_with_tls(tmp_path, dns_ip_check=False, cn_suffix_accepted=False)
+    f = judge("TLS-DNS-MATCH", conn(1), ctx)
+    assert f.verdict is Verdict.SKIPPED
+    assert f.why == "family cisco-8831-3pcc does not check the server address against DNS"
+    f = judge("TLS-CN-SUFFIX", conn(1, "cn-suffix", cn=SUFFIX_CN), ctx)
+    assert f.verdict is Verdict.SKIPPED
+    assert f.why == "family cisco-8831-3pcc does not accept the FQDN/suffix CN form"
+
+
+def test_dns_match_judges_a_connection_after_one_it_leaves_out():
+    ctx = context()
+    ctx.facts["dns_answer_for_cert_name"] = {"elsewhere.example.test": ["192.0.2.99"]}
+    skipped = conn(1, "wrong-cn", cn="elsewhere.example.test", accepted=False)
+    taken = conn(2, cn="elsewhere.example.test")
+    assert judge("TLS-DNS-MATCH", skipped + taken, ctx).verdict is Verdict.FAIL
+
+
+def test_certificate_rules_say_what_was_not_served():
+    f = judge("TLS-SERVER-CN", [dns(1)])
+    assert f.why == "no wrong-cn server certificate was served to the device"
+    f = judge("TLS-CN-SUFFIX", [dns(1)])
+    assert f.why == "no cn-suffix server certificate was served to the device"
+    f = judge("TLS-SERVER-CA", [dns(1)])
+    assert f.why == "no self-signed or untrusted-CA server certificate was served to the device"
