@@ -440,3 +440,92 @@ def test_idle_too_early_reason():
         "a resync started 3590 s into call 1 (7190 s long); a due resync must wait until the "
         "phone is idle or Forced_Resync_Delay=14400 s has passed (not before +17990 s into the call)"
     )
+
+
+# -- RESYNC-IDLE over several calls and at the edges of a call ------------------------------
+IDLE = context(Resync_Periodic="3600", Resync_Random_Delay="0", Forced_Resync_Delay="14400")
+
+
+def test_idle_a_later_call_is_judged_after_one_with_nothing_due():
+    calls = [(T0 + 10, T0 + 20), (T0 + 3000, T0 + 9000)]
+    f = judge("RESYNC-IDLE", [http(T0), http(T0 + 3600)], IDLE, calls=calls)
+    assert f.verdict is Verdict.FAIL and "call 2" in f.why
+
+
+def test_idle_a_held_resync_of_a_later_call_is_judged():
+    calls = [(T0 + 10, T0 + 20), (T0 + 3000, T0 + 9000)]
+    f = judge("RESYNC-IDLE", [http(T0), http(T0 + 9000 + 300)], IDLE, calls=calls)
+    assert f.verdict is Verdict.FAIL and "after the call ended" in f.why
+
+
+@pytest.mark.parametrize(("into", "verdict"), [(0, Verdict.INCONCLUSIVE), (1, Verdict.FAIL)])
+def test_idle_a_resync_at_the_call_start_instant_is_not_during_it(into, verdict):
+    start = T0 + 3599
+    obs = [http(T0), http(start + into)]
+    f = judge("RESYNC-IDLE", obs, IDLE, calls=[(start, start + 5000)])
+    assert f.verdict is verdict, f.why
+
+
+def test_idle_a_resync_in_a_call_with_no_success_before():
+    f = judge("RESYNC-IDLE", [http(T0 + 100)], IDLE, calls=[(T0, T0 + 20000)])
+    assert f.verdict is Verdict.FAIL and "100 s into call 1" in f.why
+
+
+def test_idle_held_resync_just_before_the_call_end_counts_as_after():
+    end = T0 + 7200
+    f = judge("RESYNC-IDLE", [http(T0), http(end - 5)], IDLE, calls=[(T0 + 10, end)])
+    assert f.verdict is Verdict.FAIL  # 5 s before the end: inside the call, too early
+    f = judge("RESYNC-IDLE", [http(T0), http(end - 4)], IDLE, calls=[(T0 + 10, end)])
+    assert f.verdict is Verdict.FAIL  # still inside the call (forced delay not passed)
+
+
+def test_idle_due_exactly_at_the_call_start_is_held():
+    start = T0 + 3600
+    f = judge(
+        "RESYNC-IDLE", [http(T0), http(start + 5000 + 10)], IDLE, calls=[(start, start + 5000)]
+    )
+    assert f.verdict is Verdict.PASS, f.why
+
+
+def test_idle_random_band_extends_the_due_time():
+    ctx = context(Resync_Periodic="3600", Resync_Random_Delay="3", Forced_Resync_Delay="14400")
+    # due by 3600 + 60 + 5 after the success: a call ending at +3640 is not yet "due during it"
+    f = judge("RESYNC-IDLE", [http(T0), http(T0 + 3640 + 600)], ctx, calls=[(T0 + 10, T0 + 3640)])
+    assert f.verdict is Verdict.INCONCLUSIVE, f.why
+
+
+def test_idle_needs_a_numeric_period():
+    ctx = context(Resync_Periodic="hourly")
+    f = judge("RESYNC-IDLE", [http(T0)], ctx, calls=[(T0 + 10, T0 + 20)])
+    assert f.verdict is Verdict.INCONCLUSIVE and "is not a number" in f.why
+
+
+# -- small edges ----------------------------------------------------------------------------
+def test_a_300_answer_is_not_a_success():
+    obs = [http(T0, PRE, status=300), http(T0 + 3600, REMOTE)]
+    f = judge("REDIRECT-PREPROV", obs, preprovision_path=PRE, remote_path=REMOTE)
+    assert f.verdict is Verdict.INCONCLUSIVE and "never fetched" in f.why
+    obs = [http(T0, PRE, status=299), http(T0 + 3600, REMOTE), http(T0 + 7200, REMOTE)]
+    f = judge("REDIRECT-PREPROV", obs, preprovision_path=PRE, remote_path=REMOTE)
+    assert f.verdict is Verdict.PASS
+
+
+def test_failover_reads_a_lookups_only():
+    aaaa = replace(lookup(T0, DEAD, LIVE), qtype="AAAA")
+    assert judge("DNS-FAILOVER", [aaaa], dead_servers=[DEAD]).verdict is Verdict.INCONCLUSIVE
+
+
+def test_multistage_a_firmware_request_does_not_hide_later_resyncs():
+    stages = ["/fw/a.loads"]
+    obs = [http(T0, "/fw/old.loads"), http(T0 + 100)]
+    f = judge(
+        "UPGRADE-MULTISTAGE", obs, upgrade_stages=stages, firmware_paths=["/fw/old.loads", *stages]
+    )
+    assert f.verdict is Verdict.FAIL and "stopped after 0 of 1" in f.why
+
+
+def test_all_down_error_at_the_lookup_instant_and_after_a_quick_second_lookup():
+    obs = [lookup(T0, DEAD), syslog(T0, failure_msg("x"))]
+    assert judge("DNS-ALL-DOWN", obs, dead_servers=[DEAD]).verdict is Verdict.PASS
+    obs = [lookup(T0, DEAD), lookup(T0 + 10, DEAD), syslog(T0 + 60, failure_msg("x"))]
+    assert judge("DNS-ALL-DOWN", obs, dead_servers=[DEAD]).verdict is Verdict.PASS
