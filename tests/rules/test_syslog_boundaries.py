@@ -306,3 +306,27 @@ def test_macros_wrong_values_reason_and_evidence():
     obs = one_attempt(T - 1, T + 1)
     f = verdict("SYSLOG-MACROS", obs)
     assert f.frames == obs[0].evidence.frames
+
+
+@pytest.mark.parametrize(
+    ("text", "chunks", "fits"),
+    [
+        ("abc", ("ab", "b", "c"), False),  # the middle "b" may not reuse the first chunk
+        ("abbc", ("ab", "b", "c"), True),
+        ("ab", ("a", "b", "b"), False),  # ... nor the last one
+        ("abb", ("a", "b", "b"), True),
+    ],
+)
+def test_loose_match_chunks_do_not_overlap(text, chunks, fits):
+    from harness.rules.syslog_rules import _fits
+
+    assert _fits(text, chunks) is fits
+
+
+def test_a_syslog_server_known_only_from_the_scenario_counts_as_configured():
+    from harness.rules.registry import RuleContext
+
+    base = context()
+    ctx = RuleContext(base.family, base.identity, base.parameters, {"syslog_server": "udp://x"})
+    assert verdict("SYSLOG-REQUEST", [http(T)], ctx).verdict is Verdict.FAIL
+    assert verdict("SYSLOG-REQUEST", [http(T)], base).verdict is Verdict.SKIPPED

@@ -364,3 +364,14 @@ def test_certificate_rules_say_what_was_not_served():
     assert f.why == "no cn-suffix server certificate was served to the device"
     f = judge("TLS-SERVER-CA", [dns(1)])
     assert f.why == "no self-signed or untrusted-CA server certificate was served to the device"
+
+
+def test_ua_format_names_a_missing_firmware_where_the_grammar_allows_none(tmp_path):
+    pattern = (
+        r"^(?P<maker>Cisco)-(?P<product>CP-[0-9A-Za-z-]+)(?:/(?P<firmware>[0-9][0-9A-Za-z._-]*))?"
+        r" \((?P<mac>[0-9a-fA-F]{12})\)$"
+    )
+    fam = _family_with_pattern(tmp_path, "cisco-mpp", pattern)
+    ctx = RuleContext(fam, DeviceIdentity(product="CP-8841-3PCC", mac=MAC), {})
+    f = verdict("UA-FORMAT", [http(1, ua=f"Cisco-CP-8841-3PCC ({MAC})")], ctx)
+    assert f.verdict is Verdict.FAIL and "without the firmware version" in f.why
