@@ -12,7 +12,7 @@ SYSTEM_TOOLS := tshark:tshark tcpdump:tcpdump dumpcap:tshark nft:nftables ip:ipr
 	in.tftpd:tftpd-hpa nginx:nginx-light dnsmasq:dnsmasq-base openssl:openssl \
 	chromium:chromium
 
-.PHONY: demo test lint format system venv clean bench captures
+.PHONY: demo test lint format system venv clean bench captures mutate
 
 demo: system venv
 	$(BIN)/harness demo
@@ -36,6 +36,12 @@ bench: system venv
 # regenerate the reference captures in captures/ (as root: namespaces, tcpdump); not in `test`
 captures: system venv
 	$(BIN)/python captures/make_captures.py
+
+# Mutation testing of harness/rules and harness/spec (mutmut, one worker; slow: not in
+# `make test`, which runs its smoke, tests/mutation). docs/mutation.md.
+# One module: make mutate MUTATE_ARGS="--module harness.rules.schedule_rules"
+mutate: venv
+	$(BIN)/python tools/mutate.py $(MUTATE_ARGS)
 
 system:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do \

@@ -1,16 +1,24 @@
-"""The kill matrix: every quirk of the reference phone against the requirements it names.
+"""The kill matrix: every quirk of the reference phone against the whole suite.
 
 For the clean phone every requirement must pass or be skipped with a reason,
-in every family. For each quirk of `harness.device.sim.quirks.QUIRKS` the
-scenarios of the requirements it names, plus the `SMOKE` scenarios, run in
-every family where a named requirement applies; the quirk is *killed* when
-each named requirement fails in at least one family, and *over-kills* when a
-requirement it does not name fails in one of the scenarios run. A quirk naming
-a requirement no scenario judges yet is *not yet provable*. `markdown()` renders
-docs/kill-matrix.md; `python -m harness.conformance.killmatrix --write PATH`
-regenerates it (`--report DIR` also writes report.html/report.json with the
-table). `KillMatrix.table()` and `table_from_devices()` (a `harness conform` run
-of quirky simulated phones) give the report's `KillMatrixTable`.
+in every family. Each quirk of `harness.device.sim.quirks.QUIRKS` runs the
+*whole* suite in its full family (the first family, sorted, where a requirement
+it names applies) and the scenarios of its named requirements in the other
+families where one applies. The quirk is exact (*killed*) when the requirements
+that fail are exactly the ones it names (`breaks`) and the requirements the
+clean phone passes that turn inconclusive or skipped are exactly the ones it
+declares (`shifts`, each with its reason). A failure it does not name
+*over-kills*; a named requirement that fails nowhere *survives*; an undeclared
+pass -> inconclusive shift is reported too. A quirk naming a requirement no
+scenario judges yet is *not yet provable*.
+
+`quirk_verdicts(quirks, family)` runs the whole suite for a (quirky) phone and
+returns requirement -> (verdict, why): the twin and the tests use it.
+`markdown()` renders docs/kill-matrix.md;
+`python -m harness.conformance.killmatrix --write PATH` regenerates it
+(`--report DIR` also writes report.html/report.json with the table).
+`KillMatrix.table()` and `table_from_devices()` (a `harness conform` run of
+quirky simulated phones) give the report's `KillMatrixTable`.
 Running and folding only: the scenarios arrange, the rules judge.
 """
 
@@ -21,6 +29,7 @@ import sys
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -40,22 +49,33 @@ from harness.rules.finding import Verdict
 from harness.spec.catalog import catalog
 from harness.spec.family import family_names
 
-# Scenarios every quirk also runs, to catch a quirk breaking what it does not name.
-SMOKE = ("power-up-resync-over-http",)
+# Verdicts a requirement the clean phone passes may shift to without failing.
+SHIFTED = (Verdict.INCONCLUSIVE, Verdict.SKIPPED)
 
 
 def families() -> list[str]:
     return sorted(family_names())
 
 
-def clean_verdicts(family: str) -> dict[str, tuple[Verdict, str]]:
-    """Requirement -> (verdict, why) for the clean phone in one family (the whole suite)."""
-    results = run_device(DeviceSpec(name=f"clean-{family}", family=family))
+def quirk_verdicts(
+    quirks: Iterable[str], family: str, cache: ScenarioCache | None = None
+) -> dict[str, tuple[Verdict, str]]:
+    """Requirement -> (verdict, why) for the simulated phone with `quirks` in one family,
+    over the whole suite (every scenario of every requirement of the catalog)."""
+    names = tuple(quirks)
+    label = "+".join(names) or "clean"
+    spec = DeviceSpec(name=f"{label}-{family}", family=family, quirks=names)
+    results = run_device(spec, cache=cache)
     out: dict[str, tuple[Verdict, str]] = {}
     for req in catalog():
-        mine = [r for r in results if r.requirement == req]
-        out[req] = fold_results(mine)
+        out[req] = fold_results([r for r in results if r.requirement == req])
     return out
+
+
+@cache
+def clean_verdicts(family: str) -> dict[str, tuple[Verdict, str]]:
+    """Requirement -> (verdict, why) for the clean phone in one family (the whole suite)."""
+    return quirk_verdicts((), family)
 
 
 def fold_results(results: Iterable[Any]) -> tuple[Verdict, str]:
@@ -65,23 +85,30 @@ def fold_results(results: Iterable[Any]) -> tuple[Verdict, str]:
     return fold(Finding(r.requirement, r.verdict, f"{r.scenario}: {r.why}") for r in results)
 
 
-def quirk_scenarios(name: str) -> list[str]:
-    """The scenarios run for a quirk: those judging what it names, plus the smoke set."""
+def named_scenarios(name: str) -> list[str]:
+    """The scenarios judging what a quirk names."""
     q = quirk(name)
-    every = scenarios()
-    named = [s.name for s in every.values() if set(s.requirements) & set(q.breaks)]
-    return list(dict.fromkeys(named + [s for s in SMOKE if s in every]))
+    return [s.name for s in scenarios().values() if set(s.requirements) & set(q.breaks)]
+
+
+def applicable_families(name: str) -> list[str]:
+    """The families where a requirement the quirk names applies (the first runs the suite)."""
+    q = quirk(name)
+    return [f for f in families() if any(catalog()[r].applies_to(f) for r in q.breaks)]
 
 
 @dataclass
 class QuirkRow:
     quirk: str
     breaks: tuple[str, ...]
-    scenarios: list[str]
+    scenarios: list[str]  # the scenarios run in the families other than the full one
     unjudged: list[str]  # named requirements no scenario judges yet
     failed: dict[str, list[str]] = field(default_factory=dict)  # requirement -> families
     verdicts: dict[str, dict[str, str]] = field(default_factory=dict)  # family -> req -> verdict
     families: list[str] = field(default_factory=list)
+    full_family: str = ""  # where the whole suite ran
+    shifted: dict[str, str] = field(default_factory=dict)  # pass -> inconclusive: req -> why
+    declared_shifts: dict[str, str] = field(default_factory=dict)
 
     @property
     def survived(self) -> list[str]:
@@ -93,11 +120,26 @@ class QuirkRow:
         return {r: fs for r, fs in self.failed.items() if r not in self.breaks}
 
     @property
+    def undeclared_shifts(self) -> dict[str, str]:
+        return {r: w for r, w in self.shifted.items() if r not in self.declared_shifts}
+
+    @property
+    def missing_shifts(self) -> list[str]:
+        """Declared shifts the whole-suite run did not show (stale declarations)."""
+        if not self.full_family:
+            return []
+        return [r for r in self.declared_shifts if r not in self.shifted]
+
+    @property
     def status(self) -> str:
         if self.extra:
             return "over-kills " + ", ".join(sorted(self.extra))
         if self.survived:
             return "survives " + ", ".join(self.survived)
+        if self.undeclared_shifts:
+            return "undeclared shift to inconclusive: " + ", ".join(sorted(self.undeclared_shifts))
+        if self.missing_shifts:
+            return "declared shift not seen: " + ", ".join(sorted(self.missing_shifts))
         if self.unjudged:
             return "not yet provable (no scenario for " + ", ".join(self.unjudged) + ")"
         return "killed"
@@ -107,27 +149,43 @@ class QuirkRow:
         return self.status == "killed" or self.status.startswith("not yet provable")
 
 
-def run_quirk(name: str, fams: Iterable[str] | None = None) -> QuirkRow:
+def run_quirk(name: str, fams: Iterable[str] | None = None, *, full: bool = True) -> QuirkRow:
+    """The quirk's row: the whole suite in its first applicable family (unless `full` is
+    False), the scenarios of its named requirements in the others."""
     q = quirk(name)
     every = scenarios()
     judged = {r for s in every.values() for r in s.requirements}
-    row = QuirkRow(name, q.breaks, quirk_scenarios(name), [r for r in q.breaks if r not in judged])
-    for fam in fams or families():
-        if not any(catalog()[r].applies_to(fam) for r in q.breaks):
+    row = QuirkRow(
+        name,
+        q.breaks,
+        named_scenarios(name),
+        [r for r in q.breaks if r not in judged],
+        declared_shifts=dict(q.shifts),
+    )
+    wanted = set(fams) if fams is not None else None
+    for fam in applicable_families(name):
+        if wanted is not None and fam not in wanted:
             continue
         row.families.append(fam)
-        spec = DeviceSpec(name=f"{name}-{fam}", family=fam, quirks=(name,))
-        cache = ScenarioCache()
-        per_req: dict[str, list] = {}
-        for sc_name in row.scenarios:
-            outcome = cache.outcome(spec, every[sc_name])
-            for req in outcome.scenario.requirements:
-                per_req.setdefault(req, []).append(judge(req, outcome, spec.name))
-        row.verdicts[fam] = {}
-        for req, results in per_req.items():
-            verdict, _ = fold_results(results)
-            row.verdicts[fam][req] = verdict.value
-            if verdict is Verdict.FAIL:
+        if full and not row.full_family:
+            row.full_family = fam
+            verdicts = quirk_verdicts((name,), fam)
+            clean = clean_verdicts(fam)
+            for req, (v, why) in verdicts.items():
+                if v in SHIFTED and clean[req][0] is Verdict.PASS:
+                    row.shifted[req] = why
+        else:
+            spec = DeviceSpec(name=f"{name}-{fam}", family=fam, quirks=(name,))
+            sc_cache = ScenarioCache()
+            per_req: dict[str, list] = {}
+            for sc_name in row.scenarios:
+                outcome = sc_cache.outcome(spec, every[sc_name])
+                for req in outcome.scenario.requirements:
+                    per_req.setdefault(req, []).append(judge(req, outcome, spec.name))
+            verdicts = {req: fold_results(results) for req, results in per_req.items()}
+        row.verdicts[fam] = {req: v.value for req, (v, _) in verdicts.items()}
+        for req, (v, _) in verdicts.items():
+            if v is Verdict.FAIL:
                 row.failed.setdefault(req, []).append(fam)
     return row
 
@@ -158,7 +216,10 @@ class KillMatrix:
                     "status": r.status,
                     "scenarios": r.scenarios,
                     "families": r.families,
+                    "full_family": r.full_family,
                     "failed": r.failed,
+                    "shifted": r.shifted,
+                    "declared_shifts": r.declared_shifts,
                 }
                 for r in self.rows
             ],
@@ -258,22 +319,30 @@ def _cell(row: QuirkRow, req: str) -> str:
         return f"**KILL** ({fams})" if named else f"**EXTRA FAIL** ({fams})"
     if named:
         return "no scenario" if req in row.unjudged else "**SURVIVES**"
+    if req in row.shifted:
+        return "*shift*" if req in row.declared_shifts else "**UNDECLARED SHIFT**"
     return ""
 
 
 def markdown(matrix: KillMatrix) -> str:
     reqs = list(catalog())
-    used = [r for r in reqs if any(r in row.breaks or r in row.failed for row in matrix.rows)]
+    used = [
+        r
+        for r in reqs
+        if any(r in row.breaks or r in row.failed or r in row.shifted for row in matrix.rows)
+    ]
     lines = [
         "# Kill matrix (generated: `python -m harness.conformance.killmatrix --write "
         "docs/kill-matrix.md`)",
         "",
         "Every quirk of the reference phone (`harness/device/sim/quirks.py`) must make fail "
-        "exactly the requirements it names. What was run per quirk: the scenarios of the "
-        f"requirements it names plus the smoke set ({', '.join(SMOKE)}), in every family where "
-        "a named requirement applies; the 'no others' claim holds for those scenarios. "
-        "**KILL** = the named requirement failed (families in brackets); **SURVIVES** = it did "
-        "not fail anywhere; **EXTRA FAIL** = a requirement the quirk does not name failed; "
+        "exactly the requirements it names. Per quirk the whole suite runs in its full family "
+        "(the first family where a requirement it names applies): the requirements failing there "
+        "and in the other families' runs of the named requirements' scenarios must be exactly "
+        "the named ones, and every requirement the clean phone passes that turns inconclusive "
+        "must be declared with its reason (`shifts`). **KILL** = the named requirement failed "
+        "(families in brackets); **SURVIVES** = it did not fail anywhere; **EXTRA FAIL** = a "
+        "requirement the quirk does not name failed; *shift* = pass -> inconclusive, declared; "
         "'no scenario' = no scenario judges it yet (not yet provable, not passed).",
         "",
         "## Clean phone",
@@ -288,9 +357,21 @@ def markdown(matrix: KillMatrix) -> str:
             text = v.value if v is Verdict.PASS else f"{v.value}: {why}"
             cells.append(text.replace("|", "/")[:90])
         lines.append(f"| {req} | " + " | ".join(cells) + " |")
-    lines += ["", "## Quirks", "", "| quirk | status | scenarios run |", "| --- | --- | --- |"]
+    lines += [
+        "",
+        "## Quirks",
+        "",
+        "| quirk | status | whole suite in | pass -> inconclusive (declared reason) |",
+        "| --- | --- | --- | --- |",
+    ]
     for row in matrix.rows:
-        lines.append(f"| {row.quirk} | {row.status} | {', '.join(row.scenarios)} |")
+        shifts = "; ".join(
+            f"{r}: {row.declared_shifts.get(r, 'UNDECLARED')}" for r in sorted(row.shifted)
+        )
+        lines.append(
+            f"| {row.quirk} | {row.status} | {row.full_family or '-'} | "
+            f"{shifts.replace('|', '/') or '-'} |"
+        )
     lines += ["", "## Quirks x requirements", ""]
     lines.append("| quirk | " + " | ".join(used) + " |")
     lines.append("| --- | " + " | ".join("---" for _ in used) + " |")

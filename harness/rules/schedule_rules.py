@@ -31,15 +31,20 @@ from harness.rules.capture_gaps import gap_between
 from harness.rules.finding import Finding, Verdict
 from harness.rules.registry import RuleContext, finding, rule
 from harness.rules.tolerance import DelayWindow, tolerance_of
-from harness.spec.macros import template_regex
+from harness.spec.macros import expand, template_regex
 
 # -- harness tolerances (not spec facts) -------------------------------------------
+# Each is pinned by a case just inside and one just outside
+# (tests/rules/test_schedule_boundaries.py; RESYNC-PERIODIC's by the status-rule tests).
 TIMING_TOLERANCE = 5.0  # seconds a scheduled request may be early or late
 CYCLE_GAP = 30.0  # requests closer than this after the previous one belong to one resync
 RELEASE_WINDOW = 60.0  # a resync held for a call must come this soon after the call ends
 FAILOVER_WINDOW = 120.0  # the next A record must be tried this soon after the lookup
 ALL_DOWN_SYSLOG_WINDOW = 120.0  # the error must reach syslog this soon after the lookup
 NAT_BREAKS_TFTP = ("port-restricted", "symmetric")  # netsim kinds whose filtering drops TFTP
+# TFTP ERROR code 1, "File not found" (RFC 1350): the TFTP form of a 404, which the status
+# rules judge; TFTP-RESYNC counts it as an answer, not as a broken transfer.
+TFTP_FILE_NOT_FOUND = 1
 
 
 # -- helpers -----------------------------------------------------------------------
@@ -368,6 +373,12 @@ def redirect_preprov(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding
         return [finding(rid, Verdict.INCONCLUSIVE, why, timeline)]
     t0 = got_pre[0].time
     later = [r for r in reqs if r.time > t0]
+    if not later:
+        why = (
+            f"after the preprovisioning profile {pre} the device made no further request, so "
+            "nothing shows which rule it uses (a missing resync is RESYNC-PERIODIC's to judge)"
+        )
+        return [finding(rid, Verdict.INCONCLUSIVE, why, timeline, got_pre[0])]
     remote_reqs = [r for r in later if request_path(r) == remote]
     if not remote_reqs:
         why = f"after the preprovisioning profile {pre} pointed the device at {remote}, it never asked for {remote}"
@@ -588,10 +599,7 @@ def tftp_default_rule(timeline: DeviceTimeline, ctx: RuleContext) -> list[Findin
     first = reqs[0]
     values = _identity_values(timeline, ctx)
     template = _rule_url(factory)
-    expected = template
-    for k in ("PN", "MA", "SN"):
-        if k in values:
-            expected = expected.replace(f"${k}", values[k])
+    expected = expand(template, values)  # the file a device with these values asks for
     path, scheme = request_path(first), request_scheme(first)
     if scheme != "tftp" or not template_regex(template, values).fullmatch(path):
         why = f"with the factory rule {factory!r} the first request was {scheme} {path}; expected TFTP {expected} (relative to the TFTP root)"
@@ -609,7 +617,7 @@ def tftp_resync(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
     images = [t for t in reads if _is_firmware(t, firmware)]
     if not profiles:
         return [finding(rid, Verdict.INCONCLUSIVE, "the device made no TFTP resync", timeline)]
-    bad = [t for t in profiles if t.outcome != "complete" and t.error_code != 1]
+    bad = [t for t in profiles if t.outcome != "complete" and t.error_code != TFTP_FILE_NOT_FOUND]
     good = [t for t in profiles if t.outcome == "complete"]
     if bad and not good:
         t = bad[0]

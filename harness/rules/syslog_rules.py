@@ -19,9 +19,11 @@ from harness.rules.finding import Finding, Verdict
 from harness.rules.registry import RuleContext, finding, rule
 from harness.spec.macros import template_regex, unexpanded_macros
 
-# Harness tolerances (not spec facts): how far a message may be from its attempt.
+# Harness tolerances (not spec facts): how far a message may be from its attempt. Each is
+# pinned by a case just inside and one just outside (tests/rules/test_syslog_boundaries.py).
 REQUEST_BEFORE = 5.0  # a request message may precede the request by this much
-REQUEST_AFTER = 1.0
+REQUEST_AFTER = 1.0  # ... or follow it by this much (UDP syslog and TCP race on the wire);
+# a result message may also come this much before the attempt's last request
 RESULT_AFTER = 30.0  # a result message must follow the attempt's end within this
 
 REQUEST_ROLES = ("request", "upgrade_request")

@@ -157,17 +157,25 @@ STAGES = ["/fw/a-2.0.0.loads", "/fw/a-3.0.0.loads"]
 
 
 @pytest.mark.parametrize(
-    ("fetched", "verdict"),
+    ("fetched", "verdict", "reason"),
     [
-        (STAGES, Verdict.PASS),
-        ([STAGES[1]], Verdict.FAIL),  # skipped the intermediate stage
-        ([STAGES[0]], Verdict.FAIL),  # stopped half-way
+        (STAGES, Verdict.PASS, "the 2 stages were fetched one after another"),
+        # skipped the intermediate stage
+        ([STAGES[1]], Verdict.FAIL, f"stage 2 ({STAGES[1]}) was requested before stage 1"),
+        # came back to the final stage after the intermediate one: still out of order
+        (
+            [STAGES[1], STAGES[0], STAGES[1]],
+            Verdict.FAIL,
+            f"stage 2 ({STAGES[1]}) was requested before stage 1",
+        ),
+        ([STAGES[0]], Verdict.FAIL, "the upgrade stopped after 1 of 2 stages"),  # half-way
     ],
 )
-def test_multistage_order(fetched, verdict):
+def test_multistage_order(fetched, verdict, reason):
     obs = [http(T0)] + [http(T0 + 10 * (i + 1), p) for i, p in enumerate(fetched)]
     f = judge("UPGRADE-MULTISTAGE", obs, upgrade_stages=STAGES, firmware_paths=STAGES)
     assert f.verdict is verdict, f.why
+    assert reason in f.why
 
 
 # -- REDIRECT-PREPROV ----------------------------------------------------------------

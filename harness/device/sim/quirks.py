@@ -1,7 +1,9 @@
 """The catalog of named quirks: documented deviations of the reference phone from the spec.
 
-A quirk is data: the requirement IDs it breaks, a sentence saying what the
-faulty firmware does, and the `Behaviour` fields it changes. The engine and the
+A quirk is data: the requirement IDs it breaks (exactly the requirements that
+fail over the whole conformance suite), the requirements it leaves unjudgeable
+(`shifts`: pass -> inconclusive, each with its reason), a sentence saying what
+the faulty firmware does, and the `Behaviour` fields it changes. The engine and the
 adapters consult one `Behaviour` (built by `behaviour_for(names)`), never a
 quirk name, so a deviation lives in exactly one field. No I/O and no spec
 numbers here: a quirk changes *how* the phone reads the spec, not the spec.
@@ -75,10 +77,20 @@ class Quirk:
     breaks: tuple[str, ...]  # requirement IDs (harness.spec.catalog) this quirk makes fail
     doc: str
     changes: MappingProxyType[str, Any]
+    # requirement ID -> why it can no longer be judged: the requirements the clean phone
+    # passes that turn inconclusive (or skipped) under this quirk, over the whole suite
+    shifts: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
-def _q(name: str, breaks: tuple[str, ...], doc: str, **changes: Any) -> Quirk:
-    return Quirk(name, breaks, doc, MappingProxyType(changes))
+def _q(
+    name: str,
+    breaks: tuple[str, ...],
+    doc: str,
+    *,
+    shifts: dict[str, str] | None = None,
+    **changes: Any,
+) -> Quirk:
+    return Quirk(name, breaks, doc, MappingProxyType(changes), MappingProxyType(shifts or {}))
 
 
 def _over(**rows: Action) -> MappingProxyType[str, Action]:
@@ -90,10 +102,14 @@ QUIRKS: dict[str, Quirk] = {
     for q in (
         _q(
             "ua-missing-serial",
-            ("UA-FORMAT",),
+            ("UA-FORMAT", "TLS-GENERIC-CERT"),
             "The User-Agent leaves out the unit's serial (and MAC): `cisco/CP-8831-3PCC ()`. "
-            "UA-IDENTITY cannot be judged on such a User-Agent (inconclusive), so only "
-            "UA-FORMAT is named.",
+            "A unit presenting the generic certificate is known by its User-Agent only, so "
+            "TLS-GENERIC-CERT fails too.",
+            shifts={
+                "UA-IDENTITY": "a User-Agent without the serial is not in the family format: "
+                "there is no identity in it to compare",
+            },
             ua_identity=False,
         ),
         _q(
@@ -190,6 +206,7 @@ QUIRKS: dict[str, Quirk] = {
             "silent-syslog",
             ("SYSLOG-REQUEST", "SYSLOG-RESULT", "DNS-ALL-DOWN"),
             "No syslog message is sent, whatever the templates say.",
+            shifts={"SYSLOG-MACROS": "no syslog message to judge"},
             syslog_enabled=False,
         ),
         _q(
@@ -232,6 +249,13 @@ QUIRKS: dict[str, Quirk] = {
             "get-as-post",
             ("HTTP-GET",),
             "A plain rule (no `[--post x]`) is fetched with POST and an empty body.",
+            shifts={
+                "RESYNC-PERIODIC": "the lab server answers GET only, so no resync succeeds "
+                "and there is no period to time",
+                "UPGRADE-PROTO": "no resync succeeds, so no Upgrade_Rule is reached and no "
+                "firmware is requested",
+                "UPGRADE-MULTISTAGE": "no resync succeeds, so no firmware stage is requested",
+            },
             get_as_post=True,
         ),
         _q(
@@ -244,12 +268,31 @@ QUIRKS: dict[str, Quirk] = {
             "no-periodic-resync",
             ("RESYNC-PERIODIC",),
             "After a success no periodic resync is scheduled.",
+            shifts={
+                "HTTP-200": "a class-A success is judged by the next attempt, Resync_Periodic "
+                "later; there is none",
+                "HTTP-VERSIONS": "the HTTP/1.0 and chunked answers are class-A successes judged "
+                "by the next attempt; there is none",
+                "PROFILE-AES": "the decrypted profile is a class-A success judged by the next "
+                "attempt; there is none",
+                "PROFILE-GZIP": "the decompressed profile is a class-A success judged by the "
+                "next attempt; there is none",
+                "RESYNC-IDLE": "no resync falls due during the calls",
+                "REDIRECT-PREPROV": "no resync after the preprovisioning profile, so no "
+                "Profile_Rule is used, right or wrong",
+            },
             periodic_resync=False,
         ),
         _q(
             "no-powerup-resync",
             ("RESYNC-POWERUP",),
             "No resync at power-up, whatever Resync_On_Reset says.",
+            shifts={
+                "TFTP-DHCP66": "the factory phone makes no request at all in the factory-TFTP "
+                "scenario",
+                "TFTP-DEFAULT-RULE": "the factory phone makes no request at all in the "
+                "factory-TFTP scenario",
+            },
             powerup_resync=False,
         ),
         _q(
@@ -328,12 +371,22 @@ QUIRKS: dict[str, Quirk] = {
             "tftp-ignore-option-66",
             ("TFTP-DHCP66",),
             "The TFTP server from DHCP option 66 is ignored: a rule with no server fails.",
+            shifts={
+                "TFTP-DEFAULT-RULE": "the factory rule names no server, so the phone makes no "
+                "request to compare",
+                "REDIRECT-PREPROV": "the preprovisioning profile sits behind a rule with no "
+                "server: it is never fetched",
+            },
             dhcp_option_66=False,
         ),
         _q(
             "wrong-default-rule",
             ("TFTP-DEFAULT-RULE",),
             "The factory Profile_Rule is the literal `/device.cfg`, not `/<product>.cfg`.",
+            shifts={
+                "REDIRECT-PREPROV": "the factory rule asks for /device.cfg, so the "
+                "preprovisioning profile (/<product>.cfg) is never fetched",
+            },
             factory_profile_rule="/device.cfg",
         ),
         _q(
