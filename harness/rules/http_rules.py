@@ -103,7 +103,7 @@ def ua_identity(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
     why = (
         f"the User-Agent of all {len(uas)} requests names {named}, as "
         + " and ".join(s.name for s in compared)
-        + " say"
+        + (" say" if len(compared) > 1 else " says")
     )
     reqs = [r for r, _ in uas]
     return [finding("UA-IDENTITY", Verdict.PASS, why, timeline, reqs[0], also=reqs[1:])]

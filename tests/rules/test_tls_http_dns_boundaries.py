@@ -170,7 +170,7 @@ def test_ua_identity_compares_without_case_and_reports_both_values():
     other = http(2, url="/x.cfg", ua=f"cisco/{PRODUCT} (99999ZZ00000)")
     f = verdict("UA-IDENTITY", [http(1), other])
     assert f.why == (
-        "GET /x.cfg: User-Agent names serial '99999ZZ00000' but the device's configured "
+        "GET /x.cfg: the User-Agent names serial '99999ZZ00000' but the device's configured "
         f"identity says '{SERIAL}'"
     )
     assert f.frames == other.evidence.frames
@@ -204,10 +204,10 @@ def test_ua_identity_from_the_certificate_not_from_the_generic_one():
     unknown = context(identity=False)
     generic = _cert_handshake({"OU": "cisco.com", "L": "ciscogeneric", "ST": "ciscogeneric"})
     f = verdict("UA-IDENTITY", [generic, http(1)], unknown)
-    assert f.verdict is Verdict.INCONCLUSIVE and "identity is unknown" in f.why
+    assert f.verdict is Verdict.INCONCLUSIVE and "no source of the device's identity" in f.why
     own = _cert_handshake({"OU": PRODUCT, "L": SERIAL})
     f = verdict("UA-IDENTITY", [own, http(1)], unknown)
-    assert f.verdict is Verdict.PASS and "the device's client certificate" in f.why
+    assert f.verdict is Verdict.PASS and "its client certificate" in f.why
     mpp = RuleContext(load_family("cisco-mpp"), DeviceIdentity())
     by_mac = _cert_handshake({"OU": "CP-8841-3PCC", "ST": "00:0E:08:AB:CD:00"})
     f = verdict("UA-IDENTITY", [by_mac, http(1, ua=f"Cisco-CP-8841-3PCC/11.0 ({MAC})")], mpp)
@@ -293,10 +293,8 @@ def test_ua_identity_without_a_family_user_agent_or_identity():
     assert f.why == "no User-Agent in the family format to compare"
     first = http(1)
     f = verdict("UA-IDENTITY", [first], context(identity=False))
-    assert f.why == (
-        "the device's identity is unknown (no configured identity, no individual client "
-        "certificate)"
-    )
+    assert f.why.startswith("no source of the device's identity independent of its User-Agent")
+    assert "not judged against itself" in f.why
     assert f.frames == first.evidence.frames
 
 
@@ -311,12 +309,12 @@ def test_ua_identity_product_from_the_certificate():
     f = verdict("UA-IDENTITY", [own, http(1)], context(identity=False))
     assert f.verdict is Verdict.FAIL
     assert f.why == (
-        f"GET /CP-8831-3PCC.cfg: User-Agent names product '{PRODUCT}' but the device's client "
-        "certificate says 'CP-8841-3PCC'"
+        f"GET /CP-8831-3PCC.cfg: the User-Agent names product '{PRODUCT}' but its client "
+        f"certificate (OU=CP-8841-3PCC, L={SERIAL}) says 'CP-8841-3PCC'"
     )
     same = _cert_handshake({"OU": PRODUCT, "L": SERIAL})
     f = verdict("UA-IDENTITY", [same, http(1)], context(identity=False))
-    assert f.why.endswith(", as the device's client certificate says")
+    assert f.why.endswith(f", as its client certificate (OU={PRODUCT}, L={SERIAL}) says")
 
 
 def test_http_get_fail_points_at_the_request():
