@@ -4,7 +4,7 @@ The whole suite runs on the clean simulated phone inside one run capture
 (harness.conformance.wire), each scenario's pcap is cut out and retimed, and
 `harness analyze --scenario`'s judging (harness.analyze.scenario.rejudge)
 re-judges it. Then every quirk of the kill matrix runs the scenarios the kill
-matrix runs for it (`killmatrix.quirk_scenarios`), in the first family where
+matrix names for it (`killmatrix.named_scenarios`), in the first family where
 what it breaks applies, and must be caught from its pcaps as it is live.
 
 Accepted differences, and only these:
@@ -23,7 +23,7 @@ import shutil
 import pytest
 
 from harness.conformance import twin
-from harness.conformance.killmatrix import quirk_scenarios
+from harness.conformance.killmatrix import named_scenarios
 from harness.conformance.runner import DeviceSpec
 from harness.conformance.scenario import scenarios
 from harness.conformance.wire import run_captured
@@ -109,7 +109,7 @@ def test_quirk_is_caught_from_its_pcap_as_it_is_live(tmp_path, name):
     _need_capture()
     fam = _family_for(name)
     spec = DeviceSpec(name=name, family=fam, quirks=(name,))
-    run = run_captured(spec, tmp_path, scenario_names=quirk_scenarios(name))
+    run = run_captured(spec, tmp_path, scenario_names=named_scenarios(name))
     if run.notes:
         pytest.skip(f"no run capture: {'; '.join(run.notes)}")
     records = twin.twin_records(run, spec)
