@@ -39,6 +39,7 @@ from harness.observe.events import (
     TftpTransfer,
     TlsHandshake,
 )
+from harness.report.untrusted import printable
 
 # what tshark is asked for: the frames that carry one of the compared facts
 DISPLAY_FILTER = (
@@ -414,4 +415,4 @@ def render_verification(items: list[CaptureVerification]) -> str:
                 head + f"{v.facts_compared} facts compared, {len(v.disagreements)} disagreements"
             )
             lines.extend("  " + d.text() for d in v.disagreements)
-    return "\n".join(lines) + "\n"
+    return "\n".join(printable(line) for line in lines) + "\n"
