@@ -441,7 +441,7 @@ def _run(args: argparse.Namespace) -> int:
         run_report = analysis_run(
             timelines,
             findings,
-            args.pcap,
+            names,
             family=family.name,
             parameters={**file_params, **cli_params},
             meta={"family": family.name, "notes": notes},
