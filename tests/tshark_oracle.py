@@ -35,6 +35,8 @@ def _values(pkt, name: str) -> str:  # noqa: ANN001 - a pyshark packet
     if name == "frame.number":
         return str(pkt.number)
     layer, _, rest = name.lower().partition(".")
+    if layer == "frame":  # pyshark keeps the frame's own fields apart from the layers
+        return str(pkt.frame_info.get_field_value(rest.replace(".", "_")) or "")
     out = _from(pkt, lambda lay: lay.layer_name == layer, rest.replace(".", "_"))
     if not out:  # a protocol nested in another (x509sat in tls): its fields keep their prefix
         out = _from(pkt, lambda lay: True, name.lower().replace(".", "_"))
