@@ -83,6 +83,8 @@ def test_conform_report(tmp_path):
     assert page_problems(page) == []
     pcaps = sorted(p.relative_to(out).as_posix() for p in (out / "captures").glob("*.pcapng"))
     assert pcaps and set(pcaps) <= set(_links(page))  # every scenario's pcap is linked
+    whole = [p.relative_to(out).as_posix() for p in out.glob("work/capture/run-*.pcapng")]
+    assert whole and set(whole) <= set(_links(page))  # and the run's capture they came from
 
 
 def test_analyze_report(tmp_path):
