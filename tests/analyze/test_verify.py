@@ -2,7 +2,8 @@
 
 The reference captures (curl, tftp-hpa, logger, dnsmasq against stock servers) and a
 crafted DNS exchange must show no disagreement; a fault injected into the analyzer (a
-field dropped or changed, a transaction lost) must be reported with its frame."""
+field dropped or changed, a transaction lost) must be reported with its frame, and so
+must a capture rewritten (scapy) into something the two read differently."""
 
 from __future__ import annotations
 
@@ -227,3 +228,50 @@ def test_help_says_it_is_slow(capsys):
         main(["analyze", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "--verify" in out and "SLOW" in out
+
+
+def test_without_tshark_the_report_says_why_and_the_verdicts_stand(tmp_path, monkeypatch):
+    from harness.analyze import verify
+
+    monkeypatch.setattr(verify.shutil, "which", lambda name: None)
+    out = tmp_path / "report.json"
+    cap = CAPTURES / "http-404-retry-too-soon.pcapng"
+    args = ["analyze", str(cap), "--verify", "--format", "json", "--out", str(out),
+            "--param", "Resync_Error_Retry_Delay=30"]  # fmt: skip
+    assert main(args) == 1  # HTTP-404 fails as without --verify
+    report = json.loads(out.read_text())
+    jsonschema.validate(report, SCHEMA)
+    (verified,) = report["verify"]
+    assert verified["agree"] is False and verified["facts_compared"] == 0
+    assert "tshark is not installed" in verified["error"]
+
+
+def _fold_user_agent(src: Path, dst: Path) -> None:
+    """The first request's User-Agent rewritten (scapy) into an obsolete line folding
+    (RFC 9112 5.2), same length, so TCP sequence numbers still hold."""
+    from scapy.layers.inet import IP, TCP
+    from scapy.utils import rdpcap, wrpcap
+
+    old, new = b" (88012BA01234)", b"\r\n\t88012BA01234"
+    frames, done = [], False
+    for p in rdpcap(str(src)):
+        if not done and p.haslayer(TCP) and old in bytes(p[TCP].payload):
+            raw = bytes(p[TCP].payload).replace(old, new)
+            p[TCP].remove_payload()
+            p[TCP].add_payload(raw)
+            del p[IP].chksum, p[TCP].chksum
+            done = True
+        frames.append(p)
+    assert done
+    wrpcap(str(dst), frames)
+
+
+def test_a_folded_header_read_two_ways_is_reported(tmp_path):
+    """A capture the two read differently: the analyzer unfolds the obs-fold (as RFC 9112
+    allows a recipient to), tshark keeps the first line only; --verify says so."""
+    cap = tmp_path / "folded.pcap"
+    _fold_user_agent(CAPTURES / "http-404-retry-ok.pcapng", cap)
+    verified = _analyze(tmp_path, cap)
+    assert [tuple(d.values()) for d in verified["disagreements"]] == [
+        (4, "http-request", "user-agent", "cisco/CP-8831-3PCC 88012BA01234", "cisco/CP-8831-3PCC")
+    ]
