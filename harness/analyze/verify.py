@@ -12,7 +12,7 @@ the ServerHello's chosen suite. Frame numbers are compared by matching: a tshark
 fact counts as the analyzer's only when its frame is one of the observation's
 evidence frames; anything left on one side is reported as seen by one only (so a second ClientHello
 after a HelloRetryRequest, which the analyzer folds into one handshake, shows as
-tshark's only).
+tshark's only: a known limit).
 
 What must not live here: no rules or verdicts, no dissection of our own (the
 analyzer's facts are its observations as they are), nothing on the analyzer's
