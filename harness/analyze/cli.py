@@ -38,6 +38,7 @@ from harness.analyze.render import (
     render_text,
 )
 from harness.analyze.tls import TlsOptions, profile_rule_hosts
+from harness.analyze.verify import render_verification
 from harness.capture.fileset import FileSetError, expand_paths
 from harness.capture.reader import CaptureFormatError, uncompressed_size
 from harness.fleet.cluster import ClusterError
@@ -181,6 +182,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--devices", metavar="TOML", help="the devices, as a `harness conform --devices` file"
     )
 
+    # -- tshark cross-check (issue 16 item 3; harness/analyze/verify.py) ------------------
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="also dissect each capture with tshark (through pyshark) and report every fact "
+        "on which tshark and the analyzer disagree: HTTP method/URI/User-Agent/status, TFTP "
+        "opcode/file, DNS name/type, syslog, TLS hello suites/SNI, by frame (text: after the "
+        "report; json: the 'verify' field). SLOW: tshark takes seconds where the analyzer "
+        "takes milliseconds. --keylog is given to tshark too (decrypted HTTPS is compared). "
+        "Exit codes are the findings' as without it",
+    )
+
 
 def _tolerance_arg(text: str) -> float:
     try:
@@ -269,6 +282,22 @@ def _progress(names: list[str], show: bool) -> Iterator[Callable[[int], None] | 
         label = Path(names[0]).name + (f" +{len(names) - 1}" if len(names) > 1 else "")
         task = bar.add_task(label, total=size)
         yield lambda pos: bar.update(task, completed=pos, total=max(size, pos))
+
+
+def _verify(results: list, keylogs: list[str]) -> list:
+    """--verify: each capture file against tshark, with the key logs as one file."""
+    import tempfile
+
+    from harness.analyze.verify import verify_capture
+
+    with tempfile.TemporaryDirectory(prefix="harness-verify-") as tmp:
+        keylog = None
+        if keylogs:
+            keylog = str(Path(tmp) / "keylog.txt")
+            Path(keylog).write_text(
+                "\n".join(Path(k).read_text("utf-8", "replace") for k in keylogs), "utf-8"
+            )
+        return [verify_capture(r.path, r.observations, keylog=keylog) for r in results]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -366,6 +395,7 @@ def _run(args: argparse.Namespace) -> int:
     if stated:
         meta["devices"] = [d.describe() for d in stated]
     failed = any(f.verdict == "fail" for f in findings)
+    verified = _verify(results, args.keylog) if args.verify else None
     big = sum(len(tl.observations) for tl in timelines) > 5000
     if args.format == "json" and big:  # stream: neither all dicts nor the text in memory
         del observations
@@ -394,6 +424,8 @@ def _run(args: argparse.Namespace) -> int:
             )
         for note in notes:
             print(f"harness analyze: {printable(note)}", file=err)
+        if verified is not None:  # a streamed report has no room for it: on stderr
+            err.write(render_verification(verified))
         return 1 if failed else 0
     report = build_report(
         captures=results,
@@ -402,12 +434,14 @@ def _run(args: argparse.Namespace) -> int:
         meta=meta,
         other_clients=other_clients,
     )
+    if verified is not None:
+        report["verify"] = [v.to_dict() for v in verified]
     run_report = None
     if args.format in ("html", "junit"):
         run_report = analysis_run(
             timelines,
             findings,
-            args.pcap,
+            names,
             family=family.name,
             parameters={**file_params, **cli_params},
             meta={"family": family.name, "notes": notes},
@@ -422,6 +456,10 @@ def _run(args: argparse.Namespace) -> int:
         text = render_report_junit(run_report)
     else:
         text = {"json": dumps, "text": render_text}[args.format](report)
+        if verified is not None and args.format == "text":
+            text += render_verification(verified)
+    if verified is not None and args.format in ("html", "junit"):
+        err.write(render_verification(verified))  # not part of these formats: on stderr
     if args.out:
         try:
             Path(args.out).write_text(text, "utf-8")

@@ -255,17 +255,16 @@ def analysis_run(
     info.setdefault("captures", [str(p) for p in paths])
     if others:
         info["other clients"] = others
-    return RunReport(meta=info, devices=devices)
+    return RunReport(meta=info, devices=devices, captures=paths)
 
 
 def capture_links(run: RunReport, out: str | Path | None) -> dict[str, str]:
     """Capture path -> link for the page: relative to the report's directory when written."""
     links: dict[str, str] = {}
     base = Path(out).resolve().parent if out else None
-    for d in run.devices:
-        for p in d.captures:
-            target = Path(p).resolve()
-            links[str(p)] = os.path.relpath(target, base) if base else target.as_uri()
+    for p in run.capture_files():
+        target = Path(p).resolve()
+        links[str(p)] = os.path.relpath(target, base) if base else target.as_uri()
     return links
 
 

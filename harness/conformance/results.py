@@ -101,8 +101,9 @@ def build_run_report(
     specs = list(specs)
     capture_dir = capture_dir or workdir / "captures"
     outcomes = {spec.name: load_outcomes(workdir, spec.name) for spec in specs}
+    run_captures = list(run_captures)
     files = write_scenario_captures(
-        list(run_captures), outcomes, capture_dir, {s.name: s.describe() for s in specs}
+        run_captures, outcomes, capture_dir, {s.name: s.describe() for s in specs}
     )
     devices = []
     records = []
@@ -134,7 +135,12 @@ def build_run_report(
         devices.append(
             device_run(spec, judged, identity=ident, only=only or None, captures=captures)
         )
-    return RunReport(meta=dict(meta or {}), devices=devices, scenarios=records)
+    return RunReport(
+        meta=dict(meta or {}),
+        devices=devices,
+        scenarios=records,
+        captures=[p for p in run_captures if Path(p).is_file()],  # the whole run's capture
+    )
 
 
 def write_run_reports(

@@ -72,8 +72,39 @@ def _family(name: str) -> Family | None:
         return None
 
 
-def _anchor(device_index: int, req_id: str) -> str:
-    return f"d{device_index}-{req_id}"
+def _anchor(device_index: int, req_id: str, nth: int = 0) -> str:
+    """The id of a finding's entry: the first finding of a requirement takes the matrix
+    cell's target, later ones a numbered id (ids are unique on the page)."""
+    base = f"d{device_index}-{req_id}"
+    return base if nth == 0 else f"{base}-{nth + 1}"
+
+
+def _listed_keylog(p: Path) -> bool:
+    """Empty key logs are not listed (a missing one is: it shows as not copied)."""
+    try:
+        return Path(p).stat().st_size > 0
+    except OSError:
+        return True
+
+
+# more evidence files than this are grouped in a collapsed <details>
+COLLAPSE_OVER = 6
+
+
+def _file_groups(
+    captures: list[Path], keylogs: list[Path], links: Mapping[str, str]
+) -> dict[str, Any]:
+    """Evidence files grouped by kind, for the page: captures, then non-empty key logs."""
+    groups = [
+        ("captures", [Evidence(Path(p).name, links.get(str(p))) for p in captures]),
+        (
+            "TLS key logs",
+            [Evidence(Path(p).name, links.get(str(p))) for p in keylogs if _listed_keylog(p)],
+        ),
+    ]
+    groups = [(name, files) for name, files in groups if files]
+    total = sum(len(files) for _, files in groups)
+    return {"groups": groups, "total": total, "collapsed": total > COLLAPSE_OVER}
 
 
 def _evidence(
@@ -91,7 +122,8 @@ def _evidence(
         src.startswith("capture:") and links.get(src.removeprefix("capture:")) for src in f.evidence
     )
     if with_device_files and not own_capture:
-        for p in [*device.captures, *device.keylogs]:
+        keylogs = [p for p in device.keylogs if _listed_keylog(p)]
+        for p in [*device.captures, *keylogs]:
             if str(p) not in seen:
                 kind = "TLS key log" if p in device.keylogs else "capture"
                 out.append(Evidence(f"{kind} {p.name}", links.get(str(p))))
@@ -99,7 +131,7 @@ def _evidence(
 
 
 def _finding_view(
-    f: Finding, device: DeviceRun, index: int, links: Mapping[str, str]
+    f: Finding, device: DeviceRun, index: int, links: Mapping[str, str], nth: int = 0
 ) -> FindingView:
     req = catalog().get(f.rule)
     return FindingView(
@@ -109,7 +141,7 @@ def _finding_view(
         why=f.why,
         frames=", ".join(map(str, f.frames)),
         evidence=_evidence(f, device, links, with_device_files=f.verdict is Verdict.FAIL),
-        anchor=_anchor(index, f.rule),
+        anchor=_anchor(index, f.rule, nth),
     )
 
 
@@ -183,9 +215,11 @@ def _tls_view(
     }
 
 
-def _timeline_view(device: DeviceRun, family: Family | None) -> list[dict[str, Any]]:
+def _timeline_view(
+    device: DeviceRun, family: Family | None, index: int = 0
+) -> list[dict[str, Any]]:
     lanes = []
-    for session in device.timeline_sessions():
+    for n, session in enumerate(device.timeline_sessions()):
         params = {**device.parameters, **session.parameters}
         lane = build_lane(session.name, session.observations, params, family)
         if not lane.marks:
@@ -193,7 +227,9 @@ def _timeline_view(device: DeviceRun, family: Family | None) -> list[dict[str, A
         lanes.append(
             {
                 "name": session.name,
-                "svg": Markup(lane_svg(lane, title=f"{device.id}: {session.name}")),
+                "svg": Markup(
+                    lane_svg(lane, title=f"{device.id}: {session.name}", ident=f"d{index}-{n}")
+                ),
                 "marks": [
                     {
                         "at": "+" + format_duration(m.time),
@@ -313,7 +349,11 @@ def render_html(
     devices = []
     for i, d in enumerate(run.devices):
         family = _family(d.family)
-        views = [_finding_view(f, d, i, links) for f in d.findings]
+        nth: dict[str, int] = {}
+        views = []
+        for f in d.findings:
+            views.append(_finding_view(f, d, i, links, nth.get(f.rule, 0)))
+            nth[f.rule] = nth.get(f.rule, 0) + 1
         cells = {}
         for req_id in req_ids:
             found = d.findings_for(req_id)
@@ -343,14 +383,8 @@ def render_html(
                 },
                 "failures": [v for v in views if v.verdict == "fail"],
                 "others": [v for v in views if v.verdict != "fail"],
-                "files": [
-                    Evidence(
-                        ("TLS key log " if p in d.keylogs else "capture ") + p.name,
-                        links.get(str(p)),
-                    )
-                    for p in [*d.captures, *d.keylogs]
-                ],  # fmt: skip
-                "timelines": _timeline_view(d, family),
+                "files": _file_groups(d.captures, d.keylogs, links),
+                "timelines": _timeline_view(d, family, i),
                 "tls": _tls_view(d, family, links),
             }
         )
@@ -365,7 +399,12 @@ def render_html(
                 "judged": any(dv["cells"][req_id].verdict != "none" for dv in devices),
             }
         )
-    meta = {k: _meta_value(k, v) for k, v in run.meta.items() if v not in (None, "", [], {})}
+    made_from = _file_groups(run.capture_files(), [], links)
+    meta = {
+        k: _meta_value(k, v)
+        for k, v in run.meta.items()
+        if v not in (None, "", [], {}) and not (k == "captures" and made_from["total"])
+    }
     return (
         _environment()
         .get_template("report.html.j2")
@@ -379,5 +418,6 @@ def render_html(
             diff_problem=diff_problem,
             legend=Markup(legend_svg()),
             kill_matrix=_kill_matrix_view(run.kill_matrix),
+            captures=made_from,
         )
     )

@@ -185,6 +185,18 @@ class RunReport:
     devices: list[DeviceRun] = field(default_factory=list)
     kill_matrix: KillMatrixTable | None = None  # when the run had quirky simulated phones
     scenarios: list[ScenarioRecord] = field(default_factory=list)  # harness conform runs
+    captures: list[Path] = field(default_factory=list)  # every capture the run was made from
+
+    def capture_files(self) -> list[Path]:
+        """The captures the run was made from: the run's own list, then every device's and
+        scenario's, each once, in that order."""
+        seen: dict[str, Path] = {}
+        for p in [*self.captures, *(p for d in self.devices for p in d.captures)]:
+            seen.setdefault(str(p), Path(p))
+        for s in self.scenarios:
+            if s.capture is not None:
+                seen.setdefault(str(s.capture), Path(s.capture))
+        return list(seen.values())
 
     def requirement_ids(self, *, all_catalog: bool = True) -> list[str]:
         """Matrix rows: catalog order; IDs no device has a finding for are kept when

@@ -278,8 +278,10 @@ def _shape(m: Mark, x: float, colour: str, y: float = MARK_Y) -> str:
     return f'<circle cx="{x:.1f}" cy="{y}" r="6" fill="{colour}"/>'
 
 
-def lane_svg(lane: Lane, *, title: str = "") -> str:
-    """One lane as an inline <svg class="timeline"> (marks, delays, expected bands, axis)."""
+def lane_svg(lane: Lane, *, title: str = "", ident: str = "") -> str:
+    """One lane as an inline <svg class="timeline"> (marks, delays, expected bands, axis).
+    `ident` makes its element ids unique on a page of several lanes."""
+    arrow = f"arrow-{ident}" if ident else "arrow"
     span = lane.span or 1.0
     scale = (WIDTH - LEFT - RIGHT) / span
 
@@ -334,7 +336,7 @@ def lane_svg(lane: Lane, *, title: str = "") -> str:
         )
         out.append(
             f'<g class="delay"><line x1="{xa:.1f}" y1="{DELAY_Y}" x2="{xb:.1f}" y2="{DELAY_Y}" '
-            f'stroke="{colour}" stroke-width="2" marker-end="url(#arrow)"/>{label}'
+            f'stroke="{colour}" stroke-width="2" marker-end="url(#{arrow})"/>{label}'
             f"<title>delay {text} after class {g.after}; {why}</title></g>"
         )
     last_label_x = -1e9
@@ -356,7 +358,7 @@ def lane_svg(lane: Lane, *, title: str = "") -> str:
             f"({CLASS_MEANING.get(m.outcome, '')})</title></g>"
         )
     out.append(
-        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" '
+        f'<defs><marker id="{arrow}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" '
         'markerHeight="6" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
         'fill="context-stroke"/></marker></defs>'
     )

@@ -94,7 +94,33 @@ def copy_evidence(run: RunReport, out_dir: Path) -> tuple[dict[str, str], list[s
             continue
         used[name] = resolved
         links[str(src)] = f"{EVIDENCE_DIR}/{name}"
+    _link_run_captures(run, out_dir, links, notes)
     return links, notes
+
+
+def _link_run_captures(
+    run: RunReport, out_dir: Path, links: dict[str, str], notes: list[str]
+) -> None:
+    """The run's own captures (a conform run's whole capture): linked where they are when
+    inside `out_dir` (no copy of a large file), else copied beside the other evidence."""
+    base = out_dir.resolve()
+    for src in run.captures:
+        if str(src) in links:
+            continue
+        resolved = Path(src).resolve()
+        if not resolved.is_file():
+            notes.append(f"run capture {src} does not exist; not linked")
+        elif resolved.is_relative_to(base):
+            links[str(src)] = resolved.relative_to(base).as_posix()
+        else:
+            dest = out_dir / EVIDENCE_DIR / f"run-{resolved.name}"
+            try:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(resolved, dest)
+            except OSError as exc:
+                notes.append(f"cannot copy run capture {src}: {exc.strerror or exc}")
+                continue
+            links[str(src)] = f"{EVIDENCE_DIR}/{dest.name}"
 
 
 def _capture_entry(path: Path, link: str) -> dict[str, Any]:

@@ -147,9 +147,9 @@ def html_page(summary: dict[str, Any], phones: list[StormPhone], *, live: bool =
     ]
     failing = {f["phone"] for f in chk["failures"]}
     lanes = []
-    for p in [p for p in phones if p.id in failing][:MAX_LANES]:
+    for n, p in enumerate([p for p in phones if p.id in failing][:MAX_LANES]):
         lane = build_lane(p.id, p.observations, p.params.as_dict(), p.family)
-        lanes.append(lane_svg(lane, title=f"{p.id} {' '.join(p.quirks)}"))
+        lanes.append(lane_svg(lane, title=f"{p.id} {' '.join(p.quirks)}", ident=str(n)))
     text = escape(text_summary(summary))
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>reboot storm</title>"

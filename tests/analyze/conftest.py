@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.tshark_oracle import tshark_fields  # noqa: F401 - the tests import it from here
+
 
 def free_port(kind: int = socket.SOCK_DGRAM) -> int:
     with socket.socket(socket.AF_INET, kind) as s:
@@ -64,18 +66,6 @@ def loopback_capture(path: Path, bpf: str) -> Iterator[Path]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-def tshark_fields(path: Path, display_filter: str, fields: list[str], decode_as: list[str] = ()):
-    """Rows of tshark's dissection of a capture (one list of field values per packet)."""
-    cmd = ["tshark", "-r", str(path), "-n", "-Y", display_filter, "-T", "fields"]
-    for d in decode_as:
-        cmd += ["-d", d]
-    for f in fields:
-        cmd += ["-e", f]
-    cmd += ["-E", "separator=|", "-E", "occurrence=a", "-E", "aggregator=,"]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True).stdout
-    return [line.split("|") for line in out.splitlines() if line.strip()]
 
 
 @pytest.fixture

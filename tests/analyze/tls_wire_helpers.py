@@ -3,7 +3,6 @@ certificate variant, curl -k (accepts anything), and a spec-following Python cli
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import shutil
@@ -203,29 +202,17 @@ def tshark_http(cap: Path, keylog: Path) -> list[tuple[str, str, str, int]]:
     """(method, uri, user-agent, status) per exchange as tshark decrypts them, via pyshark
     (the tshark oracle). tshark waits for the end of a body delimited by the close, so body
     desegmenting is off: the status line shows at once."""
-    import pyshark
-    from pyshark.capture.capture import TSharkCrashException
-
-    class _FileCapture(pyshark.FileCapture):
-        def __del__(self) -> None:  # closed below; a second close at collection time
-            pass  # would run on whatever test is current, on a closed loop
+    from harness.analyze.verify import tshark_packets
 
     prefs = {"tls.keylog_file": str(keylog), "http.desegment_body": "FALSE"}
-    loop = asyncio.new_event_loop()  # pyshark needs one; other tests may have closed theirs
-    fc = _FileCapture(str(cap), display_filter="http", override_prefs=prefs, eventloop=loop)
     reqs, statuses = [], []
-    try:
-        for pkt in fc:
+    with tshark_packets(cap, "http", prefs=prefs) as pkts:
+        for pkt in pkts:
             h = pkt.http
             if hasattr(h, "request_method"):
                 reqs.append((h.request_method, h.request_uri, h.user_agent))
             elif hasattr(h, "response_code"):
                 statuses.append(int(h.response_code))
-    finally:
-        # every packet was read; tshark stopped at close may report a non-zero exit
-        with contextlib.suppress(TSharkCrashException):
-            fc.close()
-        loop.close()
     return [(*r, s) for r, s in zip(reqs, statuses, strict=True)]
 
 

@@ -2,10 +2,11 @@
 and window, the section-header comment and the embedded TLS key log (tshark is the oracle)."""
 
 import shutil
-import struct
 import subprocess
 
 import pytest
+from scapy.layers.inet import IP, UDP
+from scapy.layers.l2 import Ether
 
 from harness.capture.pcapwrite import write_pcapng
 from harness.capture.reader import CaptureReader
@@ -24,16 +25,9 @@ KEYLOG = b"CLIENT_RANDOM " + b"ab" * 32 + b" " + b"cd" * 48 + b"\n"
 
 
 def udp_frame(src: str, dst: str, payload: bytes = b"<134>hello") -> bytes:
-    a = bytes(int(x) for x in src.split("."))
-    b = bytes(int(x) for x in dst.split("."))
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28 + len(payload), 0, 0, 64, 17, 0, a, b)
-    return (
-        b"\x00" * 12
-        + b"\x08\x00"
-        + ip
-        + struct.pack("!HHHH", 40000, 514, 8 + len(payload), 0)
-        + payload
-    )
+    """A syslog datagram from `src` to `dst` on Ethernet (scapy builds it)."""
+    frame = Ether(src="00:00:00:00:00:00", dst="00:00:00:00:00:00") / IP(src=src, dst=dst)
+    return bytes(frame / UDP(sport=40000, dport=514) / payload)
 
 
 def test_retimer_maps_real_time_through_the_jumps():

@@ -15,6 +15,7 @@ import pytest
 
 from harness.cli import main
 from harness.device.sim.adapters.source import is_phone_address
+from tests.tshark_oracle import tshark_fields
 
 SCHEMA = json.loads(Path("/work/shared/spec/report.schema.json").read_text())
 ONLY = "HTTP-404,TLS-CLIENT-CERT,UA-FORMAT"
@@ -37,10 +38,6 @@ def _entry(report, name):
     return next(e for e in report["scenarios"] if e["name"] == name)
 
 
-def _tshark(*args):
-    return subprocess.run(["tshark", *args], capture_output=True, text=True).stdout
-
-
 def test_report_lists_every_scenario_with_its_pcap_and_validates(clean_run):
     out, report = clean_run
     if any("no capture" in n for n in report["meta"].get("notes", [])):
@@ -58,9 +55,7 @@ def test_report_lists_every_scenario_with_its_pcap_and_validates(clean_run):
 def test_pcap_holds_one_phone_in_virtual_time(clean_run):
     out, report = clean_run
     pcap = out / _entry(report, "http-404")["capture"]
-    rows = _tshark("-r", str(pcap), "-Y", "http.request", "-T", "fields",
-                   "-e", "frame.time_epoch", "-e", "ip.src")  # fmt: skip
-    got = [line.split("\t") for line in rows.splitlines()]
+    got = tshark_fields(pcap, "http.request", ["frame.time_epoch", "ip.src"])
     assert len(got) >= 2
     assert len({ip for _, ip in got}) == 1 and is_phone_address(got[0][1])
     # Resync_Error_Retry_Delay (3600 s) apart in the file, though the run took a second
@@ -73,9 +68,8 @@ def test_tshark_decrypts_the_https_with_the_embedded_key_log(clean_run):
     out, report = clean_run
     e = _entry(report, "tls-client-certificate")
     assert e["keylog"] and (out / e["keylog"]).read_text().strip()
-    lines = _tshark("-r", str(out / e["capture"]), "-Y", "http.request", "-T", "fields",
-                    "-e", "http.request.uri")  # fmt: skip
-    assert ".cfg" in lines
+    uris = tshark_fields(out / e["capture"], "http.request", ["http.request.uri"])
+    assert any(".cfg" in uri for (uri,) in uris)
 
 
 def test_analyze_scenario_rejudges_from_the_pcap(clean_run, capsys):

@@ -12,6 +12,7 @@ from harness.netsim.cleanup import _root_links
 from harness.netsim.nat import NAT_KINDS
 from harness.netsim.system import list_namespaces
 from harness.netsim.topology import Topology
+from tests.tshark_oracle import tshark_fields
 
 pytestmark = pytest.mark.needs_root
 
@@ -95,11 +96,7 @@ def test_capture_on_both_sides_of_the_router(netsim, tmp_path) -> None:
     lan_file, wan_file = lan.stop(), wan.stop()
 
     def sources(path) -> set[str]:
-        out = subprocess.run(
-            ["tshark", "-r", str(path), "-T", "fields", "-e", "ip.src"],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        return set(out.stdout.split())
+        return {s for (srcs,) in tshark_fields(path, "ip", ["ip.src"]) for s in srcs.split(",")}
 
     assert topo.ip("phone1") in sources(lan_file)
     assert topo.ip("phone1") not in sources(wan_file)

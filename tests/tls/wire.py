@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from harness.tls import TlsConversation
+from tests.tshark_oracle import tshark_fields as oracle_fields
 
 SERVER_NAME = "pv.example.test"
 
@@ -247,10 +248,5 @@ def openssl_session(
 
 
 def tshark_fields(pcap: Path, port: int, display_filter: str, *fields: str) -> list[list[str]]:
-    """tshark's dissection: one row per matching frame, one string per field."""
-    cmd = ["tshark", "-r", str(pcap), "-d", f"tcp.port=={port},tls", "-Y", display_filter,
-           "-T", "fields", "-E", "aggregator=,", "-E", "separator=\t"]  # fmt: skip
-    for f in fields:
-        cmd += ["-e", f]
-    res = subprocess.run(cmd, capture_output=True, timeout=60, check=True)
-    return [line.split("\t") for line in res.stdout.decode().splitlines() if line.strip()]
+    """tshark's dissection (through pyshark): one row per matching frame, one string per field."""
+    return oracle_fields(pcap, display_filter, fields, [f"tcp.port=={port},tls"])
