@@ -183,6 +183,7 @@ class Analyzer:
         self.failed: list[_FailedConnection] = []
         self.frame = 0
         self.now = 0.0
+        self.last_time: float | None = None  # timestamp of the last record `run` read
         self.stats = {
             "tcp_flows": 0,
             "tcp_flows_ignored": 0,
@@ -279,7 +280,7 @@ class Analyzer:
         sniff_sys, sniff_tftp = ports.sniff_syslog, ports.sniff_tftp
         tftp_ports = self.tftp_ports
         flows, ignored = self.flows, self.ignored
-        frame = self.frame
+        frame = begun = self.frame
         udp_wanted = dns_p | dhcp_p | tftp_p | syslog_p
         sniff_first = (60 if sniff_sys else -1, 0 if sniff_tftp else -1)
         tftp_packet = self.tftp.packet
@@ -391,6 +392,8 @@ class Analyzer:
                     if fl is None:
                         continue
             self._tcp(fl, pkt)
+        if frame != begun:
+            self.last_time = ts
         self.frame = frame
 
     # -- UDP ----------------------------------------------------------------------
