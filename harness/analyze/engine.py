@@ -284,6 +284,7 @@ class Analyzer:
         udp_wanted = dns_p | dhcp_p | tftp_p | syslog_p
         sniff_first = (60 if sniff_sys else -1, 0 if sniff_tftp else -1)
         tftp_packet = self.tftp.packet
+        dns_raw = self._dns_raw
         tcp_header = _TCP_HEADER
         for ts, lt, data in reader:
             frame += 1
@@ -322,6 +323,16 @@ class Analyzer:
                                 data[42:end],
                             ):
                                 continue
+                    elif dport in dns_p or sport in dns_p:
+                        if 42 <= end <= len(data):  # DNS: no Packet object either
+                            ulen = (data[38] << 8) | data[39]
+                            if ulen >= 8 and 34 + ulen < end:
+                                end = 34 + ulen
+                            dns_raw(
+                                frame, ts, data[26:30], sport, data[30:34], dport, data[6:12],
+                                data[42:end],
+                            )  # fmt: skip
+                            continue
                     elif (
                         dport not in udp_wanted
                         and sport not in udp_wanted
@@ -398,11 +409,25 @@ class Analyzer:
 
     # -- UDP ----------------------------------------------------------------------
     def _dns(self, pkt) -> None:  # noqa: ANN001 - Packet
-        src = (self._ip(pkt.src), pkt.sport)
-        dst = (self._ip(pkt.dst), pkt.dport)
-        if pkt.dport in self.ports.dns:
-            self._learn_mac(pkt.src, pkt.src_mac)
-        self.dns.packet(pkt.frame, pkt.time, src, dst, pkt.payload, self._device_key)
+        self._dns_raw(
+            pkt.frame, pkt.time, pkt.src, pkt.sport, pkt.dst, pkt.dport, pkt.src_mac, pkt.payload
+        )
+
+    def _dns_raw(
+        self,
+        frame: int,
+        ts: float,
+        src: bytes,
+        sport: int,
+        dst: bytes,
+        dport: int,
+        mac: bytes | None,
+        payload: bytes,
+    ) -> None:
+        if dport in self.ports.dns:
+            self._learn_mac(src, mac)
+        ip = self._ip
+        self.dns.packet(frame, ts, (ip(src), sport), (ip(dst), dport), payload, self._device_key)
 
     def _device_key(self, ip: str) -> DeviceKey:
         return DeviceKey(ip=ip)
