@@ -343,6 +343,8 @@ class Analyzer:
                     sport, dport, seq, ack, doff, flags = tcp_header(data, 34)
                     src, dst = data[26:30], data[30:34]
                     if (src, sport, dst, dport) in ignored:
+                        if flags & 0x05:  # FIN/RST: forget the flow once closed
+                            self._ignored_end((src, sport, dst, dport), flags)
                         continue
                     hl = (doff >> 4) * 4
                     if hl >= 20 and 34 + hl <= end <= len(data):
@@ -531,6 +533,16 @@ class Analyzer:
         self.ignored[key] = True
         self.ignored[(key[2], key[3], key[0], key[1])] = True
         self.stats["tcp_flows_ignored"] += 1
+
+    def _ignored_end(self, key: tuple, flags: int) -> None:
+        """Forget an ignored flow after a RST or a FIN each way (the table holds open flows);
+        a late packet of it with no payload is then dropped as any such packet is."""
+        rev = (key[2], key[3], key[0], key[1])
+        if flags & 0x04 or self.ignored.get(rev) == 2:
+            self.ignored.pop(key, None)
+            self.ignored.pop(rev, None)
+        else:
+            self.ignored[key] = 2  # this side sent its FIN
 
     def _start_app(self, fl: _Flow, typ: str, ts: float) -> None:
         client = (self._ip(fl.client[0]), fl.client[1])
