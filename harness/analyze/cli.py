@@ -30,13 +30,6 @@ from harness.analyze.params import (
     parse_param_args,
     unknown_param_warnings,
 )
-from harness.analyze.render import (
-    analysis_run,
-    capture_links,
-    render_report_html,
-    render_report_junit,
-    render_text,
-)
 from harness.analyze.tls import TlsOptions, profile_rule_hosts
 from harness.capture.fileset import FileSetError, expand_paths
 from harness.capture.reader import CaptureFormatError, uncompressed_size
@@ -416,6 +409,15 @@ def _run(args: argparse.Namespace) -> int:
         other_clients=other_clients,
     )
     run_report = None
+    # imported here: rich tables, jinja2 and the HTML report are a third of the start-up
+    from harness.analyze.render import (
+        analysis_run,
+        capture_links,
+        render_report_html,
+        render_report_junit,
+        render_text,
+    )
+
     if args.format in ("html", "junit"):
         run_report = analysis_run(
             timelines,
