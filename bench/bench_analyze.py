@@ -1,5 +1,15 @@
 """Benchmark: `harness analyze` against tshark, pyshark and dpkt on a 1,000,000-packet capture.
 
+Default (`python -m bench.bench_analyze [--rounds R] [--scale N] [--keep]`): the
+issue-15 figures on the *ordinary* capture (`generate_ordinary`: many short TCP
+flows with real random initial sequence numbers, SMTP/SSH/TLS/HTTP/NetBIOS,
+DNS/NTP/NetBIOS-NS/RTP, 58% UDP, a fleet of 3,000 phones resyncing among them).
+harness, tshark as a user runs it, and tshark with
+`-o tcp.analyze_sequence_numbers:FALSE` run interleaved, R rounds; the ratios
+(wall and CPU seconds) of each round's neighbours are printed as medians, then
+harness's peak memory at 1M and at N million packets (generated, then deleted
+unless --keep). `--own` gives the older table below on the project's own capture.
+
 Generates once (cached under bench/out/, git-ignored) a realistic mixed capture:
 about half provisioning traffic across many devices (DHCP, DNS, TFTP with
 new-TID transfers, HTTP, HTTPS handshakes with a certificate, syslog), half
