@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import hashlib
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,6 +70,7 @@ GENERIC_SERIALS = frozenset({"ciscogeneric"})
 _TCP_HEADER = struct.Struct("!HHIIBB").unpack_from
 _MISSING = object()
 MAX_FAILED = 100000  # failed connection attempts kept (a SYN scan must not fill memory)
+MAX_PROFILE_HASHES = 65536  # distinct bodies remembered for sharing parsed profiles
 MAX_FAILED_FRAMES = 16  # frames named per failed connection attempt
 CONNECTION_ERROR = "connection-error"  # the Table 3-1 transport outcome (harness.spec)
 
@@ -176,6 +178,7 @@ class Analyzer:
         self.mac_ips: dict[bytes, set[bytes]] = {}
         self._ipcache: dict[bytes, str] = {}
         self._ua_cache: dict[str, object] = {}
+        self._profiles: dict[bytes, dict[str, str] | None] = {}  # body hash -> parameters
         self._families: list[Family] | None = None
         self.tftp = TftpTracker(source, self._emit_with_body, self.problem, self._ip)
         self.tftp_ports: set[int] = set()
@@ -239,10 +242,21 @@ class Analyzer:
                 obs = dataclasses.replace(obs, device=dev)
         self.observations.append(obs)
         if body:
-            params = sniff_profile(body, self.profile_key)
+            params = self._profile(body)
             if params:
                 what = getattr(obs, "url", None) or getattr(obs, "filename", "")
                 self.result.profiles.append((dev.ip or "", what, params))
+
+    def _profile(self, body: bytes) -> dict[str, str] | None:
+        """The parameters of a body, one shared dict per distinct content (by hash): a fleet
+        fetching one profile thousands of times holds it once (judging only reads them)."""
+        digest = hashlib.blake2b(body, digest_size=16).digest()
+        got = self._profiles.get(digest, _MISSING)
+        if got is _MISSING:
+            if len(self._profiles) >= MAX_PROFILE_HASHES:  # most are not profiles: web pages
+                self._profiles.clear()
+            got = self._profiles[digest] = sniff_profile(body, self.profile_key)
+        return got  # type: ignore[return-value]
 
     def _identify(self, ua: str) -> UserAgent | None:
         """`identify_user_agent(ua)[1]`, with the shipped families loaded once per capture."""
