@@ -6,8 +6,9 @@ provisioning dissector wants, decided by cheap tests before any object is
 built: UDP by port (DNS, DHCP, TFTP, syslog; `Ports` lists them) plus the
 ports of open TFTP transfers and a one-byte syslog test; TCP by flow, typed on
 its first payload (HTTP request/response, TLS handshake) and otherwise
-ignored for its lifetime. Memory is bounded: open flows, transfers and
-reassembly buffers all have limits, and what hits a limit is counted.
+ignored for its lifetime (and forgotten once it closes). Memory is bounded: open
+flows, transfers and reassembly buffers all have limits, and what hits a limit is
+counted; profiles seen are parsed once per distinct body (docs/analyzer-memory.md).
 
 A TCP connection the client opened (SYN) that never got a SYN-ACK is a failed
 attempt: refused (a RST answered the SYN), unreachable (an ICMP/ICMPv6
