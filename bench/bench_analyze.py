@@ -875,7 +875,13 @@ def main(argv: list[str] | None = None) -> None:
     import argparse
 
     ap = argparse.ArgumentParser(prog="python -m bench.bench_analyze")
-    ap.add_argument("--scale", type=int, default=0, help="also measure an N-million capture")
+    ap.add_argument(
+        "--scale",
+        type=int,
+        action="append",
+        default=[],
+        help="also measure an N-million capture (repeatable: --scale 3 --scale 10)",
+    )
     ap.add_argument(
         "--own", action="store_true", help="the project's own capture and all peers (old table)"
     )
@@ -884,7 +890,7 @@ def main(argv: list[str] | None = None) -> None:
     opts, _ = ap.parse_known_args(argv)  # `python -m bench analyze` passes its own names
     OUT.mkdir(exist_ok=True)
     if not opts.own:
-        ordinary(opts.rounds, [opts.scale] if opts.scale > 1 else [], opts.keep)
+        ordinary(opts.rounds, [n for n in opts.scale if n > 1], opts.keep)
         return
     cap = _capture(PACKETS)
     rows: list[tuple[str, float, float, str]] = []
@@ -892,12 +898,11 @@ def main(argv: list[str] | None = None) -> None:
     dt, mb, rc = measure(_analyze_cmd(cap, OUT / "report.json"))
     full_rate, full_mb = PACKETS / dt, mb
     rows.append(("harness analyze (full analysis + rules)", full_rate, mb, f"exit {rc}"))
-    if opts.scale > 1:
-        big = _capture(opts.scale * PACKETS)
+    scale = max(opts.scale, default=0)
+    if scale > 1:
+        big = _capture(scale * PACKETS)
         dt, mb, rc = measure(_analyze_cmd(big, os.devnull))
-        rows.append(
-            (f"harness analyze, {opts.scale}M packets", opts.scale * PACKETS / dt, mb, f"exit {rc}")
-        )
+        rows.append((f"harness analyze, {scale}M packets", scale * PACKETS / dt, mb, f"exit {rc}"))
     dt, mb, _ = measure(
         [
             py,
