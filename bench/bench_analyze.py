@@ -1,5 +1,15 @@
 """Benchmark: `harness analyze` against tshark, pyshark and dpkt on a 1,000,000-packet capture.
 
+Default (`python -m bench.bench_analyze [--rounds R] [--scale N] [--keep]`): the
+issue-15 figures on the *ordinary* capture (`generate_ordinary`: many short TCP
+flows with real random initial sequence numbers, SMTP/SSH/TLS/HTTP/NetBIOS,
+DNS/NTP/NetBIOS-NS/RTP, 58% UDP, a fleet of 3,000 phones resyncing among them).
+harness, tshark as a user runs it, and tshark with
+`-o tcp.analyze_sequence_numbers:FALSE` run interleaved, R rounds; the ratios
+(wall and CPU seconds) of each round's neighbours are printed as medians, then
+harness's peak memory at 1M and at N million packets (generated, then deleted
+unless --keep). `--own` gives the older table below on the project's own capture.
+
 Generates once (cached under bench/out/, git-ignored) a realistic mixed capture:
 about half provisioning traffic across many devices (DHCP, DNS, TFTP with
 new-TID transfers, HTTP, HTTPS handshakes with a certificate, syslog), half
@@ -66,7 +76,9 @@ def udp_frame(smac, dmac, src, sport, dst, dport, payload: bytes) -> bytes:
 
 
 def tcp_frame(smac, dmac, src, sport, dst, dport, seq, ack, flags, payload=b"") -> bytes:
-    t = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack, 0x50, flags, 65535, 0, 0)
+    t = struct.pack(
+        "!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, 0x50, flags, 65535, 0, 0
+    )
     return _eth(smac, dmac) + _ipv4(src, dst, 6, t + payload)
 
 
@@ -381,25 +393,339 @@ def generate(path: Path, packets: int = PACKETS, seed: int = 5) -> None:
     tmp.rename(path)
 
 
+# -- the "ordinary" capture (issue 15): many short TCP flows with real sequence numbers,
+# mixed protocols (SMTP, SSH, TLS, HTTP, NetBIOS), 58% UDP, a fleet of phones among them
+ORDINARY_UDP_SHARE = 0.58
+PHONE_SHARE = 0.012  # of events: about 3,900 profiles downloaded per 1M packets
+_PROFILE_VARIANTS = 6  # distinct profile bodies a fleet downloads (most copies identical)
+
+
+def _profile_body(variant: int) -> bytes:
+    params = "".join(f"<Param_{k}>{(k * 7 + variant) % 97}</Param_{k}>" for k in range(40))
+    return (
+        f"<flat-profile><Resync_Periodic>{3600 + variant}</Resync_Periodic>"
+        f"<Resync_On_Reset>Yes</Resync_On_Reset>{params}</flat-profile>"
+    ).encode()
+
+
+class _Tcp:
+    """One TCP connection with real (random initial) sequence numbers."""
+
+    def __init__(self, put, rnd, cmac, smac, cip, sport, sip, dport):  # noqa: ANN001
+        self.put, self.cm, self.sm = put, cmac, smac
+        self.c, self.s, self.cp, self.sp = cip, sip, sport, dport
+        self.cs, self.ss = rnd.randrange(1 << 32), rnd.randrange(1 << 32)
+
+    def open(self) -> None:
+        self.put(tcp_frame(self.cm, self.sm, self.c, self.cp, self.s, self.sp, self.cs, 0, 0x02))
+        self.cs += 1
+        self.put(
+            tcp_frame(self.sm, self.cm, self.s, self.sp, self.c, self.cp, self.ss, self.cs, 0x12)
+        )
+        self.ss += 1
+        self.put(
+            tcp_frame(self.cm, self.sm, self.c, self.cp, self.s, self.sp, self.cs, self.ss, 0x10)
+        )
+
+    def client(self, data: bytes) -> None:
+        for off in range(0, len(data), 1400):
+            part = data[off : off + 1400]
+            self.put(
+                tcp_frame(
+                    self.cm, self.sm, self.c, self.cp, self.s, self.sp, self.cs, self.ss, 0x18, part
+                )
+            )
+            self.cs += len(part)
+
+    def server(self, data: bytes) -> None:
+        for off in range(0, len(data), 1400):
+            part = data[off : off + 1400]
+            self.put(
+                tcp_frame(
+                    self.sm, self.cm, self.s, self.sp, self.c, self.cp, self.ss, self.cs, 0x18, part
+                )
+            )
+            self.ss += len(part)
+
+    def close(self) -> None:
+        self.put(
+            tcp_frame(self.cm, self.sm, self.c, self.cp, self.s, self.sp, self.cs, self.ss, 0x11)
+        )
+        self.cs += 1
+        self.put(
+            tcp_frame(self.sm, self.cm, self.s, self.sp, self.c, self.cp, self.ss, self.cs, 0x11)
+        )
+        self.ss += 1
+        self.put(
+            tcp_frame(self.cm, self.sm, self.c, self.cp, self.s, self.sp, self.cs, self.ss, 0x10)
+        )
+
+
+def generate_ordinary(path: Path, packets: int = PACKETS, seed: int = 7) -> None:
+    """Write the "ordinary" capture (see the comment above)."""
+    from harness.capture.pcapwrite import PcapWriter
+
+    rnd = random.Random(seed)
+    der = _certificate_der()
+    router = b"\x02\x00\x00\x00\x00\xfe"
+    prov = _ip("198.51.100.1")
+    phones = [
+        (
+            bytes([0x00, 0x11, 0x22, 0, (i >> 8) & 255, i & 255]),
+            _ip(f"10.20.{(i >> 8) & 255}.{1 + (i & 255) % 250}"),
+            f"88012BB{i:05d}",
+        )
+        for i in range(3000)
+    ]
+    hosts = [
+        (bytes([0x02, 0x33, 0, 0, i >> 8, i & 255]), _ip(f"10.30.{i >> 8}.{1 + (i & 255) % 250}"))
+        for i in range(1500)
+    ]
+    servers = [_ip(f"203.0.113.{i}") for i in range(1, 200)]
+    profiles = [_profile_body(v) for v in range(_PROFILE_VARIANTS)]
+    tls_ch = {s: tls_flights(s, der) for s in ("www.example.com", "mail.example.org")}
+    t = 1_700_000_000.0
+    n = udp = 0
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        w = PcapWriter(f)
+
+        def put(frame: bytes) -> None:
+            nonlocal n, t, udp
+            t += 0.0005
+            w.write(t, frame)
+            n += 1
+            udp += frame[23] == 17
+
+        def dns(mac, ip, name: bytes) -> None:  # noqa: ANN001
+            qid, sp = rnd.randrange(65536), rnd.randrange(20000, 60000)
+            q = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + name + b"\x00\x01\x00\x01"
+            put(udp_frame(mac, router, ip, sp, servers[0], 53, q))
+            put(
+                udp_frame(
+                    router,
+                    mac,
+                    servers[0],
+                    53,
+                    ip,
+                    sp,
+                    struct.pack("!HHHHHH", qid, 0x8180, 1, 1, 0, 0)
+                    + q[12:]
+                    + b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04"
+                    + servers[1],
+                )
+            )
+
+        while n < packets:
+            if rnd.random() < PHONE_SHARE:  # a phone resyncs: DHCP, DNS, TFTP, HTTP, syslog
+                mac, ip, serial = phones[rnd.randrange(len(phones))]
+                body = profiles[min(rnd.randrange(8), _PROFILE_VARIANTS - 1)]
+                bootp = (
+                    b"\x01\x01\x06\x00"
+                    + os.urandom(4)
+                    + b"\x00" * 20
+                    + mac
+                    + b"\x00" * 202
+                    + b"\x63\x82\x53\x63"
+                )
+                put(
+                    udp_frame(
+                        mac,
+                        b"\xff" * 6,
+                        b"\0" * 4,
+                        68,
+                        b"\xff" * 4,
+                        67,
+                        bootp + b"\x35\x01\x01\x37\x04\x01\x03\x42\x96\xff",
+                    )
+                )
+                offer = bytearray(bootp)
+                offer[0], offer[16:20] = 2, ip
+                put(
+                    udp_frame(
+                        router,
+                        mac,
+                        prov,
+                        67,
+                        ip,
+                        68,
+                        bytes(offer) + b"\x35\x01\x05\x42\x10tftp.example.net\xff",
+                    )
+                )
+                dns(mac, ip, b"\x04prov\x07example\x03net\x00")
+                sport, tid = rnd.randrange(20000, 60000), rnd.randrange(30000, 60000)
+                put(
+                    udp_frame(
+                        mac, router, ip, sport, prov, 69, b"\x00\x01CP-8831-3PCC.cfg\x00octet\x00"
+                    )
+                )
+                for block in range(1, 4):
+                    data = body[(block - 1) * 512 : block * 512]
+                    put(
+                        udp_frame(
+                            router,
+                            mac,
+                            prov,
+                            tid,
+                            ip,
+                            sport,
+                            b"\x00\x03" + struct.pack("!H", block) + data,
+                        )
+                    )
+                    put(
+                        udp_frame(
+                            mac,
+                            router,
+                            ip,
+                            sport,
+                            prov,
+                            tid,
+                            b"\x00\x04" + struct.pack("!H", block),
+                        )
+                    )
+                    if len(data) < 512:
+                        break
+                c = _Tcp(put, rnd, mac, router, ip, sport + 1, prov, 80)
+                c.open()
+                c.client(
+                    f"GET /CP-8831-3PCC.cfg HTTP/1.1\r\nHost: prov.example.net\r\n"
+                    f"User-Agent: {_UA.format(serial=serial)}\r\n\r\n".encode()
+                )
+                c.server(f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+                c.close()
+                put(
+                    udp_frame(
+                        mac,
+                        router,
+                        ip,
+                        514,
+                        prov,
+                        514,
+                        f"<134>CP-8831-3PCC {mac.hex()} -- Successful resync".encode(),
+                    )
+                )
+                continue
+            mac, ip = hosts[rnd.randrange(len(hosts))]
+            srv = servers[rnd.randrange(len(servers))]
+            if udp / max(n, 1) < ORDINARY_UDP_SHARE:
+                r = rnd.random()
+                if r < 0.35:  # DNS for assorted names
+                    dns(
+                        mac,
+                        ip,
+                        b"\x03www"
+                        + bytes([7])
+                        + f"ex{rnd.randrange(999):05d}".encode()
+                        + b"\x03com\x00",
+                    )
+                elif r < 0.55:  # NetBIOS name service, broadcast
+                    put(
+                        udp_frame(
+                            mac,
+                            b"\xff" * 6,
+                            ip,
+                            137,
+                            _ip("10.30.255.255"),
+                            137,
+                            os.urandom(2)
+                            + b"\x01\x10\x00\x01\x00\x00\x00\x00\x00\x00"
+                            + b"\x20"
+                            + b"EB" * 16
+                            + b"\x00\x00\x20\x00\x01",
+                        )
+                    )
+                elif r < 0.7:  # NTP
+                    put(udp_frame(mac, router, ip, 123, srv, 123, b"\x23" + b"\x00" * 47))
+                    put(udp_frame(router, mac, srv, 123, ip, 123, b"\x24" + os.urandom(47)))
+                else:  # RTP burst
+                    p, ssrc = rnd.randrange(16384, 32000, 2), os.urandom(4)
+                    for k in range(6):
+                        put(
+                            udp_frame(
+                                mac,
+                                router,
+                                ip,
+                                p,
+                                srv,
+                                20000,
+                                b"\x80\x00" + struct.pack("!HI", k, k * 160) + ssrc + b"\xd5" * 160,
+                            )
+                        )
+                continue
+            r = rnd.random()
+            port = rnd.randrange(32768, 61000)
+            if r < 0.25:  # SMTP
+                c = _Tcp(put, rnd, mac, router, ip, port, srv, 25)
+                c.open()
+                c.server(b"220 mail.example.org ESMTP\r\n")
+                c.client(b"EHLO host.example.com\r\n")
+                c.server(b"250-mail.example.org\r\n250 SIZE 10240000\r\n")
+                c.client(b"QUIT\r\n")
+                c.server(b"221 Bye\r\n")
+                c.close()
+            elif r < 0.45:  # SSH
+                c = _Tcp(put, rnd, mac, router, ip, port, srv, 22)
+                c.open()
+                c.server(b"SSH-2.0-OpenSSH_9.6\r\n")
+                c.client(b"SSH-2.0-OpenSSH_9.6\r\n")
+                c.client(os.urandom(1200))
+                c.server(os.urandom(900))
+                c.close()
+            elif r < 0.7:  # TLS to ordinary web servers
+                ch, sf = tls_ch["www.example.com" if r < 0.6 else "mail.example.org"]
+                c = _Tcp(put, rnd, mac, router, ip, port, srv, 443)
+                c.open()
+                c.client(ch)
+                c.server(sf)
+                c.client(_record(20, b"\x01") + _record(22, os.urandom(40)))
+                c.server(_record(23, os.urandom(600)))
+                c.close()
+            elif r < 0.9:  # HTTP from a browser
+                c = _Tcp(put, rnd, mac, router, ip, port, srv, 80)
+                c.open()
+                c.client(
+                    b"GET /index.html HTTP/1.1\r\nHost: www.example.com\r\n"
+                    b"User-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\n\r\n"
+                )
+                c.server(b"HTTP/1.1 200 OK\r\nContent-Length: 900\r\n\r\n" + b"h" * 900)
+                c.close()
+            else:  # NetBIOS session service
+                c = _Tcp(put, rnd, mac, router, ip, port, srv, 139)
+                c.open()
+                c.client(
+                    b"\x81\x00\x00\x44" + b"\x20" + b"CA" * 16 + b"\x00\x20" + b"EB" * 16 + b"\x00"
+                )
+                c.server(b"\x82\x00\x00\x00")
+                c.close()
+    tmp.rename(path)
+
+
 # -- measurement ----------------------------------------------------------------------
 _WRAP = (
     "import resource, subprocess, sys, time\n"
     "t = time.perf_counter()\n"
     "p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n"
     "dt = time.perf_counter() - t\n"
-    "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-    "print(dt, rss, p.returncode)\n"
+    "ru = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(dt, ru.ru_maxrss, p.returncode, ru.ru_utime + ru.ru_stime)\n"
     "sys.stderr.write(p.stderr.decode()[-2000:] if p.returncode not in (0, 1) else '')\n"
 )
 
 
 def measure(cmd: list[str]) -> tuple[float, float, int]:
     """(seconds, peak MB, exit code) of cmd in its own process."""
+    dt, mb, rc, _ = measure_cpu(cmd)
+    return dt, mb, rc
+
+
+def measure_cpu(cmd: list[str]) -> tuple[float, float, int, float]:
+    """(wall seconds, peak MB, exit code, CPU seconds user+system) of cmd in its own process.
+    On a shared machine CPU seconds move far less than wall seconds."""
     out = subprocess.run([sys.executable, "-c", _WRAP, *cmd], capture_output=True, text=True)
     if out.stderr:
         print(out.stderr, file=sys.stderr)
-    dt, rss, rc = out.stdout.split()
-    return float(dt), int(rss) / 1024, int(rc)
+    dt, rss, rc, cpu = out.stdout.split()
+    return float(dt), int(rss) / 1024, int(rc), float(cpu)
 
 
 _DPKT = r"""
@@ -459,12 +785,12 @@ def _slice(src: Path, dst: Path, count: int) -> None:
             out.write(hdr + f.read(n))
 
 
-def _capture(packets: int) -> Path:
-    cap = OUT / f"mixed-{packets // 1_000_000}m.pcap"
+def _capture(packets: int, kind: str = "mixed") -> Path:
+    cap = OUT / f"{kind}-{packets // 1_000_000}m.pcap"
     if not cap.exists():
         t = time.perf_counter()
         print(f"generating {cap} ({packets} packets)...", flush=True)
-        generate(cap, packets)
+        (generate_ordinary if kind == "ordinary" else generate)(cap, packets)
         print(f"  done in {time.perf_counter() - t:.1f} s, {cap.stat().st_size >> 20} MB")
     return cap
 
@@ -484,25 +810,99 @@ def _analyze_cmd(cap: Path, out: Path | str) -> list[str]:
     ]
 
 
+def _tshark_cmd(cap: Path, *, seq_analysis: bool = True) -> list[str]:
+    cmd = ["tshark", "-r", str(cap), "-n", "-Y", TSHARK_FILTER, "-T", "fields"]
+    if not seq_analysis:
+        cmd += ["-o", "tcp.analyze_sequence_numbers:FALSE"]
+    for fld in TSHARK_FIELDS:
+        cmd += ["-e", fld]
+    return cmd
+
+
+def ordinary(rounds: int, scales: list[int], keep_big: bool) -> None:
+    """The issue-15 figures: harness and tshark (as a user runs it, and with TCP sequence
+    analysis off) interleaved on the ordinary capture, ratios per round (the machine is
+    shared: absolute times move, ratios of neighbouring runs much less); then harness's
+    peak memory on 1M and on each N-million capture (deleted after unless `keep_big`)."""
+    cap = _capture(PACKETS, "ordinary")
+    names = ["harness analyze --format json", "tshark -Y -T fields", "tshark, seq analysis off"]
+    cmds = [
+        _analyze_cmd(cap, OUT / "ordinary-report.json"),
+        _tshark_cmd(cap),
+        _tshark_cmd(cap, seq_analysis=False),
+    ]
+    ratios: list[tuple[float, float, float, float]] = []
+    peak1 = 0.0
+    for r in range(rounds):
+        times, cpus = [], []
+        for name, cmd in zip(names, cmds, strict=True):
+            dt, mb, rc, cpu = measure_cpu(cmd)
+            times.append(dt)
+            cpus.append(cpu)
+            if cmd is cmds[0]:
+                peak1 = max(peak1, mb)
+            print(
+                f"  round {r + 1}: {name:34} {dt:7.2f} s wall {cpu:7.2f} s CPU {mb:7.1f} MB"
+                f"  exit {rc}",
+                flush=True,
+            )
+        ratios.append(
+            (times[1] / times[0], times[2] / times[0], cpus[1] / cpus[0], cpus[2] / cpus[0])
+        )
+
+    def median(i: int) -> float:
+        return sorted(x[i] for x in ratios)[len(ratios) // 2]
+
+    print(f"ordinary capture, {PACKETS:,} packets ({os.cpu_count()} cores, median of {rounds}):")
+    print("                                         wall    CPU")
+    print(
+        f"  harness vs tshark as a user runs it:   {median(0):5.2f}x {median(2):5.2f}x"
+        "  (goal 7x, stretch 10x)"
+    )
+    print(f"  harness vs tshark, seq analysis off:   {median(1):5.2f}x {median(3):5.2f}x")
+    print(f"  harness peak memory, 1M packets: {peak1:6.1f} MB (goal < 200 MB)")
+    for n in scales:
+        big = _capture(n * PACKETS, "ordinary")
+        try:
+            dt, mb, rc = measure(_analyze_cmd(big, os.devnull))
+            print(f"  harness peak memory, {n}M packets: {mb:6.1f} MB ({dt:.1f} s, exit {rc})")
+        finally:
+            if not keep_big:
+                big.unlink()
+
+
 def main(argv: list[str] | None = None) -> None:
     import argparse
 
     ap = argparse.ArgumentParser(prog="python -m bench.bench_analyze")
-    ap.add_argument("--scale", type=int, default=0, help="also measure an N-million capture")
+    ap.add_argument(
+        "--scale",
+        type=int,
+        action="append",
+        default=[],
+        help="also measure an N-million capture (repeatable: --scale 3 --scale 10)",
+    )
+    ap.add_argument(
+        "--own", action="store_true", help="the project's own capture and all peers (old table)"
+    )
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (ordinary)")
+    ap.add_argument("--keep", action="store_true", help="keep the N-million captures")
     opts, _ = ap.parse_known_args(argv)  # `python -m bench analyze` passes its own names
     OUT.mkdir(exist_ok=True)
+    if not opts.own:
+        ordinary(opts.rounds, [n for n in opts.scale if n > 1], opts.keep)
+        return
     cap = _capture(PACKETS)
     rows: list[tuple[str, float, float, str]] = []
     py = sys.executable
     dt, mb, rc = measure(_analyze_cmd(cap, OUT / "report.json"))
     full_rate, full_mb = PACKETS / dt, mb
     rows.append(("harness analyze (full analysis + rules)", full_rate, mb, f"exit {rc}"))
-    if opts.scale > 1:
-        big = _capture(opts.scale * PACKETS)
+    scale = max(opts.scale, default=0)
+    if scale > 1:
+        big = _capture(scale * PACKETS)
         dt, mb, rc = measure(_analyze_cmd(big, os.devnull))
-        rows.append(
-            (f"harness analyze, {opts.scale}M packets", opts.scale * PACKETS / dt, mb, f"exit {rc}")
-        )
+        rows.append((f"harness analyze, {scale}M packets", scale * PACKETS / dt, mb, f"exit {rc}"))
     dt, mb, _ = measure(
         [
             py,

@@ -30,13 +30,6 @@ from harness.analyze.params import (
     parse_param_args,
     unknown_param_warnings,
 )
-from harness.analyze.render import (
-    analysis_run,
-    capture_links,
-    render_report_html,
-    render_report_junit,
-    render_text,
-)
 from harness.analyze.tls import TlsOptions, profile_rule_hosts
 from harness.analyze.verify import render_verification
 from harness.capture.fileset import FileSetError, expand_paths
@@ -268,20 +261,33 @@ def _progress(names: list[str], show: bool) -> Iterator[Callable[[int], None] | 
     if not show:
         yield None
         return
+    import time
+
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    from harness.analyze.engine import SWEEP_EVERY
 
     size = sum(uncompressed_size(p) for p in names)  # gzip: uncompressed bytes
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
         DownloadColumn(),
+        "{task.fields[rate]}",
         TimeRemainingColumn(),
         transient=True,
         console=None,
     ) as bar:
         label = Path(names[0]).name + (f" +{len(names) - 1}" if len(names) > 1 else "")
-        task = bar.add_task(label, total=size)
-        yield lambda pos: bar.update(task, completed=pos, total=max(size, pos))
+        task = bar.add_task(label, total=size, rate="")
+        start, calls = time.monotonic(), 0
+
+        def update(pos: int) -> None:  # the analyzer calls it every SWEEP_EVERY packets
+            nonlocal calls
+            calls += 1
+            rate = calls * SWEEP_EVERY / max(time.monotonic() - start, 1e-3)
+            bar.update(task, completed=pos, total=max(size, pos), rate=f"{rate:,.0f} packets/s")
+
+        yield update
 
 
 def _verify(results: list, keylogs: list[str]) -> list:
@@ -437,6 +443,15 @@ def _run(args: argparse.Namespace) -> int:
     if verified is not None:
         report["verify"] = [v.to_dict() for v in verified]
     run_report = None
+    # imported here: rich tables, jinja2 and the HTML report are a third of the start-up
+    from harness.analyze.render import (
+        analysis_run,
+        capture_links,
+        render_report_html,
+        render_report_junit,
+        render_text,
+    )
+
     if args.format in ("html", "junit"):
         run_report = analysis_run(
             timelines,

@@ -6,8 +6,9 @@ provisioning dissector wants, decided by cheap tests before any object is
 built: UDP by port (DNS, DHCP, TFTP, syslog; `Ports` lists them) plus the
 ports of open TFTP transfers and a one-byte syslog test; TCP by flow, typed on
 its first payload (HTTP request/response, TLS handshake) and otherwise
-ignored for its lifetime. Memory is bounded: open flows, transfers and
-reassembly buffers all have limits, and what hits a limit is counted.
+ignored for its lifetime (and forgotten once it closes). Memory is bounded: open
+flows, transfers and reassembly buffers all have limits, and what hits a limit is
+counted; profiles seen are parsed once per distinct body (docs/analyzer-memory.md).
 
 A TCP connection the client opened (SYN) that never got a SYN-ACK is a failed
 attempt: refused (a RST answered the SYN), unreachable (an ICMP/ICMPv6
@@ -40,6 +41,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import hashlib
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,6 +71,7 @@ GENERIC_SERIALS = frozenset({"ciscogeneric"})
 _TCP_HEADER = struct.Struct("!HHIIBB").unpack_from
 _MISSING = object()
 MAX_FAILED = 100000  # failed connection attempts kept (a SYN scan must not fill memory)
+MAX_PROFILE_HASHES = 65536  # distinct bodies remembered for sharing parsed profiles
 MAX_FAILED_FRAMES = 16  # frames named per failed connection attempt
 CONNECTION_ERROR = "connection-error"  # the Table 3-1 transport outcome (harness.spec)
 
@@ -176,6 +179,7 @@ class Analyzer:
         self.mac_ips: dict[bytes, set[bytes]] = {}
         self._ipcache: dict[bytes, str] = {}
         self._ua_cache: dict[str, object] = {}
+        self._profiles: dict[bytes, dict[str, str] | None] = {}  # body hash -> parameters
         self._families: list[Family] | None = None
         self.tftp = TftpTracker(source, self._emit_with_body, self.problem, self._ip)
         self.tftp_ports: set[int] = set()
@@ -183,6 +187,7 @@ class Analyzer:
         self.failed: list[_FailedConnection] = []
         self.frame = 0
         self.now = 0.0
+        self.last_time: float | None = None  # timestamp of the last record `run` read
         self.stats = {
             "tcp_flows": 0,
             "tcp_flows_ignored": 0,
@@ -238,10 +243,21 @@ class Analyzer:
                 obs = dataclasses.replace(obs, device=dev)
         self.observations.append(obs)
         if body:
-            params = sniff_profile(body, self.profile_key)
+            params = self._profile(body)
             if params:
                 what = getattr(obs, "url", None) or getattr(obs, "filename", "")
                 self.result.profiles.append((dev.ip or "", what, params))
+
+    def _profile(self, body: bytes) -> dict[str, str] | None:
+        """The parameters of a body, one shared dict per distinct content (by hash): a fleet
+        fetching one profile thousands of times holds it once (judging only reads them)."""
+        digest = hashlib.blake2b(body, digest_size=16).digest()
+        got = self._profiles.get(digest, _MISSING)
+        if got is _MISSING:
+            if len(self._profiles) >= MAX_PROFILE_HASHES:  # most are not profiles: web pages
+                self._profiles.clear()
+            got = self._profiles[digest] = sniff_profile(body, self.profile_key)
+        return got  # type: ignore[return-value]
 
     def _identify(self, ua: str) -> UserAgent | None:
         """`identify_user_agent(ua)[1]`, with the shipped families loaded once per capture."""
@@ -279,10 +295,11 @@ class Analyzer:
         sniff_sys, sniff_tftp = ports.sniff_syslog, ports.sniff_tftp
         tftp_ports = self.tftp_ports
         flows, ignored = self.flows, self.ignored
-        frame = self.frame
+        frame = begun = self.frame
         udp_wanted = dns_p | dhcp_p | tftp_p | syslog_p
         sniff_first = (60 if sniff_sys else -1, 0 if sniff_tftp else -1)
         tftp_packet = self.tftp.packet
+        dns_raw = self._dns_raw
         tcp_header = _TCP_HEADER
         for ts, lt, data in reader:
             frame += 1
@@ -321,6 +338,16 @@ class Analyzer:
                                 data[42:end],
                             ):
                                 continue
+                    elif dport in dns_p or sport in dns_p:
+                        if 42 <= end <= len(data):  # DNS: no Packet object either
+                            ulen = (data[38] << 8) | data[39]
+                            if ulen >= 8 and 34 + ulen < end:
+                                end = 34 + ulen
+                            dns_raw(
+                                frame, ts, data[26:30], sport, data[30:34], dport, data[6:12],
+                                data[42:end],
+                            )  # fmt: skip
+                            continue
                     elif (
                         dport not in udp_wanted
                         and sport not in udp_wanted
@@ -331,6 +358,8 @@ class Analyzer:
                     sport, dport, seq, ack, doff, flags = tcp_header(data, 34)
                     src, dst = data[26:30], data[30:34]
                     if (src, sport, dst, dport) in ignored:
+                        if flags & 0x05:  # FIN/RST: forget the flow once closed
+                            self._ignored_end((src, sport, dst, dport), flags)
                         continue
                     hl = (doff >> 4) * 4
                     if hl >= 20 and 34 + hl <= end <= len(data):
@@ -391,15 +420,31 @@ class Analyzer:
                     if fl is None:
                         continue
             self._tcp(fl, pkt)
+        if frame != begun:
+            self.last_time = ts
         self.frame = frame
 
     # -- UDP ----------------------------------------------------------------------
     def _dns(self, pkt) -> None:  # noqa: ANN001 - Packet
-        src = (self._ip(pkt.src), pkt.sport)
-        dst = (self._ip(pkt.dst), pkt.dport)
-        if pkt.dport in self.ports.dns:
-            self._learn_mac(pkt.src, pkt.src_mac)
-        self.dns.packet(pkt.frame, pkt.time, src, dst, pkt.payload, self._device_key)
+        self._dns_raw(
+            pkt.frame, pkt.time, pkt.src, pkt.sport, pkt.dst, pkt.dport, pkt.src_mac, pkt.payload
+        )
+
+    def _dns_raw(
+        self,
+        frame: int,
+        ts: float,
+        src: bytes,
+        sport: int,
+        dst: bytes,
+        dport: int,
+        mac: bytes | None,
+        payload: bytes,
+    ) -> None:
+        if dport in self.ports.dns:
+            self._learn_mac(src, mac)
+        ip = self._ip
+        self.dns.packet(frame, ts, (ip(src), sport), (ip(dst), dport), payload, self._device_key)
 
     def _device_key(self, ip: str) -> DeviceKey:
         return DeviceKey(ip=ip)
@@ -503,6 +548,16 @@ class Analyzer:
         self.ignored[key] = True
         self.ignored[(key[2], key[3], key[0], key[1])] = True
         self.stats["tcp_flows_ignored"] += 1
+
+    def _ignored_end(self, key: tuple, flags: int) -> None:
+        """Forget an ignored flow after a RST or a FIN each way (the table holds open flows);
+        a late packet of it with no payload is then dropped as any such packet is."""
+        rev = (key[2], key[3], key[0], key[1])
+        if flags & 0x04 or self.ignored.get(rev) == 2:
+            self.ignored.pop(key, None)
+            self.ignored.pop(rev, None)
+        else:
+            self.ignored[key] = 2  # this side sent its FIN
 
     def _start_app(self, fl: _Flow, typ: str, ts: float) -> None:
         client = (self._ip(fl.client[0]), fl.client[1])
