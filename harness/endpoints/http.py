@@ -9,7 +9,7 @@ and records one `HttpExchange` per request, including broken ones (outcome
 malformed / client-closed / no-response). Hostile input is answered with a 4xx
 where possible, noted with `note_problem`, and never stops the server.
 
-Parsing lives in http_wire.py, scripting in http_script.py, auth in
+Parsing lives in harness/wire/http.py, scripting in http_script.py, auth in
 http_auth.py; no spec judgement here (rules judge the records).
 """
 
@@ -29,7 +29,7 @@ from harness.clock import Clock
 from harness.endpoints.base import Endpoint
 from harness.endpoints.http_auth import challenge_header, credentials_header
 from harness.endpoints.http_script import Expectation, HeaderFilter, Response, Script
-from harness.endpoints.http_wire import (
+from harness.wire.http import (
     CONTINUE,
     LAST_CHUNK,
     Limits,

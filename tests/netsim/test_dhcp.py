@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.endpoints import dhcp_wire as wire
+from harness.wire import dhcp as wire
 from harness.endpoints.dhcp import DhcpServer
 from harness.netsim.dhcp_client import discover
 from harness.netsim.topology import ROUTER_LAN_IP

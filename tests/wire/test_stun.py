@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.endpoints import stun_wire as wire
+from harness.wire import stun as wire
 from harness.netsim.nat import (
     ADDRESS_AND_PORT_DEPENDENT,
     ADDRESS_DEPENDENT,
