@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from harness.conformance.killmatrix import table_from_devices
 from harness.conformance.runner import NO_SCENARIO_WHY, DeviceSpec, plan
 from harness.conformance.scenario import Scenario, ScenarioOutcome, scenarios
 from harness.conformance.twin import record, twin, with_pcap_evidence, with_pcap_frames
@@ -134,7 +135,12 @@ def build_run_report(
         devices.append(
             device_run(spec, judged, identity=ident, only=only or None, captures=captures)
         )
-    return RunReport(meta=dict(meta or {}), devices=devices, scenarios=records)
+    return RunReport(
+        meta=dict(meta or {}),
+        devices=devices,
+        scenarios=records,
+        kill_matrix=table_from_devices(devices),
+    )
 
 
 def write_run_reports(

@@ -17,12 +17,12 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from harness.wire import stun as wire
 from harness.netsim.nat import (
     ADDRESS_AND_PORT_DEPENDENT,
     ADDRESS_DEPENDENT,
     ENDPOINT_INDEPENDENT,
 )
+from harness.wire import stun as wire
 
 Address = tuple[str, int]
 RTO = 0.5  # seconds before the first retransmission (RFC 5389 §7.2.1 default)
