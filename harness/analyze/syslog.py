@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from harness.wire.syslog import parse_syslog
 from harness.observe.events import Address, DeviceKey, Evidence, SyslogMessage
+from harness.wire.syslog import parse_syslog
 
 _PRI = re.compile(rb"<\d{1,3}>")
 

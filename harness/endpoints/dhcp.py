@@ -12,9 +12,9 @@ import asyncio
 import ipaddress
 import socket
 
-from harness.wire import dhcp as wire
 from harness.endpoints.base import Endpoint
 from harness.observe.events import DeviceKey, DhcpExchange
+from harness.wire import dhcp as wire
 
 SERVER_PORT, CLIENT_PORT = 67, 68
 LEASE_SECONDS = 3600

@@ -29,6 +29,12 @@ from harness.clock import Clock
 from harness.endpoints.base import Endpoint
 from harness.endpoints.http_auth import challenge_header, credentials_header
 from harness.endpoints.http_script import Expectation, HeaderFilter, Response, Script
+from harness.endpoints.secrets import secret_kind
+from harness.endpoints.stream import ByteStream, TcpStream
+from harness.observe.events import DeviceKey, HttpExchange
+from harness.observe.recorder import Recorder
+from harness.profiles.classify import classify_profile_body
+from harness.spec.user_agent import identify_user_agent
 from harness.wire.http import (
     CONTINUE,
     LAST_CHUNK,
@@ -41,12 +47,6 @@ from harness.wire.http import (
     format_head,
     reason_phrase,
 )
-from harness.endpoints.secrets import secret_kind
-from harness.endpoints.stream import ByteStream, TcpStream
-from harness.observe.events import DeviceKey, HttpExchange
-from harness.observe.recorder import Recorder
-from harness.profiles.classify import classify_profile_body
-from harness.spec.user_agent import identify_user_agent
 
 CHUNK_SIZE = 1024  # bytes per chunk of a chunked body without slow_body
 

@@ -15,8 +15,8 @@ import errno
 import socket
 from dataclasses import dataclass
 
-from harness.wire import stun as wire
 from harness.endpoints.base import Endpoint
+from harness.wire import stun as wire
 
 Address = tuple[str, int]
 BIND_ATTEMPTS = 50

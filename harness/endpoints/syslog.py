@@ -10,8 +10,8 @@ import asyncio
 import socket
 
 from harness.endpoints.base import Endpoint
-from harness.wire.syslog import SyslogFramer, parse_syslog
 from harness.observe.events import DeviceKey, SyslogMessage
+from harness.wire.syslog import SyslogFramer, parse_syslog
 
 
 class SyslogServer(Endpoint):

@@ -33,6 +33,8 @@ from harness.clock import Clock
 from harness.endpoints.base import Endpoint
 from harness.endpoints.secrets import secret_kind
 from harness.endpoints.tftp_faults import NO_FAULTS, FaultScript, fault_key
+from harness.observe.events import Address, DeviceKey, TftpTransfer
+from harness.observe.recorder import Recorder
 from harness.wire.tftp import (
     DEFAULT_BLKSIZE,
     MAX_DATAGRAM,
@@ -55,8 +57,6 @@ from harness.wire.tftp import (
     negotiate,
     to_netascii,
 )
-from harness.observe.events import Address, DeviceKey, TftpTransfer
-from harness.observe.recorder import Recorder
 
 Provider = Callable[[str, Address], "bytes | None | Awaitable[bytes | None]"]
 MAX_INBOX = 1024  # datagrams queued for one transfer before further ones are dropped
