@@ -46,7 +46,6 @@ from harness.analyze.render import (
 from harness.analyze.tls import TlsOptions, profile_rule_hosts
 from harness.capture.fileset import FileSetError, expand_paths
 from harness.capture.reader import CaptureFormatError, uncompressed_size
-from harness.conformance.devices_file import DevicesFileError, load_devices
 from harness.fleet.cluster import ClusterError
 from harness.fleet.sources import DEFAULT_MAX_GAP, read_sources
 from harness.fleet.store import StoreError, plan_run, rows_for_run, write_run
@@ -233,6 +232,9 @@ def _family(name: str):  # noqa: ANN202
 
 def load_devices_file(path: str | Path) -> list[StatedDevice]:
     """The devices of a `harness conform --devices` file (its own errors, as DeviceArgError)."""
+    # imported here: the conformance package is heavy and only --devices needs it
+    from harness.conformance.devices_file import DevicesFileError, load_devices
+
     try:
         specs = load_devices(path)
     except DevicesFileError as exc:
