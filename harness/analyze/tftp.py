@@ -37,18 +37,33 @@ def parse_request(
     """
     if len(payload) < 4 or payload[0] != 0 or payload[1] not in (1, 2) or payload[-1] != 0:
         return None  # quick refusal of what cannot be a request (most port-69 traffic is not)
+    global _last
+    last = _last  # one read: another thread may replace it
+    if last[0] == payload:  # the engine asks, then the tracker reads: one decode
+        answer, tolerated = last[1], last[2]
+    else:
+        answer, tolerated = _read_request(payload)
+        _last = (payload, answer, tolerated)
+    if answer is not None and problems is not None:
+        problems.extend(tolerated)
+    return answer
+
+
+_Request = tuple[str, str, str, dict[str, str]]
+_last: tuple[bytes, _Request | None, list[str]] = (b"", None, [])
+
+
+def _read_request(payload: bytes) -> tuple[_Request | None, list[str]]:
     tolerated: list[str] = []
     try:
         pkt = wire.decode(payload, problems=tolerated)
     except wire.TftpDecodeError:
-        return None
+        return None, tolerated
     assert isinstance(pkt, (wire.ReadRequest, wire.WriteRequest))
     mode = pkt.mode.lower()
     if not pkt.filename or mode not in wire.RFC1350_MODES:
-        return None
-    if problems is not None:
-        problems.extend(tolerated)
-    return OPCODES[payload[1]], pkt.filename, mode, pkt.options
+        return None, tolerated
+    return (OPCODES[payload[1]], pkt.filename, mode, dict(pkt.options)), tolerated
 
 
 @dataclass

@@ -248,6 +248,10 @@ def decode(datagram: bytes, *, problems: list[str] | None = None) -> Packet:
     kind = PACKET_TYPES.get(opcode)
     if kind is None:
         raise TftpDecodeError(f"unknown opcode {opcode} (valid: 1-6)", 0)
+    if opcode <= 2 and datagram[-1:] == b"\x00":
+        request = _well_formed_request(kind, datagram, problems is not None)
+        if request is not None:
+            return request
     offset, values = 2, {}
     for f in kind.fields_desc:
         values[f.name], offset = f.decode(datagram, offset, problems)
@@ -260,6 +264,27 @@ def decode(datagram: bytes, *, problems: list[str] | None = None) -> Packet:
             f"{kind.opcode.name}: {len(datagram) - offset} unexpected trailing byte(s)", offset
         )
     return kind(**values)
+
+
+def _well_formed_request(kind: type[Packet], datagram: bytes, lenient: bool) -> Packet | None:
+    """A RRQ/WRQ read in one split when nothing in it is wrong (the common case), else None.
+
+    The same result as walking `fields_desc`; anything unusual is left to that walk,
+    which says what is wrong.
+    """
+    parts = datagram[2:-1].split(b"\x00")
+    if len(parts) % 2 or not all(parts[2::2]):
+        return None  # no mode, an option without a value, or an empty option name
+    enc, errors = (LENIENT_ENCODING, "strict") if lenient else (TEXT_ENCODING, "surrogateescape")
+    names = [n.decode(enc, errors).lower() for n in parts[2::2]]
+    if len(set(names)) != len(names):
+        return None  # an option given twice
+    values = [v.decode(enc, errors) for v in parts[3::2]]
+    return kind(  # type: ignore[call-arg]
+        filename=parts[0].decode(enc, errors),
+        mode=parts[1].decode(enc, errors),
+        options=dict(zip(names, values, strict=True)),
+    )
 
 
 # fast paths for the transfer loop (same layout as Data/Ack above)
