@@ -11,7 +11,7 @@ import pytest
 from harness.analyze.http import HttpConnection
 from harness.analyze.tftp import parse_request
 from harness.observe.events import DeviceKey
-from harness.wire import http, tftp
+from harness.wire import dhcp, http, tftp
 
 GOOD = b"GET /cfg.xml HTTP/1.1\r\nHost: prov.example.test\r\nUser-Agent: a\tb \r\n\r\n"
 
@@ -133,3 +133,22 @@ def test_tftp_requests_read_in_one_split_equal_the_field_walk() -> None:
         assert tftp.decode(raw) == pkt
         lenient = tftp.decode(raw, problems=[])
         assert lenient.filename == raw[2:].split(b"\x00")[0].decode("latin-1")
+
+
+def test_dhcp_lenient_mode_keeps_an_unknown_message_type_and_says_so() -> None:
+    msg = dhcp.DhcpMessage(op=1, xid=7, chaddr=bytes.fromhex("000e08aabbcc"), message_type="ACK")
+    raw = dhcp.encode(msg).replace(b"\x35\x01\x05", b"\x35\x01\x63")  # option 53 = 99
+    with pytest.raises(dhcp.DhcpError, match="unknown DHCP message type"):
+        dhcp.decode(raw)
+    problems: list[str] = []
+    assert dhcp.decode(raw, problems=problems).message_type == "TYPE99"
+    assert len(problems) == 1
+    assert dhcp.decode(dhcp.encode(msg), problems=problems).message_type == "ACK"
+
+
+def test_dhcp_option_texts_are_one_rendering() -> None:
+    assert dhcp.decode_option_value(150, bytes([198, 51, 100, 1, 192, 0, 2, 7])) == (
+        "198.51.100.1,192.0.2.7"
+    )
+    assert dhcp.decode_option_value(61, b"\x01\x00\x0e\x08\xaa\xbb\xcc") == "01000e08aabbcc"
+    assert dhcp.decode_option_value(66, b"tftp.example.test\x00") == "tftp.example.test"
