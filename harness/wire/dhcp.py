@@ -95,6 +95,10 @@ def encode(msg: DhcpMessage) -> bytes:
     return head + MAGIC + opts + bytes([END])
 
 
+def _dotted(raw: bytes) -> str:
+    return f"{raw[0]}.{raw[1]}.{raw[2]}.{raw[3]}"
+
+
 def decode(data: bytes, *, problems: list[str] | None = None) -> DhcpMessage:
     """The message in `data`; `problems` given: lenient about its type (module docstring)."""
     if len(data) < FIXED.size + 4:
@@ -124,6 +128,6 @@ def decode(data: bytes, *, problems: list[str] | None = None) -> DhcpMessage:
     kind = mtype[0] if mtype else 0
     return DhcpMessage(
         op, xid, chaddr[: min(hlen, 16)], MESSAGE_TYPES.get(kind, f"TYPE{kind}"),
-        str(ipaddress.IPv4Address(ci)), str(ipaddress.IPv4Address(yi)),
-        str(ipaddress.IPv4Address(si)), flags, options,
+        _dotted(ci), _dotted(yi),
+        _dotted(si), flags, options,
     )  # fmt: skip
