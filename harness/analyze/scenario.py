@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from harness.analyze.engine import Ports, analyze_capture
-from harness.analyze.params import rule_key
 from harness.observe.events import Observation
 from harness.observe.timeline import DeviceTimeline, build_timelines
 from harness.rules.finding import Finding, Verdict
@@ -135,6 +134,12 @@ def fold(findings: list[Finding]) -> Verdict:
     return next((v for v in _PRECEDENCE if v in present), Verdict.INCONCLUSIVE)
 
 
+def _rule_key(family, params: dict[str, str]) -> str | None:  # noqa: ANN001
+    from harness.analyze.params import rule_key  # the profile key (the CLI uses it too)
+
+    return rule_key(family, params)
+
+
 def rejudge(entry: ScenarioEntry, capture: Path | None = None) -> Rejudged:
     """The entry's requirements judged from its capture (or `capture`), as the live run did."""
     path = capture or entry.capture
@@ -144,7 +149,7 @@ def rejudge(entry: ScenarioEntry, capture: Path | None = None) -> Rejudged:
         {k: {v} for k, v in entry.ports.items() if k in ("dns", "tftp", "syslog")}
     )
     family = load_family(entry.family)
-    result = analyze_capture(str(path), ports=ports, profile_key=rule_key(family, entry.params))
+    result = analyze_capture(str(path), ports=ports, profile_key=_rule_key(family, entry.params))
     ident = DeviceIdentity(
         **{
             k: v
