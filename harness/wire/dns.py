@@ -75,7 +75,10 @@ def quick_parse(b: bytes) -> tuple[int, int, str | None, str, str, tuple[str, ..
         p += 4
         answers = []
         for _ in range(ancount):
-            _, p = _name(b, p)
+            if b[p] == 0xC0 and b[p + 1] == 12:  # a pointer to the question's name (checked)
+                p += 2
+            else:
+                _, p = _name(b, p)
             rtype, rdlen = (b[p] << 8) | b[p + 1], (b[p + 8] << 8) | b[p + 9]
             p += 10
             rdata = b[p : p + rdlen]
