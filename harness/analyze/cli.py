@@ -21,13 +21,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from harness.analyze.devices import DeviceArgError, load_devices_file, parse_device_arg
+from harness.analyze.devices import (
+    DeviceArgError,
+    StatedDevice,
+    parse_device_arg,
+    stated_from_specs,
+)
 from harness.analyze.engine import Ports
 from harness.analyze.judge import judge
 from harness.analyze.params import (
     ParamError,
     load_profile_file,
     parse_param_args,
+    rule_key,
     unknown_param_warnings,
 )
 from harness.analyze.tls import TlsOptions, profile_rule_hosts
@@ -40,7 +46,6 @@ from harness.fleet.store import StoreError, plan_run, rows_for_run, write_run
 from harness.gc_pause import gc_paused
 from harness.report.json_report import build_report, dumps, stream_report
 from harness.report.untrusted import printable
-from harness.rules.registry import DeviceIdentity, RuleContext
 from harness.rules.tolerance import (
     ATTEMPT_SETUP_S,
     DEFAULT_TIMING_TOLERANCE_S,
@@ -231,16 +236,16 @@ def _family(name: str):  # noqa: ANN202
     return load_family(name)
 
 
-def rule_key(family: Family, params: dict[str, str]) -> str | None:
-    """The `--key` option of the first Profile_Rule* in `params` (without macros), if any."""
-    from harness.rules.status_rules import rule_targets
+def load_devices_file(path: str | Path) -> list[StatedDevice]:
+    """The devices of a `harness conform --devices` file (its own errors, as DeviceArgError)."""
+    # imported here: the conformance package is heavy and only --devices needs it
+    from harness.conformance.devices_file import DevicesFileError, load_devices
 
-    ctx = RuleContext(family, DeviceIdentity(), dict(params), {})
-    for target in rule_targets(ctx):
-        key = target.options.get("key")
-        if key and "$" not in key:
-            return key
-    return None
+    try:
+        specs = load_devices(path)
+    except DevicesFileError as exc:
+        raise DeviceArgError(str(exc)) from None
+    return stated_from_specs(specs, path)
 
 
 def _tls_options(args: argparse.Namespace, family: Family, params: dict[str, str]) -> TlsOptions:

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harness.observe.events import HttpExchange, TlsHandshake
 from harness.observe.timeline import DeviceTimeline
@@ -84,14 +86,12 @@ def parse_device_arg(text: str) -> StatedDevice:
     )
 
 
-def load_devices_file(path: str | Path) -> list[StatedDevice]:
-    """The devices of a `harness conform --devices` file (its own errors, as DeviceArgError)."""
-    from harness.conformance.devices_file import DevicesFileError, load_devices
+def stated_from_specs(specs: Iterable[Any], path: str | Path) -> list[StatedDevice]:
+    """The stated devices of a devices file's entries (`DeviceSpec`s, read by the CLI).
 
-    try:
-        specs = load_devices(path)
-    except DevicesFileError as exc:
-        raise DeviceArgError(str(exc)) from None
+    Read by `harness.conformance.devices_file.load_devices` in the face
+    (`harness.analyze.cli`): this engine module does not import conformance.
+    """
     out = []
     for spec in specs:
         where = f"{path}: [{spec.name}]"

@@ -2,9 +2,9 @@
 
 Queries are paired with their responses by (client address, query ID); a
 query never answered is emitted at the end with `rcode=None`. Only packets the
-analyzer routed here are parsed (port prefilter). `quick_parse` reads the
-common case (one question; A, AAAA, CNAME answers) ten times faster than
-dnslib and gives the same strings; anything else goes to dnslib. Sans-I/O.
+analyzer routed here are parsed (port prefilter). The message grammar is
+`harness.wire.dns` (`summary`: a quick reader for the common case, dnslib for
+the rest); this module only pairs and records. Sans-I/O.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dnslib import QTYPE, RCODE, DNSRecord
-
 from harness.observe.events import Address, DeviceKey, DnsQuery, Evidence
+from harness.wire.dns import DnsError, summary
 
 MAX_OPEN = 4096
 
@@ -28,88 +27,6 @@ class _Open:
     qname: str
     qtype: str
     frames: list[int]
-
-
-_QTYPES = {
-    1: "A",
-    2: "NS",
-    5: "CNAME",
-    6: "SOA",
-    12: "PTR",
-    15: "MX",
-    16: "TXT",
-    28: "AAAA",
-    33: "SRV",
-    35: "NAPTR",
-    255: "ANY",
-}
-_RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
-_PLAIN = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
-
-
-def _name(b: bytes, p: int) -> tuple[str, int]:
-    labels = []
-    end = -1
-    for _ in range(64):
-        n = b[p]
-        if n == 0:
-            return ".".join(labels), (p + 1 if end < 0 else end)
-        if n & 0xC0 == 0xC0:
-            if end < 0:
-                end = p + 2
-            p = ((n & 0x3F) << 8) | b[p + 1]
-            continue
-        if n & 0xC0:
-            raise ValueError("bad label type")
-        label = b[p + 1 : p + 1 + n]
-        if len(label) != n or not _PLAIN.issuperset(label):
-            raise ValueError("label needs escaping")
-        labels.append(label.decode("ascii"))
-        p += 1 + n
-    raise ValueError("name too long or a pointer loop")
-
-
-def quick_parse(b: bytes) -> tuple[int, int, str | None, str, str, tuple[str, ...]] | None:
-    """(id, qr, rcode name, qname, qtype name, answers) of a plain message, else None."""
-    try:
-        if len(b) < 12 or b[4:6] != b"\x00\x01" or b[2] & 0x78:  # one question, QUERY
-            return None
-        ident, qr, rc = (b[0] << 8) | b[1], b[2] >> 7, b[3] & 15
-        ancount = (b[6] << 8) | b[7]
-        qname, p = _name(b, 12)
-        qtype = _QTYPES.get((b[p] << 8) | b[p + 1])
-        rcode = _RCODES.get(rc)
-        if qtype is None or rcode is None or p + 4 > len(b):
-            return None
-        p += 4
-        answers = []
-        for _ in range(ancount):
-            if b[p] == 0xC0 and b[p + 1] == 12:  # a pointer to the question's name (checked)
-                p += 2
-            else:
-                _, p = _name(b, p)
-            rtype, rdlen = (b[p] << 8) | b[p + 1], (b[p + 8] << 8) | b[p + 9]
-            p += 10
-            rdata = b[p : p + rdlen]
-            if len(rdata) != rdlen:
-                return None
-            if rtype == 1 and rdlen == 4:
-                answers.append(".".join(map(str, rdata)))
-            elif rtype == 5:
-                answers.append(_name(b, p)[0] + ".")
-            else:
-                return None  # AAAA, SRV... : dnslib's rendering
-            p += rdlen
-        return ident, qr, rcode, qname or ".", qtype, tuple(answers)
-    except (IndexError, ValueError):
-        return None
-
-
-def _qtype(n: int) -> str:
-    try:
-        return str(QTYPE[n])
-    except Exception:
-        return str(n)
 
 
 class DnsTracker:
@@ -129,29 +46,14 @@ class DnsTracker:
         device_of: Callable[[str], DeviceKey],
         transport: str = "udp",
     ) -> None:
-        quick = quick_parse(payload)
-        if quick is not None:
-            ident, qr, rcode, qname, qtype, answers = quick
-        else:
-            try:
-                rec = DNSRecord.parse(payload)
-            except Exception as exc:
-                self.problem(frame, f"DNS message does not parse: {type(exc).__name__}: {exc}")
-                return
-            if not rec.questions:
-                return
-            q = rec.questions[0]
-            ident, qr, qname, qtype = (
-                rec.header.id,
-                rec.header.qr,
-                str(q.qname).rstrip(".") or ".",
-                _qtype(q.qtype),
-            )
-            answers = tuple(str(rr.rdata) for rr in rec.rr)
-            try:
-                rcode = str(RCODE[rec.header.rcode])
-            except Exception:
-                rcode = str(rec.header.rcode)
+        try:
+            parsed = summary(payload)
+        except DnsError as exc:
+            self.problem(frame, f"DNS message does not parse: {exc}")
+            return
+        if parsed is None:
+            return
+        ident, qr, rcode, qname, qtype, answers = parsed
         if qr == 0:
             key = (src, ident)
             if key in self.open:

@@ -3,7 +3,10 @@
 `HttpConnection` is fed the client's and the server's in-order bytes (from
 `harness.analyze.tcp`) and cuts them into messages: request line or status
 line, headers, bodies by Content-Length, chunked transfer coding or connection
-close; pipelined requests pair with responses in order. Each pair becomes one
+close. The grammar (heads, chunk-size lines) is `harness.wire.http`'s, in its
+lenient mode: what a strict server would refuse is read anyway and reported as
+a problem of the run. This module does the framing across frames;
+pipelined requests pair with responses in order. Each pair becomes one
 `HttpExchange` naming every frame it came from; the first `BODY_KEEP` bytes of
 a response body are handed to `on_body` (the analyzer looks for profiles
 there). Each exchange also says what its answer carried (status-line version,
@@ -24,6 +27,7 @@ from dataclasses import dataclass, field
 from harness.analyze.tcp import StreamBuffer
 from harness.observe.events import Address, DeviceKey, Evidence, HttpExchange
 from harness.profiles.classify import BodyClass, classify_profile_body
+from harness.wire.http import ParseError, chunk_size, read_head
 
 BODY_KEEP = 256 * 1024
 MAX_HEAD = 64 * 1024
@@ -137,20 +141,13 @@ class _Reader:
                 if len(data) > MAX_HEAD:
                     self._break(f"message head longer than {MAX_HEAD} bytes")
                 return False
-            head = self._take(end + sep).decode("latin-1")
-            lines = head.replace("\r\n", "\n").split("\n")
             msg = self.msg
-            msg.start = lines[0].strip()
-            for line in lines[1:]:
-                if not line:
-                    continue
-                if line[0] in " \t" and msg.headers:  # obsolete line folding
-                    k, v = msg.headers[-1]
-                    msg.headers[-1] = (k, v + " " + line.strip())
-                    continue
-                k, sep_, v = line.partition(":")
-                if sep_:
-                    msg.headers.append((k.strip(), v.strip()))
+            tolerated: list[str] = []
+            msg.start, msg.headers = read_head(
+                bytes(self._take(end + sep)), tolerated, response=self.is_response
+            )
+            for why in tolerated:
+                self.problem(msg.frames[-1] if msg.frames else 0, f"HTTP: {why}")
             return self._after_head(out, ts, next_method)
         if self.state == "length":
             if not data:
@@ -168,11 +165,11 @@ class _Reader:
                 if len(data) > 1024:
                     self._break("chunk-size line longer than 1024 bytes")
                 return False
-            line = self._take(nl + 1).split(b";")[0].strip()
             try:
-                size = int(line, 16)
-            except ValueError:
-                self._break(f"bad chunk size {line[:40]!r}")
+                line = bytes(self._take(nl + 1)).rstrip(b"\r\n")
+                size = chunk_size(line, self.msg.body_len if self.msg else 0)
+            except ParseError as exc:
+                self._break(exc.message)
                 return False
             if size == 0:
                 self.state = "trailer"

@@ -2,7 +2,8 @@
 
 Precedence (later wins): family defaults (applied by `RuleContext.param`), a
 profile seen in the capture for that device, `--profile FILE` (optionally
-decrypted with `--key`), `--param NAME=VALUE`. Profile parsing is
+decrypted with `--key`), `--param NAME=VALUE`. `rule_key` is the `--key` a
+device's Profile_Rule names (used to read the profiles it fetched). Profile parsing is
 `harness.profiles.load_profile_bytes` (gzip, AES, XML and plain forms) when
 that package is importable, else a small XML `<flat-profile>` reader here.
 No sockets here.
@@ -17,6 +18,9 @@ from __future__ import annotations
 from pathlib import Path
 from xml.etree import ElementTree
 
+from harness.rules.registry import DeviceIdentity, RuleContext
+from harness.rules.status_rules import rule_targets
+from harness.spec.family import Family
 from harness.spec.parameters import check_value, is_known, nearest_known
 
 try:
@@ -129,3 +133,13 @@ def _sniff_profile(body: bytes, key: str | None) -> dict[str, str] | None:
     except (ParamError, ValueError):
         return None
     return params or None
+
+
+def rule_key(family: Family, params: dict[str, str]) -> str | None:
+    """The `--key` option of the first Profile_Rule* in `params` (without macros), if any."""
+    ctx = RuleContext(family, DeviceIdentity(), dict(params), {})
+    for target in rule_targets(ctx):
+        key = target.options.get("key")
+        if key and "$" not in key:
+            return key
+    return None

@@ -138,7 +138,7 @@ def fold(findings: list[Finding]) -> Verdict:
 
 
 def _rule_key(family, params: dict[str, str]) -> str | None:  # noqa: ANN001
-    from harness.analyze.cli import rule_key
+    from harness.analyze.params import rule_key  # the profile key (the CLI uses it too)
 
     return rule_key(family, params)
 

@@ -1,6 +1,6 @@
 """Syslog dissection: one `SyslogMessage` per UDP datagram (RFC 3164 / 5424, lenient).
 
-Parsing is `harness.endpoints.syslog_wire.parse_syslog` (shared with the live
+Parsing is `harness.wire.syslog.parse_syslog` (shared with the live
 syslog endpoint), so a capture and a live run read messages the same way.
 `looks_like_syslog` is the cheap test the analyzer uses on UDP packets to
 ports it does not know. Sans-I/O.
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from harness.endpoints.syslog_wire import parse_syslog
 from harness.observe.events import Address, DeviceKey, Evidence, SyslogMessage
+from harness.wire.syslog import parse_syslog
 
 _PRI = re.compile(rb"<\d{1,3}>")
 

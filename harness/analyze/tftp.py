@@ -6,7 +6,8 @@ the transfer runs between those two ports. `TftpTracker` links the request to
 that new port pair, follows options (RFC 2347 OACK), blocks, retransmissions
 and errors, and emits one `TftpTransfer` per transfer when it ends (last block
 acknowledged, error, or end of capture). The first `BODY_KEEP` bytes of a read
-are passed to `on_body` (profiles seen in the capture). Bounded: at most
+are passed to `on_body` (profiles seen in the capture). The packet grammar is
+`harness.wire.tftp` (lenient mode); this module follows transfers. Bounded: at most
 `MAX_TRANSFERS` open transfers; idle ones end as timeouts. Sans-I/O.
 """
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.observe.events import Address, DeviceKey, Evidence, TftpTransfer
+from harness.wire import tftp as wire
 
 BODY_KEEP = 256 * 1024
 MAX_TRANSFERS = 4096
@@ -25,21 +27,43 @@ MAX_FRAMES = 64  # frames named per transfer: the first ones and the last ones
 OPCODES = {1: "RRQ", 2: "WRQ", 3: "DATA", 4: "ACK", 5: "ERROR", 6: "OACK"}
 
 
-def parse_request(payload: bytes) -> tuple[str, str, str, dict[str, str]] | None:
-    """(op, filename, mode, options) of a RRQ/WRQ payload, or None when it is not one."""
+def parse_request(
+    payload: bytes, problems: list[str] | None = None
+) -> tuple[str, str, str, dict[str, str]] | None:
+    """(op, filename, mode, options) of a RRQ/WRQ payload, or None when it is not one.
+
+    The grammar is `harness.wire.tftp.decode` in its lenient mode; what it
+    tolerated (an option without a value, given twice...) goes to `problems`.
+    """
     if len(payload) < 4 or payload[0] != 0 or payload[1] not in (1, 2) or payload[-1] != 0:
-        return None
-    parts = payload[2:-1].split(b"\x00")
-    if len(parts) < 2 or not parts[0]:
-        return None
-    mode = parts[1].decode("latin-1").lower()
-    if mode not in ("netascii", "octet", "mail"):
-        return None
-    opts = {}
-    rest = parts[2:]
-    for i in range(0, len(rest) - 1, 2):
-        opts[rest[i].decode("latin-1").lower()] = rest[i + 1].decode("latin-1")
-    return OPCODES[payload[1]], parts[0].decode("latin-1"), mode, opts
+        return None  # quick refusal of what cannot be a request (most port-69 traffic is not)
+    global _last
+    last = _last  # one read: another thread may replace it
+    if last[0] == payload:  # the engine asks, then the tracker reads: one decode
+        answer, tolerated = last[1], last[2]
+    else:
+        answer, tolerated = _read_request(payload)
+        _last = (payload, answer, tolerated)
+    if answer is not None and problems is not None:
+        problems.extend(tolerated)
+    return answer
+
+
+_Request = tuple[str, str, str, dict[str, str]]
+_last: tuple[bytes, _Request | None, list[str]] = (b"", None, [])
+
+
+def _read_request(payload: bytes) -> tuple[_Request | None, list[str]]:
+    tolerated: list[str] = []
+    try:
+        pkt = wire.decode(payload, problems=tolerated)
+    except wire.TftpDecodeError:
+        return None, tolerated
+    assert isinstance(pkt, (wire.ReadRequest, wire.WriteRequest))
+    mode = pkt.mode.lower()
+    if not pkt.filename or mode not in wire.RFC1350_MODES:
+        return None, tolerated
+    return (OPCODES[payload[1]], pkt.filename, mode, dict(pkt.options)), tolerated
 
 
 @dataclass
@@ -101,9 +125,12 @@ class TftpTracker:
     def request(
         self, frame: int, ts: float, client: Address, server: Address, device: DeviceKey, p: bytes
     ) -> bool:
-        req = parse_request(p)
+        tolerated: list[str] = []
+        req = parse_request(p, tolerated)
         if req is None:
             return False
+        for why in tolerated:
+            self.problem(frame, f"TFTP request: {why}")
         op, filename, mode, opts = req
         old = self.by_client.get(client)
         if old is not None and old.filename == filename and old.tid is None:
@@ -151,6 +178,8 @@ class TftpTracker:
         t.frame(frame, ts)
 
     def _packet(self, t: _Transfer, from_server: bool, frame: int, p: bytes) -> None:
+        # DATA and ACK are read in place (the layout of wire.Data / wire.Ack, as the
+        # codec's own encode_data fast path): they are most of a capture's TFTP packets.
         op = (p[0] << 8) | p[1]
         if op == 3:  # DATA
             block = (p[2] << 8) | p[3]
@@ -177,14 +206,21 @@ class TftpTracker:
             t.last_ack = block
             if t.last_block_len is not None and t.last_block_len < t.blksize and block == t.highest:
                 self._end(t, "complete")
-        elif op == 5:  # ERROR
-            t.error_code = (p[2] << 8) | p[3]
-            t.error_message = p[4:].split(b"\x00")[0].decode("latin-1", "replace")
-            self._end(t, "error")
-        elif op == 6:  # OACK
-            parts = p[2:].rstrip(b"\x00").split(b"\x00")
-            for i in range(0, len(parts) - 1, 2):
-                t.accepted[parts[i].decode("latin-1").lower()] = parts[i + 1].decode("latin-1")
+        elif op in (5, 6):  # ERROR, OACK: rare, read by the lenient codec
+            tolerated: list[str] = []
+            try:
+                pkt = wire.decode(p, problems=tolerated)
+            except wire.TftpDecodeError as exc:
+                self.problem(frame, f"TFTP {wire.Opcode(op).name}: {exc}")
+                return
+            for why in tolerated:
+                self.problem(frame, f"TFTP {wire.Opcode(op).name}: {why}")
+            if isinstance(pkt, wire.Error):
+                t.error_code, t.error_message = pkt.code, pkt.message
+                self._end(t, "error")
+                return
+            assert isinstance(pkt, wire.OptionAck)
+            t.accepted.update(pkt.options)
             try:
                 t.blksize = int(t.accepted.get("blksize", "512"))
             except ValueError:

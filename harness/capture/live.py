@@ -35,13 +35,14 @@ import threading
 import time
 from pathlib import Path
 
+from harness.capture.netns import NETNS_DIR, setns_net
+
 PROBE_ETHERTYPE = 0x88B5
 PROBE_SRC_MAC = bytes.fromhex("020000c0ffee")  # locally administered
 PROBE_INTERVAL = 0.05  # seconds between probe frames while waiting
 SETTLE_WITHOUT_PROBE = 1.2  # seconds: dumpcap's block timeout is 1 s
 TOOLS = ("dumpcap", "tcpdump")
 READY_MARKERS = ("Capturing on", "listening on")
-NETNS_DIR = "/run/netns"
 
 
 class CaptureError(RuntimeError):
@@ -232,8 +233,6 @@ class LiveCapture:
         def make() -> None:
             try:
                 if self.netns:
-                    from harness.netsim.nsloop import setns_net
-
                     setns_net(os.path.join(NETNS_DIR, self.netns))
                 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
                 try:

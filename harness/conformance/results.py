@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from harness.conformance.killmatrix import table_from_devices
 from harness.conformance.runner import NO_SCENARIO_WHY, DeviceSpec, plan
 from harness.conformance.scenario import Scenario, ScenarioOutcome, scenarios
 from harness.conformance.twin import record, twin, with_pcap_evidence, with_pcap_frames
@@ -140,6 +141,7 @@ def build_run_report(
         devices=devices,
         scenarios=records,
         captures=[p for p in run_captures if Path(p).is_file()],  # the whole run's capture
+        kill_matrix=table_from_devices(devices),
     )
 
 

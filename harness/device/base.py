@@ -1,8 +1,8 @@
 """The device-under-test protocol the conformance scenarios drive.
 
 A `DeviceUnderTest` is configured with parameters, made to provision from a
-`ProvisioningLab`, and waited on. `harness.device.sim_device` adapts the
-simulated phone; `harness.device.remote` (a real phone through its admin web
+lab (`harness.device.lab.Lab`, which `ProvisioningLab` satisfies), and waited
+on. `harness.device.sim_device` adapts the simulated phone; `harness.device.remote` (a real phone through its admin web
 interface) implements the same protocol. Capabilities say what a device can
 do, so a scenario that needs what a device lacks is skipped with the reason.
 No spec logic and no judging here.
@@ -16,7 +16,7 @@ from harness.rules.registry import DeviceIdentity
 from harness.spec.family import Family
 
 if TYPE_CHECKING:
-    from harness.endpoints.lab import ProvisioningLab
+    from harness.device.lab import Lab
 
 # Capability names a scenario may need.
 VIRTUAL_TIME = "virtual-time"  # the device's timers run on the lab's clock (hours take no time)
@@ -43,7 +43,7 @@ class DeviceUnderTest(Protocol):
         """What the device is (the rules compare its traffic with this)."""
 
     async def provision(
-        self, lab: ProvisioningLab, parameters: dict[str, str], *, power_up: bool = True
+        self, lab: Lab, parameters: dict[str, str], *, power_up: bool = True
     ) -> dict[str, str] | None:
         """Configure the device with `parameters` (over its family defaults) to use `lab`
         (DNS, syslog, DHCP option 66, trusted CA) and start it provisioning. A device that

@@ -41,7 +41,7 @@ from harness.spec.parameters import UNITS, check_value, parameter_kind
 from harness.spec.values import parse_delay_schedule
 
 if TYPE_CHECKING:
-    from harness.endpoints.lab import ProvisioningLab
+    from harness.device.lab import Lab
 
 # Harness choices (not spec facts): how much the spec's delays are shortened on a
 # real phone, and the floors that keep a shortened delay measurable in real time.
@@ -108,7 +108,7 @@ class RemoteDevice:
         self.description = f"real {product} {serial} at {address}"
         self.server_ca = ServerCA()  # one CA for the whole run: install it on the phone once
         self.device_ca = DeviceCA()
-        self.lab: ProvisioningLab | None = None
+        self.lab: Lab | None = None
         self.requests: list[str] = []  # admin URLs called, in order
         self._booting = False
 
@@ -196,7 +196,7 @@ class RemoteDevice:
 
     # -- DeviceUnderTest -------------------------------------------------------------
     async def provision(
-        self, lab: ProvisioningLab, parameters: dict[str, str], *, power_up: bool = True
+        self, lab: Lab, parameters: dict[str, str], *, power_up: bool = True
     ) -> dict[str, str]:
         self.lab = lab
         applied = {**parameters, **self.shorten(parameters)}

@@ -19,7 +19,7 @@ from harness.rules.registry import DeviceIdentity
 from harness.spec.family import Family, load_family
 
 if TYPE_CHECKING:
-    from harness.endpoints.lab import ProvisioningLab
+    from harness.device.lab import Lab
 
 
 class SimDevice:
@@ -66,7 +66,7 @@ class SimDevice:
         i = self._identity
         return DeviceIdentity(product=i.product, serial=i.serial, mac=i.mac, firmware=i.firmware)
 
-    def _identity_for(self, lab: ProvisioningLab) -> Identity:
+    def _identity_for(self, lab: Lab) -> Identity:
         i = self._identity
         generic = lab.device_ca.generic_client_cert()
         ident = replace(
@@ -82,7 +82,7 @@ class SimDevice:
         return ident
 
     async def provision(
-        self, lab: ProvisioningLab, parameters: dict[str, str], *, power_up: bool = True
+        self, lab: Lab, parameters: dict[str, str], *, power_up: bool = True
     ) -> None:
         await self._stop_phone()
         if lab is not self._lab:

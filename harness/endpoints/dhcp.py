@@ -3,7 +3,7 @@
 Listens on UDP 67 of one interface (SO_BINDTODEVICE) inside the LAN namespace
 and answers DISCOVER with OFFER and REQUEST with ACK by broadcast, giving each
 MAC one address from the pool. Every message seen or sent is recorded as a
-`DhcpExchange`. The codec is dhcp_wire; broken input is noted, never fatal.
+`DhcpExchange`. The codec is harness.wire.dhcp; broken input is noted, never fatal.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import asyncio
 import ipaddress
 import socket
 
-from harness.endpoints import dhcp_wire as wire
 from harness.endpoints.base import Endpoint
 from harness.observe.events import DeviceKey, DhcpExchange
+from harness.wire import dhcp as wire
 
 SERVER_PORT, CLIENT_PORT = 67, 68
 LEASE_SECONDS = 3600

@@ -9,7 +9,7 @@ and records one `HttpExchange` per request, including broken ones (outcome
 malformed / client-closed / no-response). Hostile input is answered with a 4xx
 where possible, noted with `note_problem`, and never stops the server.
 
-Parsing lives in http_wire.py, scripting in http_script.py, auth in
+Parsing lives in harness/wire/http.py, scripting in http_script.py, auth in
 http_auth.py; no spec judgement here (rules judge the records).
 """
 
@@ -29,7 +29,13 @@ from harness.clock import Clock
 from harness.endpoints.base import Endpoint
 from harness.endpoints.http_auth import challenge_header, credentials_header
 from harness.endpoints.http_script import Expectation, HeaderFilter, Response, Script
-from harness.endpoints.http_wire import (
+from harness.endpoints.secrets import secret_kind
+from harness.endpoints.stream import ByteStream, TcpStream
+from harness.observe.events import DeviceKey, HttpExchange
+from harness.observe.recorder import Recorder
+from harness.profiles.classify import classify_profile_body
+from harness.spec.user_agent import identify_user_agent
+from harness.wire.http import (
     CONTINUE,
     LAST_CHUNK,
     Limits,
@@ -41,12 +47,6 @@ from harness.endpoints.http_wire import (
     format_head,
     reason_phrase,
 )
-from harness.endpoints.secrets import secret_kind
-from harness.endpoints.stream import ByteStream, TcpStream
-from harness.observe.events import DeviceKey, HttpExchange
-from harness.observe.recorder import Recorder
-from harness.profiles.classify import classify_profile_body
-from harness.spec.user_agent import identify_user_agent
 
 CHUNK_SIZE = 1024  # bytes per chunk of a chunked body without slow_body
 

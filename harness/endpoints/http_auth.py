@@ -19,7 +19,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
-from harness.endpoints.http_wire import split_target
+from harness.wire.http import split_target
 
 _HASHES = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
 

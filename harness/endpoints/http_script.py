@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Self
 
 from harness.endpoints.http_auth import BasicAuth, DigestAuth, make_authenticator
-from harness.endpoints.http_wire import Request, split_target
+from harness.wire.http import Request, split_target
 
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 HTTP_VERSIONS = ("HTTP/1.0", "HTTP/1.1")

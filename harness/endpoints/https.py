@@ -40,6 +40,7 @@ from harness.endpoints.tls_stream import (
 from harness.observe.events import DeviceKey, TlsAlert, TlsHandshake
 from harness.pki import CA, Certificate, ServerCA, subject_of
 from harness.pki.blobs import private_file
+from harness.pki.variants import build_server_cert
 from harness.tls.conversation import TlsConversation
 from harness.tls.x509_summary import summarize_certificate
 
@@ -246,7 +247,7 @@ class HttpsServer(HttpServer):
         self, *, variant: str | None = None, cert: Certificate | None = None, **settings: Any
     ) -> Personality:
         if cert is None:
-            cert = self.ca.issue_server_cert(self.fqdn, variant or "valid")
+            cert = build_server_cert(self.ca, self.fqdn, variant or "valid")
         else:
             variant = cert.variant or variant
         suites = settings.pop("cipher_suites", None)

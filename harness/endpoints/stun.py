@@ -4,7 +4,7 @@ Binds four UDP sockets, (host, port), (host, alt_port), (alt_host, port) and
 (alt_host, alt_port); a Binding request is answered with XOR-MAPPED-ADDRESS
 (and MAPPED-ADDRESS), RESPONSE-ORIGIN and OTHER-ADDRESS, from the socket the
 CHANGE-REQUEST asks for. Without `alt_host` it is a plain RFC 5389 server and
-refuses change requests with 420. Packet codec: stun_wire (no bytes here).
+refuses change requests with 420. Packet codec: harness.wire.stun (no bytes here).
 Every answer is logged in `self.bindings`; broken input is noted, never fatal.
 """
 
@@ -15,8 +15,8 @@ import errno
 import socket
 from dataclasses import dataclass
 
-from harness.endpoints import stun_wire as wire
 from harness.endpoints.base import Endpoint
+from harness.wire import stun as wire
 
 Address = tuple[str, int]
 BIND_ATTEMPTS = 50

@@ -1,7 +1,7 @@
 """The syslog endpoint: UDP and TCP on the same port number, every message recorded.
 
 Records one `SyslogMessage` per message (facility, severity, text, raw, format,
-transport). Parsing is `syslog_wire`'s; this module only does sockets.
+transport). Parsing is `harness.wire.syslog`'s; this module only does sockets.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import asyncio
 import socket
 
 from harness.endpoints.base import Endpoint
-from harness.endpoints.syslog_wire import SyslogFramer, parse_syslog
 from harness.observe.events import DeviceKey, SyslogMessage
+from harness.wire.syslog import SyslogFramer, parse_syslog
 
 
 class SyslogServer(Endpoint):

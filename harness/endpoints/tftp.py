@@ -12,7 +12,7 @@ in all (uploads kept plus uploads in progress); with `keep_uploads` they are als
 kept in memory (`uploads`, for tests), with `write_dir` they are streamed to disk
 under it. Every refusal is a TFTP ERROR packet and a recorded problem.
 
-The packet format lives in `tftp_wire.py`, the fault scripts in `tftp_faults.py`;
+The packet format lives in `harness.wire.tftp`, the fault scripts in `tftp_faults.py`;
 this module holds only the sockets and the per-transfer state machine.
 Retransmit waits and fault delays are real time (network I/O stays real);
 record timestamps and durations come from the injected clock.
@@ -33,7 +33,9 @@ from harness.clock import Clock
 from harness.endpoints.base import Endpoint
 from harness.endpoints.secrets import secret_kind
 from harness.endpoints.tftp_faults import NO_FAULTS, FaultScript, fault_key
-from harness.endpoints.tftp_wire import (
+from harness.observe.events import Address, DeviceKey, TftpTransfer
+from harness.observe.recorder import Recorder
+from harness.wire.tftp import (
     DEFAULT_BLKSIZE,
     MAX_DATAGRAM,
     MODES,
@@ -55,8 +57,6 @@ from harness.endpoints.tftp_wire import (
     negotiate,
     to_netascii,
 )
-from harness.observe.events import Address, DeviceKey, TftpTransfer
-from harness.observe.recorder import Recorder
 
 Provider = Callable[[str, Address], "bytes | None | Awaitable[bytes | None]"]
 MAX_INBOX = 1024  # datagrams queued for one transfer before further ones are dropped

@@ -8,7 +8,9 @@ tables in the root namespace — what `harness netsim cleanup` runs.
 processes that are gone, which is safe while parallel test workers run: the
 netsim fixture and `harness netsim up` run it at start and say what it removed.
 An owner is gone when its pid does not run, or runs a process that started after
-the namespace was made (the pid was reused).
+the namespace was made (the pid was reused). The registry knows topologies only
+as `LiveNetwork` (something with `down()`), so topology imports this module and
+never the reverse; the names both use are in `harness.netsim.names`.
 """
 
 from __future__ import annotations
@@ -19,25 +21,29 @@ import json
 import os
 import signal
 import threading
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from harness.netsim import names
 from harness.netsim.system import NetsimError, list_namespaces, sh
 
-if TYPE_CHECKING:
-    from harness.netsim.topology import Topology
 
-_live: list[Topology] = []
+class LiveNetwork(Protocol):
+    """What the registry takes down at exit (a `Topology`; this module never imports it)."""
+
+    def down(self) -> None: ...
+
+
+_live: list[LiveNetwork] = []
 _lock = threading.Lock()
 
 
-def register(topo: Topology) -> None:
+def register(topo: LiveNetwork) -> None:
     with _lock:
         if topo not in _live:
             _live.append(topo)
 
 
-def unregister(topo: Topology) -> None:
+def unregister(topo: LiveNetwork) -> None:
     with _lock:
         if topo in _live:
             _live.remove(topo)

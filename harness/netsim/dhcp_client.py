@@ -16,7 +16,7 @@ import socket
 import struct
 from dataclasses import dataclass
 
-from harness.endpoints import dhcp_wire as wire
+from harness.wire import dhcp as wire
 
 DEFAULT_REQUESTED = (1, 3, 6, 66, 150, 159, 160)
 SIOCGIFHWADDR = 0x8927

@@ -5,39 +5,22 @@ Linux namespaces are per thread: a thread that calls setns(2) on
 it starts inherit it. `NamespaceLoop` starts such a thread, enters the
 namespace, then runs an event loop there, so the project's asyncio endpoints
 (which take host=, port=) and client coroutines can run inside a namespace
-from the test process. Only the thread and loop life cycle lives here.
+from the test process. Only the thread and loop life cycle lives here; the
+system call is `harness.capture.netns.setns_net` (shared with live capture).
 """
 
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import ctypes.util
 import os
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from harness.capture.netns import NETNS_DIR, setns_net
 from harness.netsim.system import NetsimError
 
 T = TypeVar("T")
-CLONE_NEWNET = 0x40000000
-NETNS_DIR = "/run/netns"
-
-
-def setns_net(path: str) -> None:
-    """Move the calling thread into the network namespace whose handle is at `path`."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        if hasattr(os, "setns"):  # Python 3.12+
-            os.setns(fd, CLONE_NEWNET)
-            return
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        if libc.setns(fd, CLONE_NEWNET) != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"setns({path}): {os.strerror(err)}")
-    finally:
-        os.close(fd)
 
 
 class NamespaceLoop:

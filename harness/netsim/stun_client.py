@@ -6,7 +6,7 @@ socket and §4.4 (filtering) from a second, fresh one (so the mapping tests'
 packets to the alternate address cannot open an address-dependent filter), and
 returns a `NatBehaviour`. The decisions
 themselves are the pure functions `classify_mapping` / `classify_filtering`;
-the packet codec is harness.endpoints.stun_wire. `via` lets a caller redirect
+the packet codec is harness.wire.stun. `via` lets a caller redirect
 each server address (the loopback emulation sends through its relay).
 """
 
@@ -17,12 +17,12 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from harness.endpoints import stun_wire as wire
 from harness.netsim.nat import (
     ADDRESS_AND_PORT_DEPENDENT,
     ADDRESS_DEPENDENT,
     ENDPOINT_INDEPENDENT,
 )
+from harness.wire import stun as wire
 
 Address = tuple[str, int]
 RTO = 0.5  # seconds before the first retransmission (RFC 5389 §7.2.1 default)

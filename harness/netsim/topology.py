@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from harness.netsim import cleanup as registry
 from harness.netsim import names
 from harness.netsim.nat import NatKind, nat_kind, render_router_table
 from harness.netsim.nsloop import NamespaceLoop
@@ -147,8 +148,6 @@ class Topology:
 
     # -- build / remove ------------------------------------------------------------
     def up(self) -> Topology:
-        from harness.netsim import cleanup as registry
-
         registry.register(self)
         try:
             self._build()
@@ -308,8 +307,6 @@ class Topology:
 
     def down(self) -> None:
         """Stop everything started in the topology and delete its namespaces. Idempotent."""
-        from harness.netsim import cleanup as registry
-
         for c in self._captures:
             with contextlib.suppress(Exception):
                 c.stop()

@@ -1,7 +1,7 @@
 """harness.pki: a test PKI for provisioning servers and phones (trustme-style).
 
     ca = ServerCA()
-    cert = ca.issue_server_cert("prov.example.test", variant="wrong-cn")
+    cert = build_server_cert(ca, "prov.example.test", variant="wrong-cn")  # variants.py
     cert.configure_cert(server_ctx); ca.configure_trust(client_ctx)
     dev = DeviceCA().issue_client_cert("CP-8831-3PCC", "88012BA01234", "000e08abcdef")
 

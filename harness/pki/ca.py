@@ -280,12 +280,6 @@ class CA:
             raise ValueError("issue_cert needs at least one DNS name")
         return self.issue(subject={"CN": common_name or identities[0]}, san_dns=identities)
 
-    def issue_server_cert(self, fqdn: str, variant: str = "valid") -> Certificate:
-        """A server certificate for `fqdn` in one of the named variants (see variants.py)."""
-        from harness.pki.variants import build_server_cert
-
-        return build_server_cert(self, fqdn, variant)
-
     def issue_client_cert(
         self, product: str, serial: str, mac: str, *, common_name: str | None = None
     ) -> Certificate:

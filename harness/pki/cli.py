@@ -16,7 +16,7 @@ from pathlib import Path
 
 from harness.pki.blobs import Blob, make_dirs
 from harness.pki.ca import CA, Certificate
-from harness.pki.variants import SERVER_CERT_VARIANTS
+from harness.pki.variants import SERVER_CERT_VARIANTS, build_server_cert
 
 HELP = "make a test PKI: server/device CAs, server certificates (the matrix), client certificates"
 
@@ -90,9 +90,9 @@ def init_pki(
     for ca, name in ((server_ca, "server-ca"), (device_ca, "device-ca")):
         written.append(ca.cert_pem.write_to_path(directory / f"{name}.pem"))
         written.append(ca.private_key_pem.write_to_path(directory / f"{name}.key"))
-    pair(server_ca.issue_server_cert(fqdn), directory / "server")
+    pair(build_server_cert(server_ca, fqdn), directory / "server")
     for variant in variants:
-        cert = server_ca.issue_server_cert(fqdn, variant)
+        cert = build_server_cert(server_ca, fqdn, variant)
         pair(cert, directory / "variants" / variant)
         if cert.withheld:  # the intermediate the server does not send, for reference
             path = directory / "variants" / f"{variant}.withheld.pem"

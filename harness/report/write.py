@@ -13,8 +13,10 @@ read), and `device_runs[]`: per device its `id`, `description`, `family`,
 `sessions`, `requirements` (requirement ID -> folded `verdict`, first `why`,
 number of `findings`), `user_agents`, `ja3`, `ja4` (what the diff compares);
 `kill_matrix` (top level) when the run had quirky simulated phones: the
-`KillMatrixTable` (quirks x requirements: KILL / SURVIVES / not run / EXTRA FAIL),
-given with the run or derived by harness.conformance.killmatrix;
+`KillMatrixTable` (quirks x requirements: KILL / SURVIVES / not run / EXTRA FAIL)
+the run carries (`RunReport.kill_matrix`: the conformance run derives it with
+harness.conformance.killmatrix; the report renders it and imports nothing from
+conformance);
 `scenarios[]` (harness conform): one entry per scenario run and device, with its own
 pcap and what re-judging it needs (docs/report-json.md).
 """
@@ -36,7 +38,6 @@ from harness.report.json_report import build_report, dumps
 from harness.report.junit import junit_xml
 from harness.report.model import (
     DeviceRun,
-    KillMatrixTable,
     RunReport,
     ScenarioRecord,
     identity_dict,
@@ -210,15 +211,6 @@ def scenario_entry(
     return entry
 
 
-def kill_matrix_of(run: RunReport) -> KillMatrixTable | None:
-    """The run's kill-matrix table: the one it carries, else one from its quirky devices."""
-    if run.kill_matrix is not None or not any(d.quirks for d in run.devices):
-        return run.kill_matrix
-    from harness.conformance.killmatrix import table_from_devices
-
-    return table_from_devices(run.devices)
-
-
 def build_run_json(
     run: RunReport,
     links: dict[str, str] | None = None,
@@ -247,9 +239,8 @@ def build_run_json(
     report["device_runs"] = [device_run_entry(d, links) for d in run.devices]
     if run.scenarios:
         report["scenarios"] = [scenario_entry(r, links, out_dir) for r in run.scenarios]
-    table = kill_matrix_of(run)
-    if table is not None:
-        report["kill_matrix"] = table.to_dict()
+    if run.kill_matrix is not None:
+        report["kill_matrix"] = run.kill_matrix.to_dict()
     return report
 
 
@@ -262,7 +253,6 @@ def write_reports(
     out_dir.mkdir(parents=True, exist_ok=True)
     written = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     run = dataclasses.replace(run, meta={"written": written, **run.meta})
-    run.kill_matrix = kill_matrix_of(run)
     links, notes = copy_evidence(run, out_dir)
     diff = None
     problem = None

@@ -6,7 +6,8 @@ from dnslib import AAAA, CNAME, QTYPE, RCODE, RR, SRV, A, DNSRecord
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.analyze.dns import DnsTracker, quick_parse
+from harness.analyze.dns import DnsTracker
+from harness.wire.dns import quick_parse
 
 label = st.text("abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=20)
 names = st.lists(label, min_size=1, max_size=4).map(".".join)

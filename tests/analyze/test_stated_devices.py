@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from harness.analyze.cli import load_devices_file
 from harness.analyze.devices import (
     DeviceArgError,
     StatedDevice,
-    load_devices_file,
     parse_device_arg,
     stated_for,
 )

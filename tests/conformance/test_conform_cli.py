@@ -36,6 +36,8 @@ def test_quirky_sim_fails_with_exit_code_1_and_says_why(tmp_path, capfd):
     assert "DNS-A-ONLY" in out and "SRV" in out
     report = json.loads((tmp_path / "report.json").read_text())
     assert {f["rule"] for f in report["findings"] if f["verdict"] == "fail"} == {"DNS-A-ONLY"}
+    # the conformance run derives the kill matrix; the report only renders it
+    assert [q["quirk"] for q in report["kill_matrix"]["quirks"]] == ["srv-lookup"]
 
 
 @pytest.mark.parametrize(

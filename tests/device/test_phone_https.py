@@ -7,6 +7,7 @@ import pytest
 
 from harness.device.sim.identity import Identity
 from harness.pki import DeviceCA, ServerCA, other_host
+from harness.pki.variants import build_server_cert
 from harness.spec import load_family
 
 FQDN = "prov.example.test"
@@ -20,7 +21,7 @@ def cas():
 
 def https_site(nginx_site, tmp_path, cas, variant):
     server_ca, device_ca = cas
-    cert = server_ca.issue_server_cert(FQDN, variant=variant)
+    cert = build_server_cert(server_ca, FQDN, variant=variant)
     cert_path, key_path = cert.write_to_path(
         tmp_path / f"{variant}.pem", tmp_path / f"{variant}.key"
     )

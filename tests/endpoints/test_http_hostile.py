@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.endpoints.http import HttpServer
-from harness.endpoints.http_wire import Limits
+from harness.wire.http import Limits
 
 
 def curl_ok(server: HttpServer) -> None:

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from harness.endpoints.http_script import Response, Script
-from harness.endpoints.http_wire import Request
+from harness.wire.http import Request
 
 
 def req(target: str, method: str = "GET", **headers: str) -> Request:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.endpoints.syslog_wire import SyslogFramer, parse_syslog
+from harness.wire.syslog import SyslogFramer, parse_syslog
 
 
 def logger(server, *args):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from harness.endpoints.tftp import TftpServer
-from harness.endpoints.tftp_wire import to_netascii
+from harness.wire.tftp import to_netascii
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("tftp") and shutil.which("atftp")), reason="tftp-hpa and atftp needed"

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from harness.endpoints.tftp import TftpServer
-from harness.endpoints.tftp_wire import Ack, Data, Error, ReadRequest, decode
+from harness.wire.tftp import Ack, Data, Error, ReadRequest, decode
 
 from .test_tftp_rawclient import RawClient
 

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.endpoints.tftp import TftpServer
-from harness.endpoints.tftp_wire import Ack, Data, Error, ReadRequest, WriteRequest, decode
+from harness.wire.tftp import Ack, Data, Error, ReadRequest, WriteRequest, decode
 
 from .test_tftp_rawclient import RawClient
 

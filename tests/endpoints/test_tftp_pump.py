@@ -13,7 +13,7 @@ import pytest
 
 import harness.endpoints.tftp as tftp_module
 from harness.endpoints.tftp import TftpServer
-from harness.endpoints.tftp_wire import Ack, Data, Error, ReadRequest
+from harness.wire.tftp import Ack, Data, Error, ReadRequest
 
 from .test_tftp_rawclient import RawClient
 

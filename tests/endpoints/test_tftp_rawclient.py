@@ -11,7 +11,7 @@ import socket
 from dataclasses import dataclass, field
 
 from harness.endpoints.tftp import TftpServer
-from harness.endpoints.tftp_wire import (
+from harness.wire.tftp import (
     Ack,
     Data,
     Error,

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 from harness.endpoints.tftp import TftpServer
-from harness.endpoints.tftp_wire import Ack, Error
+from harness.wire.tftp import Ack, Error
 from tests.endpoints.test_tftp_rawclient import RawClient
 
 

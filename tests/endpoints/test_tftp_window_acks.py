@@ -12,7 +12,7 @@ import socket
 import pytest
 
 from harness.endpoints.tftp import TftpServer
-from harness.endpoints.tftp_wire import Ack, Data, OptionAck, ReadRequest, decode, encode
+from harness.wire.tftp import Ack, Data, OptionAck, ReadRequest, decode, encode
 
 SIZE = 102_400
 

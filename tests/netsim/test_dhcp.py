@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from harness.endpoints import dhcp_wire as wire
 from harness.endpoints.dhcp import DhcpServer
 from harness.netsim.dhcp_client import discover
 from harness.netsim.topology import ROUTER_LAN_IP
 from harness.observe.events import DhcpExchange
+from harness.wire import dhcp as wire
 
 
 def test_wire_round_trip_and_bad_bytes() -> None:

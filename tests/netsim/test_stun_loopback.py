@@ -7,10 +7,10 @@ import socket
 
 import pytest
 
-from harness.endpoints import stun_wire as wire
 from harness.endpoints.stun import StunServer
 from harness.netsim.nat import ENDPOINT_INDEPENDENT
 from harness.netsim.stun_client import StunClient, StunTimeout, discover, external_address
+from harness.wire import stun as wire
 
 
 @pytest.fixture

@@ -65,7 +65,8 @@ def test_quirky_devices_give_kill_survives_not_run_and_extra_fail(tmp_path):
         quirky(("ignore-gzip",)),  # nothing judged: not run
         quirky(("srv-lookup",), finding("DNS-A-ONLY", "fail", "SRV"), finding("UA-FORMAT", "fail", "x")),
     ]  # fmt: skip
-    paths = write_reports(RunReport(meta={"title": "t"}, devices=devices), tmp_path)
+    run = RunReport(meta={"title": "t"}, devices=devices, kill_matrix=table_from_devices(devices))
+    paths = write_reports(run, tmp_path)
     report = json.loads(paths["json"].read_text())
     jsonschema.validate(report, SCHEMA)
     km = report["kill_matrix"]

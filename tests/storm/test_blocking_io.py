@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 from harness.pki import DeviceCA, ServerCA
+from harness.pki.variants import build_server_cert
 from harness.storm.blocking_io import BlockingIo
 from harness.storm.crowd import StormConfig
 from harness.storm.phone import StormPhone
@@ -43,7 +44,7 @@ def test_https_with_the_phones_own_certificate(tmp_path, nginx_factory):
     pki = tmp_path / "pki"
     pki.mkdir()
     server_ca, device_ca = ServerCA(), DeviceCA()
-    server_ca.issue_server_cert(FQDN).write_to_path(pki / "server.pem", pki / "server.key")
+    build_server_cert(server_ca, FQDN).write_to_path(pki / "server.pem", pki / "server.key")
     device_ca.cert_pem.write_to_path(pki / "device-ca.pem")
     nginx = nginx_factory(write_profiles(tmp_path / "www", [0, 1]), pki)
 

@@ -10,6 +10,7 @@ import shutil
 from harness.analyze.engine import analyze_capture
 from harness.capture.live import LiveCapture
 from harness.pki import DeviceCA, ServerCA
+from harness.pki.variants import build_server_cert
 from harness.storm.crowd import StormConfig, run_crowd, run_storm
 from harness.storm.summary import spec_check, summarize
 from tests.storm.conftest import FAMILY, write_profiles
@@ -64,7 +65,7 @@ def test_https_with_client_certificates(tmp_path, nginx_factory):
     pki = tmp_path / "pki"
     pki.mkdir()
     server_ca, device_ca = ServerCA(), DeviceCA()
-    server_ca.issue_server_cert(fqdn).write_to_path(pki / "server.pem", pki / "server.key")
+    build_server_cert(server_ca, fqdn).write_to_path(pki / "server.pem", pki / "server.key")
     device_ca.cert_pem.write_to_path(pki / "device-ca.pem")
     nginx = nginx_factory(write_profiles(tmp_path / "www", range(12)), pki)
 

@@ -16,7 +16,7 @@ from typing import Any
 from harness.conformance.scenario import ScenarioRun, scenario
 from harness.device.base import GENERIC_CERT_UNIT
 from harness.endpoints.https import HttpsServer
-from harness.pki.variants import other_host
+from harness.pki.variants import build_server_cert, other_host
 from harness.profiles import render_xml_profile
 from harness.spec.ciphers import cipher_suite_name, real_suites
 
@@ -134,7 +134,7 @@ async def scenario_tls_dns_match(run: ScenarioRun) -> None:
     elsewhere = f"elsewhere.{domain}"
     lab.dns.add_a(elsewhere, ELSEWHERE_ADDRESS)
     run.facts["dns_answer_for_cert_name"] = {elsewhere: [ELSEWHERE_ADDRESS], lab.fqdn: [lab.host]}
-    serve(run, cert=lab.server_ca.issue_server_cert(elsewhere, "valid"))
+    serve(run, cert=build_server_cert(lab.server_ca, elsewhere, "valid"))
     await _provision(run, f"https://{lab.https.host}:{lab.https.port}{_profile_path(run)}")
     await run.wait_attempts(1, timeout=ATTEMPT_TIMEOUT)
     serve(run, variant="valid")

@@ -4,7 +4,8 @@
 connection (the phone closes after each exchange) and returns the engine's
 `FetchResult`: status, headers, de-chunked body, or the transport outcome
 ("connection-error", "timeout") with a cause. Authorization is computed here
-from the challenge the engine hands over. No provisioning logic here.
+from the challenge the engine hands over. Response heads and chunk-size lines are
+read by `harness.wire.http` (its lenient head reader). No provisioning logic here.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from urllib.parse import quote
 from harness.device.sim.adapters.source import local_bind
 from harness.device.sim.adapters.tls_client import TlsRejected
 from harness.device.sim.engine_table import Fetch, FetchResult
+from harness.wire.http import ParseError, chunk_size, read_head
 
 MAX_BODY = 16 * 1024 * 1024
 MAX_HEADER = 64 * 1024
@@ -101,11 +103,10 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
         line = await reader.readline()
         if not line:
             raise HttpProtocolError("connection closed inside a chunked body")
-        size_text = line.split(b";", 1)[0].strip()
         try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise HttpProtocolError(f"bad chunk size {size_text[:20]!r}") from None
+            size = chunk_size(line.rstrip(b"\r\n"), len(body))
+        except ParseError as exc:
+            raise HttpProtocolError(exc.message) from None
         if size == 0:
             while (await reader.readline()).strip():  # trailers
                 pass
@@ -122,16 +123,12 @@ async def read_response(
     head = await reader.readuntil(b"\r\n\r\n")
     if len(head) > MAX_HEADER:
         raise HttpProtocolError("response header too long")
-    lines = head.decode("latin-1").split("\r\n")
-    m = re.match(r"HTTP/(\d)\.(\d) (\d{3})(?: (.*))?$", lines[0])
-    if not m:
-        raise HttpProtocolError(f"bad status line {lines[0][:60]!r}")
-    status, reason = int(m.group(3)), m.group(4) or ""
-    headers = []
-    for line in lines[1:]:
-        if ":" in line:
-            k, v = line.split(":", 1)
-            headers.append((k.strip(), v.strip()))
+    problems: list[str] = []
+    start, headers = read_head(head, problems, response=True)
+    if problems and problems[0].startswith("malformed status line"):
+        raise HttpProtocolError(f"bad status line {start[:60]!r}")
+    _, status_text, reason = (start.split(" ", 2) + [""])[:3]
+    status = int(status_text)
     get = {k.lower(): v for k, v in headers}
     if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
         return status, reason, tuple(headers), b""

@@ -3,20 +3,20 @@
 `tftp_get(host, port, filename)` sends an RRQ with blksize and tsize, follows
 the server's transfer ID, acknowledges each block, retransmits on silence and
 answers packets from a foreign TID with ERROR 5. Returns a `TftpResult`; no
-provisioning logic here (the engine decides what "not found" means).
+provisioning logic here (the engine decides what "not found" means). Packets are
+built and read by `harness.wire.tftp` (lenient mode: a phone takes what it can).
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
-import struct
 from dataclasses import dataclass
 
 from harness.device.sim.adapters.source import local_bind
+from harness.wire import tftp as wire
 
-RRQ, DATA, ACK, ERROR, OACK = 1, 3, 4, 5, 6
-ERR_NOT_FOUND, ERR_UNKNOWN_TID = 1, 5
+ERR_NOT_FOUND, ERR_UNKNOWN_TID = wire.ErrorCode.FILE_NOT_FOUND, wire.ErrorCode.UNKNOWN_TID
 MAX_BYTES = 16 * 1024 * 1024
 
 
@@ -42,20 +42,11 @@ class _Proto(asyncio.DatagramProtocol):
 
 
 def _rrq(filename: str, blksize: int) -> bytes:
-    parts = [filename, "octet", "blksize", str(blksize), "tsize", "0"]
-    return struct.pack("!H", RRQ) + b"".join(p.encode() + b"\0" for p in parts)
+    return wire.encode(wire.ReadRequest(filename, "octet", {"blksize": str(blksize), "tsize": "0"}))
 
 
 def _error(code: int, text: str) -> bytes:
-    return struct.pack("!HH", ERROR, code) + text.encode() + b"\0"
-
-
-def _options(payload: bytes) -> dict[str, str]:
-    items = payload.split(b"\0")
-    return {
-        items[i].decode("ascii", "replace").lower(): items[i + 1].decode("ascii", "replace")
-        for i in range(0, len(items) - 1, 2)
-    }
+    return wire.encode_error(code, text)
 
 
 async def tftp_get(
@@ -102,28 +93,31 @@ async def tftp_get(
             elif addr != server:
                 transport.sendto(_error(ERR_UNKNOWN_TID, "unknown transfer ID"), addr)
                 continue
-            op = struct.unpack("!H", packet[:2])[0]
-            if op == ERROR:
-                code = struct.unpack("!H", packet[2:4])[0]
-                text = packet[4:].split(b"\0", 1)[0].decode("utf-8", "replace")
+            try:
+                pkt = wire.decode(packet, problems=[])
+            except wire.TftpDecodeError:
+                continue
+            if isinstance(pkt, wire.Error):
+                code = pkt.code
                 outcome = "not-found" if code == ERR_NOT_FOUND else "error"
-                return TftpResult(outcome, error_code=code, error=f"TFTP error {code}: {text}")
-            if op == OACK and expected == 1 and not data:
-                opts = _options(packet[2:])
-                size = int(opts.get("blksize", "512") or 512)
-                last, last_to, tries = struct.pack("!HH", ACK, 0), server, 0
+                return TftpResult(
+                    outcome, error_code=code, error=f"TFTP error {code}: {pkt.message}"
+                )
+            if isinstance(pkt, wire.OptionAck) and expected == 1 and not data:
+                size = int(pkt.options.get("blksize", "512") or 512)
+                last, last_to, tries = wire.encode_ack(0), server, 0
                 transport.sendto(last, last_to)
                 continue
-            if op != DATA:
+            if not isinstance(pkt, wire.Data):
                 continue
-            block = struct.unpack("!H", packet[2:4])[0]
+            block = pkt.block
             if block == expected:
-                payload = packet[4:]
+                payload = pkt.data
                 data += payload
                 if len(data) > MAX_BYTES:
                     transport.sendto(_error(3, "file too large"), server)
                     return TftpResult("error", error="file larger than the phone accepts")
-                last, last_to, tries = struct.pack("!HH", ACK, block), server, 0
+                last, last_to, tries = wire.encode_ack(block), server, 0
                 transport.sendto(last, last_to)
                 if len(payload) < size:
                     return TftpResult("complete", bytes(data))

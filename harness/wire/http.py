@@ -6,7 +6,10 @@ after the other. It checks the request line, header syntax, Content-Length and
 chunked framing (RFC 9112) and enforces `Limits`; anything wrong raises
 `ParseError` with the status to answer (400, 413, 431, 501, 505) and a message
 saying what was wrong and where. The response helpers format a status line and
-headers, and chunked-encoding frames.
+headers, and chunked-encoding frames. `read_head` is the lenient mode of the
+same head reader, for requests and responses in a capture: it keeps what a
+strict server refuses and says why in a list of problems (harness.analyze.http
+uses it); `chunk_size` reads a chunk-size line for both.
 
 No sockets, no clock, no spec knowledge here: the server (http.py) does I/O.
 """
@@ -123,11 +126,30 @@ def _describe(raw: bytes, limit: int = 60) -> str:
     return text + ("..." if len(raw) > limit else "")
 
 
-def parse_head(raw: bytes, limits: Limits = Limits()) -> RequestHead:
-    """Parse a request line plus headers (no final empty line needed)."""
-    lines = raw.split(b"\n")
-    lines = [ln[:-1] if ln.endswith(b"\r") else ln for ln in lines]
-    request_line = lines[0]
+_VALUE_CTL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # control bytes a field value must not hold
+# a block of well-formed field lines (after CRLF -> LF): token ":" value, no control
+# bytes but HTAB; checked in one step, then split (the common case, kept fast)
+_FIELD_BLOCK = re.compile(rb"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\x00-\x08\x0a-\x1f\x7f]*\n)*\n*")
+_REQUEST_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([^\x00-\x20\x7f]+) (HTTP/1\.\d)")
+_LINE_CTL = re.compile(rb"[\x00-\x1f\x7f]")  # control bytes a request line must not hold
+_TARGET_BAD = re.compile(rb"[\x00-\x20\x7f]")  # nor its target (no spaces either)
+_STATUS_LINE = re.compile(rb"^HTTP/\d\.\d \d{3}(?: [^\x00-\x08\x0a-\x1f\x7f]*)?$")
+
+
+def _split_head(raw: bytes) -> tuple[bytes, bytes]:
+    """(start line, field lines) of a head, line ends made LF."""
+    norm = raw.replace(b"\r\n", b"\n")
+    if norm.endswith(b"\r"):
+        norm = norm[:-1]
+    first, _, block = norm.partition(b"\n")
+    return first, block
+
+
+def _request_line(request_line: bytes, limits: Limits) -> tuple[bytes, bytes, bytes]:
+    """(method, target, version) of a request line; ParseError says what is wrong."""
+    ok = _REQUEST_LINE.fullmatch(request_line)  # the common case in one step
+    if ok is not None and len(request_line) <= limits.max_request_line:
+        return ok[1], ok[2], ok[3]
     if len(request_line) > limits.max_request_line:
         raise ParseError(
             f"request line is {len(request_line)} bytes, over the limit of "
@@ -139,7 +161,7 @@ def parse_head(raw: bytes, limits: Limits = Limits()) -> RequestHead:
             f"request starts with byte 0x{request_line[0]:02x}: not an HTTP request line "
             f"({_describe(request_line[:16])})"
         )
-    if any(b < 0x20 or b == 0x7F for b in request_line):
+    if _LINE_CTL.search(request_line):
         raise ParseError(
             f"request line {_describe(request_line)} contains control bytes: "
             "not an HTTP request line"
@@ -153,39 +175,109 @@ def parse_head(raw: bytes, limits: Limits = Limits()) -> RequestHead:
     method, target, version = parts
     if not _TOKEN.match(method):
         raise ParseError(f"invalid method {_describe(method)} in request line: not an HTTP token")
-    if any(b < 0x21 or b == 0x7F for b in target):
+    if _TARGET_BAD.search(target):
         raise ParseError(f"request target {_describe(target)} contains control characters")
     m = _VERSION.match(version)
     if m is None:
         raise ParseError(f"invalid HTTP version {_describe(version)} in request line")
     if m.group(1) != b"1":
         raise ParseError(f"HTTP version {version.decode()} is not supported (only HTTP/1.x)", 505)
+    return method, target, version
+
+
+def _fields(
+    block: bytes, limits: Limits, problems: list[str] | None = None
+) -> list[tuple[str, str]]:
+    """The header fields of a head's field lines (after the start line, LF line ends).
+
+    Strict (`problems` None): the first fault raises ParseError. Lenient: an
+    obsolete folded line continues the previous value, a line without a colon is
+    skipped, a bad name or value is kept; each is appended to `problems`.
+    """
     headers: list[tuple[str, str]] = []
+    if _FIELD_BLOCK.fullmatch(block):  # all well formed: split, nothing to say
+        for line in block.decode("latin-1").split("\n"):
+            if line:
+                name, _, value = line.partition(":")
+                headers.append((name, value.strip(" \t")))
+        if len(headers) > limits.max_headers and problems is None:
+            raise ParseError(f"more than {limits.max_headers} header fields", 431)
+        return headers
+    lines = [b"", *block.split(b"\n")]  # numbered as in the head: the start line is 1
     for number, line in enumerate(lines[1:], start=2):
         if not line:
             continue
         if line[:1] in (b" ", b"\t"):
-            raise ParseError(f"header line {number} is an obsolete folded continuation (RFC 9112)")
+            if problems is None:
+                raise ParseError(
+                    f"header line {number} is an obsolete folded continuation (RFC 9112)"
+                )
+            problems.append(f"header line {number} is an obsolete folded continuation (RFC 9112)")
+            if headers:
+                k, v = headers[-1]
+                headers[-1] = (k, v + " " + line.strip(b" \t").decode("latin-1"))
+            continue
         name, colon, value = line.partition(b":")
         if not colon:
-            raise ParseError(f"header line {number} has no colon: {_describe(line)}")
+            if problems is None:
+                raise ParseError(f"header line {number} has no colon: {_describe(line)}")
+            problems.append(f"header line {number} has no colon: {_describe(line)}; skipped")
+            continue
         if not _TOKEN.match(name):
-            raise ParseError(
-                f"header line {number} has an invalid field name {_describe(name)}"
-                + (" (whitespace before the colon)" if name[-1:] in (b" ", b"\t") else "")
+            why = f"header line {number} has an invalid field name {_describe(name)}" + (
+                " (whitespace before the colon)" if name[-1:] in (b" ", b"\t") else ""
             )
+            if problems is None:
+                raise ParseError(why)
+            problems.append(why)
+            name = name.strip(b" \t")
         value = value.strip(b" \t")
-        if any((b < 0x20 and b != 0x09) or b == 0x7F for b in value):
-            raise ParseError(f"header {name.decode()!r} (line {number}) has control characters")
-        headers.append((name.decode("ascii"), value.decode("latin-1")))
-        if len(headers) > limits.max_headers:
+        if _VALUE_CTL.search(value):
+            why = f"header {name.decode('latin-1')!r} (line {number}) has control characters"
+            if problems is None:
+                raise ParseError(why)
+            problems.append(why)
+        headers.append((name.decode("latin-1"), value.decode("latin-1")))
+        if len(headers) > limits.max_headers and problems is None:
             raise ParseError(f"more than {limits.max_headers} header fields", 431)
+    return headers
+
+
+def parse_head(raw: bytes, limits: Limits = Limits()) -> RequestHead:
+    """Parse a request line plus headers (no final empty line needed)."""
+    first, block = _split_head(raw)
+    method, target, version = _request_line(first, limits)
+    headers = _fields(block, limits)
     return RequestHead(
         method=method.decode("ascii"),
         target=target.decode("latin-1"),
         version=version.decode("ascii"),
         headers=tuple(headers),
     )
+
+
+def read_head(
+    raw: bytes, problems: list[str], *, response: bool = False, limits: Limits = Limits()
+) -> tuple[str, list[tuple[str, str]]]:
+    """The lenient mode of the head reader: (start line, header fields) of any head.
+
+    For a reader of captures: a request or (`response=True`) status line and its
+    fields are read as `parse_head` reads them, but what a strict server would
+    refuse is kept and said in `problems` (a malformed start line, obsolete line
+    folding, a line without a colon, a bad name, control characters) instead of
+    raising. Never raises.
+    """
+    first, block = _split_head(raw)
+    first = first.strip()
+    if response:
+        if not _STATUS_LINE.match(first):
+            problems.append(f"malformed status line {_describe(first)}")
+    else:
+        try:
+            _request_line(first, limits)
+        except ParseError as exc:
+            problems.append(exc.message)
+    return first.decode("latin-1"), _fields(block, limits, problems)
 
 
 def _body_framing(head: RequestHead, limits: Limits) -> tuple[bool, int]:
@@ -217,6 +309,20 @@ def _body_framing(head: RequestHead, limits: Limits) -> tuple[bool, int]:
             )
         return False, length
     return False, 0
+
+
+def chunk_size(line: bytes, received: int = 0) -> int:
+    """The size a chunk-size line announces (extensions ignored); ParseError if it is not one.
+
+    `received`: body bytes before this chunk (for the message).
+    """
+    size_text = line.split(b";", 1)[0].strip(b" \t\r")
+    if not _HEX.match(size_text) or len(size_text) > 16:
+        raise ParseError(
+            f"invalid chunk size {_describe(size_text)} after "
+            f"{received} body bytes: expected hexadecimal digits"
+        )
+    return int(size_text, 16)
 
 
 class RequestParser:
@@ -368,13 +474,7 @@ class RequestParser:
                 line = self._read_line()
                 if line is None:
                     return False
-                size_text = line.split(b";", 1)[0].strip(b" \t")
-                if not _HEX.match(size_text) or len(size_text) > 16:
-                    raise ParseError(
-                        f"invalid chunk size {_describe(size_text)} after "
-                        f"{len(self._body)} body bytes: expected hexadecimal digits"
-                    )
-                size = int(size_text, 16)
+                size = chunk_size(line, len(self._body))
                 if len(self._body) + size > self.limits.max_body:
                     raise ParseError(
                         f"chunked body grows over the limit of {self.limits.max_body} bytes", 413

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.endpoints.tftp_wire import (
+from harness.wire.tftp import (
     Ack,
     Data,
     Error,

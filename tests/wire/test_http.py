@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.endpoints.http_wire import (
+from harness.wire.http import (
     LAST_CHUNK,
     Limits,
     ParseError,

@@ -6,13 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.endpoints import stun_wire as wire
 from harness.netsim.nat import (
     ADDRESS_AND_PORT_DEPENDENT,
     ADDRESS_DEPENDENT,
     ENDPOINT_INDEPENDENT,
 )
 from harness.netsim.stun_client import classify_filtering, classify_mapping
+from harness.wire import stun as wire
 
 ipv4 = st.ip_addresses(v=4).map(str)
 ports = st.integers(0, 65535)

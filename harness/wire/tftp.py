@@ -5,7 +5,14 @@ of fields (`fields_desc`, in the manner of scapy layers); one generic `encode`
 and one generic `decode` walk those fields. `decode` raises `TftpDecodeError`
 saying what is wrong and at which byte. Also here, as pure functions: the
 option table and option negotiation, and netascii conversion.
-No sockets, no clocks, no files here; the server lives in `tftp.py`.
+
+Two modes of the one reader: strict (the server: anything malformed raises) and
+lenient (`decode(..., problems=[])`, the analyzer reading a capture, which may
+hold what a strict server refuses): text is read as latin-1 so every byte is a
+character, an option without a value, with an empty name or given twice is
+skipped or overridden and the problem appended to `problems`.
+No sockets, no clocks, no files, no spec facts here; the server lives in
+`harness.endpoints.tftp`, the capture tracker in `harness.analyze.tftp`.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from enum import IntEnum
 from typing import Any, ClassVar, Protocol
 
 TEXT_ENCODING = "utf-8"  # filenames: undecodable bytes survive via surrogateescape
+LENIENT_ENCODING = "latin-1"  # lenient mode: every byte is a printable-or-escaped char
 DEFAULT_BLKSIZE = 512  # RFC 1350
 MAX_DATAGRAM = 65535 + 4
 
@@ -56,7 +64,9 @@ class TftpDecodeError(ValueError):
 class Field(Protocol):
     name: str
 
-    def decode(self, buf: bytes, offset: int) -> tuple[Any, int]: ...
+    def decode(
+        self, buf: bytes, offset: int, problems: list[str] | None = None
+    ) -> tuple[Any, int]: ...
 
     def encode(self, value: Any) -> bytes: ...
 
@@ -67,7 +77,7 @@ class ShortField:
 
     name: str
 
-    def decode(self, buf: bytes, offset: int) -> tuple[int, int]:
+    def decode(self, buf: bytes, offset: int, problems: list[str] | None = None) -> tuple[int, int]:
         if len(buf) < offset + 2:
             raise TftpDecodeError(f"{self.name}: packet ends before this 2-byte field", offset)
         return struct.unpack_from("!H", buf, offset)[0], offset + 2
@@ -84,12 +94,20 @@ class StrNullField:
 
     name: str
 
-    def decode(self, buf: bytes, offset: int) -> tuple[str, int]:
+    def decode(self, buf: bytes, offset: int, problems: list[str] | None = None) -> tuple[str, int]:
         end = buf.find(b"\x00", offset)
         if end < 0:
             if offset >= len(buf):
-                raise TftpDecodeError(f"{self.name}: missing (packet ends here)", offset)
-            raise TftpDecodeError(f"{self.name}: string not terminated by NUL", offset)
+                if problems is None:
+                    raise TftpDecodeError(f"{self.name}: missing (packet ends here)", offset)
+                problems.append(f"{self.name}: missing (packet ends at byte {offset}); empty")
+                return "", offset
+            if problems is None:
+                raise TftpDecodeError(f"{self.name}: string not terminated by NUL", offset)
+            problems.append(f"{self.name}: string not terminated by NUL (at byte {offset})")
+            return buf[offset:].decode(LENIENT_ENCODING), len(buf)
+        if problems is not None:
+            return buf[offset:end].decode(LENIENT_ENCODING), end + 1
         return buf[offset:end].decode(TEXT_ENCODING, "surrogateescape"), end + 1
 
     def encode(self, value: str) -> bytes:
@@ -105,20 +123,30 @@ class OptionsField:
 
     name: str
 
-    def decode(self, buf: bytes, offset: int) -> tuple[dict[str, str], int]:
+    def decode(
+        self, buf: bytes, offset: int, problems: list[str] | None = None
+    ) -> tuple[dict[str, str], int]:
         options: dict[str, str] = {}
         name_f, value_f = StrNullField("option name"), StrNullField("option value")
         while offset < len(buf):
             start = offset
-            key, offset = name_f.decode(buf, offset)
-            if not key:
+            key, offset = name_f.decode(buf, offset, problems)
+            if not key and problems is None:
                 raise TftpDecodeError("empty option name", start)
             if offset >= len(buf):
-                raise TftpDecodeError(f"option {key!r} has no value", offset)
-            value, offset = value_f.decode(buf, offset)
+                if problems is None:
+                    raise TftpDecodeError(f"option {key!r} has no value", offset)
+                problems.append(f"option {key!r} has no value (at byte {offset}); ignored")
+                break
+            value, offset = value_f.decode(buf, offset, problems)
+            if not key:
+                problems.append(f"empty option name (at byte {start}); its value is ignored")
+                continue
             lowered = key.lower()
             if lowered in options:
-                raise TftpDecodeError(f"option {key!r} given twice", start)
+                if problems is None:
+                    raise TftpDecodeError(f"option {key!r} given twice", start)
+                problems.append(f"option {key!r} given twice (at byte {start}); the last counts")
             options[lowered] = value
         return options, offset
 
@@ -133,7 +161,9 @@ class RestField:
 
     name: str
 
-    def decode(self, buf: bytes, offset: int) -> tuple[bytes, int]:
+    def decode(
+        self, buf: bytes, offset: int, problems: list[str] | None = None
+    ) -> tuple[bytes, int]:
         return bytes(buf[offset:]), len(buf)
 
     def encode(self, value: bytes) -> bytes:
@@ -206,22 +236,55 @@ def encode(packet: Packet) -> bytes:
     return b"".join(parts)
 
 
-def decode(datagram: bytes) -> Packet:
-    """The packet in `datagram`; TftpDecodeError says precisely what is wrong."""
+def decode(datagram: bytes, *, problems: list[str] | None = None) -> Packet:
+    """The packet in `datagram`; TftpDecodeError says precisely what is wrong.
+
+    `problems` given: the lenient mode (see the module docstring); what it
+    tolerated is appended there. Bytes no mode can read still raise.
+    """
     if len(datagram) < 2:
         raise TftpDecodeError(f"datagram of {len(datagram)} byte(s) is too short for an opcode", 0)
     (opcode,) = struct.unpack_from("!H", datagram, 0)
     kind = PACKET_TYPES.get(opcode)
     if kind is None:
         raise TftpDecodeError(f"unknown opcode {opcode} (valid: 1-6)", 0)
+    if opcode <= 2 and datagram[-1:] == b"\x00":
+        request = _well_formed_request(kind, datagram, problems is not None)
+        if request is not None:
+            return request
     offset, values = 2, {}
     for f in kind.fields_desc:
-        values[f.name], offset = f.decode(datagram, offset)
-    if offset != len(datagram):
+        values[f.name], offset = f.decode(datagram, offset, problems)
+    if offset < len(datagram) and problems is not None:
+        problems.append(
+            f"{kind.opcode.name}: {len(datagram) - offset} trailing byte(s) ignored (at byte {offset})"
+        )
+    elif offset != len(datagram):
         raise TftpDecodeError(
             f"{kind.opcode.name}: {len(datagram) - offset} unexpected trailing byte(s)", offset
         )
     return kind(**values)
+
+
+def _well_formed_request(kind: type[Packet], datagram: bytes, lenient: bool) -> Packet | None:
+    """A RRQ/WRQ read in one split when nothing in it is wrong (the common case), else None.
+
+    The same result as walking `fields_desc`; anything unusual is left to that walk,
+    which says what is wrong.
+    """
+    parts = datagram[2:-1].split(b"\x00")
+    if len(parts) % 2 or not all(parts[2::2]):
+        return None  # no mode, an option without a value, or an empty option name
+    enc, errors = (LENIENT_ENCODING, "strict") if lenient else (TEXT_ENCODING, "surrogateescape")
+    names = [n.decode(enc, errors).lower() for n in parts[2::2]]
+    if len(set(names)) != len(names):
+        return None  # an option given twice
+    values = [v.decode(enc, errors) for v in parts[3::2]]
+    return kind(  # type: ignore[call-arg]
+        filename=parts[0].decode(enc, errors),
+        mode=parts[1].decode(enc, errors),
+        options=dict(zip(names, values, strict=True)),
+    )
 
 
 # fast paths for the transfer loop (same layout as Data/Ack above)
@@ -243,6 +306,7 @@ def encode_error(code: int, message: str) -> bytes:
 
 # -- modes and netascii ---------------------------------------------------------------
 MODES = ("netascii", "octet")  # "mail" is obsolete (RFC 1350) and refused
+RFC1350_MODES = ("netascii", "octet", "mail")  # what a request may name on the wire
 
 
 def to_netascii(data: bytes) -> bytes:

@@ -2,7 +2,11 @@
 
 Sans-I/O. Options are kept raw (`dict[int, bytes]`); `encode_option_value`
 turns a configured value into bytes by the option's kind (OPTION_KINDS: text,
-an address, a list of addresses). Bad bytes raise `DhcpError` naming the offset.
+an address, a list of addresses), `decode_option_value` gives the readable form
+every path records (endpoint, netsim client, analyzer). Bad bytes raise
+`DhcpError` naming the offset. Lenient mode (`decode(data, problems=[])`, the
+analyzer): a missing or unknown message type is kept as `TYPE<n>` and said in
+`problems`. No sockets, no clock, no spec facts here.
 """
 
 from __future__ import annotations
@@ -22,8 +26,8 @@ MESSAGE_TYPES = {1: "DISCOVER", 2: "OFFER", 3: "REQUEST", 4: "DECLINE", 5: "ACK"
                  7: "RELEASE", 8: "INFORM"}  # fmt: skip
 TYPE_CODES = {v: k for k, v in MESSAGE_TYPES.items()}
 # how a configured value is written: RFC 2132, and Cisco's 150 (TFTP server list), 159/160
-OPTION_KINDS = {1: "ip", 3: "ips", 6: "ips", 51: "u32", 54: "ip", 66: "text", 67: "text",
-                150: "ips", 159: "text", 160: "text"}  # fmt: skip
+OPTION_KINDS = {1: "ip", 3: "ips", 6: "ips", 51: "u32", 54: "ip", 61: "hex", 66: "text",
+                67: "text", 150: "ips", 159: "text", 160: "text"}  # fmt: skip
 
 
 class DhcpError(ValueError):
@@ -66,10 +70,12 @@ def decode_option_value(code: int, raw: bytes) -> str:
     """A readable form of an option value (for DhcpExchange.offered_options)."""
     kind = OPTION_KINDS.get(code, "text")
     if kind in ("ip", "ips") and len(raw) % 4 == 0:
-        return ",".join(str(ipaddress.IPv4Address(raw[i : i + 4])) for i in range(0, len(raw), 4))
+        return ",".join(".".join(map(str, raw[i : i + 4])) for i in range(0, len(raw), 4))
     if kind == "u32" and len(raw) == 4:
         return str(struct.unpack("!I", raw)[0])
-    return raw.decode("latin-1")
+    if kind == "hex":  # the client identifier (61): type byte and hardware address
+        return raw.hex()
+    return raw.rstrip(b"\x00").decode("latin-1")  # text options may carry a NUL terminator
 
 
 def encode(msg: DhcpMessage) -> bytes:
@@ -89,7 +95,12 @@ def encode(msg: DhcpMessage) -> bytes:
     return head + MAGIC + opts + bytes([END])
 
 
-def decode(data: bytes) -> DhcpMessage:
+def _dotted(raw: bytes) -> str:
+    return f"{raw[0]}.{raw[1]}.{raw[2]}.{raw[3]}"
+
+
+def decode(data: bytes, *, problems: list[str] | None = None) -> DhcpMessage:
+    """The message in `data`; `problems` given: lenient about its type (module docstring)."""
     if len(data) < FIXED.size + 4:
         raise DhcpError(f"DHCP message too short: {len(data)} bytes (need {FIXED.size + 4})")
     op, _htype, hlen, _, xid, _, flags, ci, yi, si, _gi, chaddr, _, _ = FIXED.unpack_from(data)
@@ -111,9 +122,12 @@ def decode(data: bytes) -> DhcpMessage:
         off += 2 + length
     mtype = options.get(MESSAGE_TYPE, b"")
     if len(mtype) != 1 or mtype[0] not in MESSAGE_TYPES:
-        raise DhcpError(f"missing or unknown DHCP message type (option 53 = {mtype!r})")
+        if problems is None:
+            raise DhcpError(f"missing or unknown DHCP message type (option 53 = {mtype!r})")
+        problems.append(f"missing or unknown DHCP message type (option 53 = {mtype!r})")
+    kind = mtype[0] if mtype else 0
     return DhcpMessage(
-        op, xid, chaddr[: min(hlen, 16)], MESSAGE_TYPES[mtype[0]],
-        str(ipaddress.IPv4Address(ci)), str(ipaddress.IPv4Address(yi)),
-        str(ipaddress.IPv4Address(si)), flags, options,
+        op, xid, chaddr[: min(hlen, 16)], MESSAGE_TYPES.get(kind, f"TYPE{kind}"),
+        _dotted(ci), _dotted(yi),
+        _dotted(si), flags, options,
     )  # fmt: skip
