@@ -75,6 +75,17 @@ def udp_frame(smac, dmac, src, sport, dst, dport, payload: bytes) -> bytes:
     return _eth(smac, dmac) + _ipv4(src, dst, 17, u)
 
 
+def dhcp_discover(mac: bytes) -> tuple[bytes, bytes]:
+    """(BOOTP part, whole DHCPDISCOVER frame) of a phone asking for options 1, 3, 66, 150."""
+    bootp = (
+        b"\x01\x01\x06\x00" + os.urandom(4) + b"\x00" * 20 + mac + b"\x00" * 202
+        + b"\x63\x82\x53\x63"
+    )  # fmt: skip
+    options = b"\x35\x01\x01\x37\x04\x01\x03\x42\x96\xff"
+    frame = udp_frame(mac, b"\xff" * 6, b"\0" * 4, 68, b"\xff" * 4, 67, bootp + options)
+    return bootp, frame
+
+
 def tcp_frame(smac, dmac, src, sport, dst, dport, seq, ack, flags, payload=b"") -> bytes:
     t = struct.pack(
         "!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, 0x50, flags, 65535, 0, 0
@@ -170,25 +181,8 @@ def generate(path: Path, packets: int = PACKETS, seed: int = 5) -> None:
             mac, ip, serial = devices[rnd.randrange(len(devices))]
             sport = rnd.randrange(20000, 60000)
             # -- provisioning: one resync cycle of a device (~46 packets) --
-            bootp = (
-                b"\x01\x01\x06\x00"
-                + os.urandom(4)
-                + b"\x00" * 20
-                + mac
-                + b"\x00" * 202
-                + b"\x63\x82\x53\x63"
-            )
-            put(
-                udp_frame(
-                    mac,
-                    b"\xff" * 6,
-                    b"\0" * 4,
-                    68,
-                    b"\xff" * 4,
-                    67,
-                    bootp + b"\x35\x01\x01\x37\x04\x01\x03\x42\x96\xff",
-                )
-            )
+            bootp, discover = dhcp_discover(mac)
+            put(discover)
             offer = bytearray(bootp)
             offer[0] = 2
             offer[16:20] = ip
@@ -520,25 +514,8 @@ def generate_ordinary(path: Path, packets: int = PACKETS, seed: int = 7) -> None
             if rnd.random() < PHONE_SHARE:  # a phone resyncs: DHCP, DNS, TFTP, HTTP, syslog
                 mac, ip, serial = phones[rnd.randrange(len(phones))]
                 body = profiles[min(rnd.randrange(8), _PROFILE_VARIANTS - 1)]
-                bootp = (
-                    b"\x01\x01\x06\x00"
-                    + os.urandom(4)
-                    + b"\x00" * 20
-                    + mac
-                    + b"\x00" * 202
-                    + b"\x63\x82\x53\x63"
-                )
-                put(
-                    udp_frame(
-                        mac,
-                        b"\xff" * 6,
-                        b"\0" * 4,
-                        68,
-                        b"\xff" * 4,
-                        67,
-                        bootp + b"\x35\x01\x01\x37\x04\x01\x03\x42\x96\xff",
-                    )
-                )
+                bootp, discover = dhcp_discover(mac)
+                put(discover)
                 offer = bytearray(bootp)
                 offer[0], offer[16:20] = 2, ip
                 put(

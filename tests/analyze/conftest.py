@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import signal
 import socket
@@ -74,3 +75,26 @@ def sniff(tmp_path):
         return loopback_capture(tmp_path / name, bpf)
 
     return start
+
+
+SCHEMA = json.loads(Path("/work/shared/spec/report.schema.json").read_text())
+
+
+def analyze_json(capsys, *args: str) -> dict:
+    """`harness analyze ARGS --format json`: the report, validated against the contract."""
+    import jsonschema
+
+    from harness.cli import main
+
+    code = main(["analyze", *map(str, args), "--format", "json", "--no-progress"])
+    out, err = capsys.readouterr()
+    assert code in (0, 1), err
+    report = json.loads(out)
+    jsonschema.validate(report, SCHEMA)
+    return report
+
+
+def only_verdict(report: dict, rule: str) -> tuple[str, str]:
+    """(verdict, why) of the one finding of `rule` in a report."""
+    (f,) = [f for f in report["findings"] if f["rule"] == rule]
+    return f["verdict"], f["why"]

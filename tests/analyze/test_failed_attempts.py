@@ -11,7 +11,6 @@ Resync_Error_Retry_Delay asks for much longer (the client retried too soon).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -22,31 +21,18 @@ import threading
 import time
 from pathlib import Path
 
-import jsonschema
 import pytest
 
-from harness.cli import main
-from tests.analyze.conftest import free_port, loopback_capture
+from tests.analyze.conftest import analyze_json, free_port, loopback_capture, only_verdict
 
-SCHEMA = json.loads(Path("/work/shared/spec/report.schema.json").read_text())
 PHONE_UA = "cisco/CP-8831-3PCC (88012BA01234)"
 SLOW = "20"  # a Resync_Error_Retry_Delay the ~1 s retries of these captures are far short of
 
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
 
 
-def analyze(capsys, *args: str) -> dict:
-    code = main(["analyze", *map(str, args), "--format", "json", "--no-progress"])
-    out, err = capsys.readouterr()
-    assert code in (0, 1), err
-    report = json.loads(out)
-    jsonschema.validate(report, SCHEMA)
-    return report
-
-
-def verdict(report: dict, rule: str) -> tuple[str, str]:
-    (f,) = [f for f in report["findings"] if f["rule"] == rule]
-    return f["verdict"], f["why"]
+analyze = analyze_json
+verdict = only_verdict
 
 
 def closed_port(family: int = socket.AF_INET) -> int:

@@ -11,7 +11,6 @@ an other client, not judged, unless --device names it.
 
 from __future__ import annotations
 
-import json
 import shutil
 import ssl
 import subprocess
@@ -20,32 +19,20 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import jsonschema
 import pytest
 
 from harness.cli import main
 from harness.pki import DeviceCA, ServerCA
-from tests.analyze.conftest import free_port, loopback_capture
+from tests.analyze.conftest import analyze_json, free_port, loopback_capture, only_verdict
 
-SCHEMA = json.loads(Path("/work/shared/spec/report.schema.json").read_text())
 PRODUCT, SERIAL, MAC = "CP-8831-3PCC", "88012BA01234", "000e08aabbcc"
 UA = f"cisco/{PRODUCT} ({SERIAL})"
 
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
 
 
-def analyze(capsys, *args: str) -> dict:
-    code = main(["analyze", *map(str, args), "--format", "json", "--no-progress"])
-    out, err = capsys.readouterr()
-    assert code in (0, 1), err
-    report = json.loads(out)
-    jsonschema.validate(report, SCHEMA)
-    return report
-
-
-def verdict(report: dict, rule: str) -> tuple[str, str]:
-    (f,) = [f for f in report["findings"] if f["rule"] == rule]
-    return f["verdict"], f["why"]
+analyze = analyze_json
+verdict = only_verdict
 
 
 class _Profile(BaseHTTPRequestHandler):
