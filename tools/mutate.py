@@ -10,9 +10,9 @@ the rule bodies become mutable. The repository's files are never changed.
 Module-level constants (the named harness tolerances) are not mutated by mutmut; the
 fixed mutants of tests/rules/test_mutation_smoke.py cover them.
 
-It runs one module at a time (`--module` to choose; status_rules last), with one worker
-(the machine is shared), against the fast rule tests ([tool.mutmut] in pyproject.toml),
-then prints the score and the surviving mutants and writes reports/mutation.txt and
+It runs one module at a time (`--module` to choose; status_rules last), with `--jobs`
+workers (default: one per core; `--jobs 1` on a shared machine), against the fast rule
+tests ([tool.mutmut] in pyproject.toml), then prints the score and the surviving mutants and writes reports/mutation.txt and
 reports/mutation.json (every survivor with its diff). Not part of `make test`.
 """
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -30,26 +31,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MUTMUT = Path(sys.executable).with_name("mutmut")
-# status_rules last: its timing is being rewritten; its score is re-measured after that.
-MODULES = [
-    "harness.rules.dns_rules",
-    "harness.rules.http_rules",
-    "harness.rules.syslog_rules",
-    "harness.rules.schedule_rules",
-    "harness.rules.tls_rules",
-    "harness.rules.attempts",
-    "harness.rules.registry",
-    "harness.rules.finding",
-    "harness.spec.catalog",
-    "harness.spec.cert_name",
-    "harness.spec.ciphers",
-    "harness.spec.family",
-    "harness.spec.macros",
-    "harness.spec.status_table",
-    "harness.spec.user_agent",
-    "harness.spec.values",
-    "harness.rules.status_rules",
-]
+
+
+def all_modules() -> list[str]:
+    """Every module of harness/rules and harness/spec (status_rules, the largest, last)."""
+    names = [
+        f"harness.{path.parent.name}.{path.stem}"
+        for pkg in ("rules", "spec")
+        for path in sorted((ROOT / "harness" / pkg).glob("*.py"))
+        if not path.stem.startswith("_")
+    ]
+    return sorted(names, key=lambda n: n == "harness.rules.status_rules")
+
+
 KILLED = {"killed", "timeout", "segfault", "caught by type check"}
 _DECORATOR = re.compile(r'^@rule\((?P<arg>"[^"]+")\)\n(?P<def>def (?P<name>\w+)\()', re.M)
 
@@ -147,10 +141,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="copy the current tests into the work copy and run only the survivors again",
     )
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="mutants run at once")
     args = parser.parse_args(argv)
-    modules = args.module or MODULES
+    modules = args.module or all_modules()
     if args.recheck and args.work.exists():
-        recheck(args.work, modules)
+        recheck(args.work, modules, args.jobs)
         return report(args, modules, {})
     if not args.keep or not args.work.exists():
         prepare(args.work)
@@ -159,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         start = time.monotonic()
         print(f"== mutmut: {mod}", flush=True)
         subprocess.run(
-            [str(MUTMUT), "run", "--max-children", "1", f"{mod}.*"],
+            [str(MUTMUT), "run", "--max-children", str(args.jobs), f"{mod}.*"],
             cwd=args.work,
             stdout=subprocess.DEVNULL,
             check=False,
@@ -168,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     return report(args, modules, timings)
 
 
-def recheck(work: Path, modules: list[str]) -> None:
+def recheck(work: Path, modules: list[str], jobs: int) -> None:
     """After tests were added: the current tests into the work copy, then only the
     survivors of `modules` run again (mutmut records which tests cover what anew)."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
@@ -184,7 +179,7 @@ def recheck(work: Path, modules: list[str]) -> None:
     print(f"== rechecking {len(names)} survivors", flush=True)
     if names:
         subprocess.run(
-            [str(MUTMUT), "run", "--max-children", "1", *names],
+            [str(MUTMUT), "run", "--max-children", str(jobs), *names],
             cwd=work,
             stdout=subprocess.DEVNULL,
             check=False,
