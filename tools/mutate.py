@@ -66,12 +66,29 @@ def prepare(work: Path) -> None:
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
-    for name in ("harness", "tests"):
-        shutil.copytree(ROOT / name, work / name, ignore=ignore)
+    sync(work)
+
+
+def sync(work: Path) -> int:
+    """Bring the work copy's harness/, tests/ and pyproject.toml up to the repository's
+    (rule decorators undone); only changed files are written, so mutmut regenerates the
+    mutants of the functions that changed and keeps every other result. Returns the
+    number of files written."""
+    written = 0
+    for path in sorted(ROOT.glob("harness/**/*")) + sorted(ROOT.glob("tests/**/*")):
+        if not path.is_file() or "__pycache__" in path.parts or ".hypothesis" in path.parts:
+            continue
+        rel = path.relative_to(ROOT)
+        data = path.read_bytes()
+        if rel.parts[:2] == ("harness", "rules") and path.suffix == ".py":
+            data = undecorate_rules(data.decode()).encode()
+        dest = work / rel
+        if not dest.exists() or dest.read_bytes() != data:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(data)
+            written += 1
     shutil.copy2(ROOT / "pyproject.toml", work / "pyproject.toml")
-    for path in (work / "harness" / "rules").glob("*.py"):
-        path.write_text(undecorate_rules(path.read_text()))
+    return written
 
 
 def results(work: Path) -> dict[str, str]:
@@ -164,26 +181,29 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def recheck(work: Path, modules: list[str], jobs: int) -> None:
-    """After tests were added: the current tests into the work copy, then only the
-    survivors of `modules` run again (mutmut records which tests cover what anew)."""
+    """After tests (or rules) changed: the current tree into the work copy, then the
+    survivors of `modules` run again, then their mutants that have no result (those of
+    functions that changed, which mutmut regenerates; mutmut records which tests cover
+    what anew)."""
+    print(f"== {sync(work)} files changed since the last run", flush=True)
+    shutil.rmtree(work / "mutants" / "tests", ignore_errors=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
-    for dest in (work / "tests", work / "mutants" / "tests"):
-        shutil.rmtree(dest, ignore_errors=True)
-        shutil.copytree(ROOT / "tests", dest, ignore=ignore)
+    shutil.copytree(work / "tests", work / "mutants" / "tests", ignore=ignore)
     (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
-    names = [
-        n
-        for n, st in results(work).items()
-        if st in ("survived", "no tests") and any(n.startswith(m + ".") for m in modules)
-    ]
-    print(f"== rechecking {len(names)} survivors", flush=True)
-    if names:
-        subprocess.run(
-            [str(MUTMUT), "run", "--max-children", str(jobs), *names],
-            cwd=work,
-            stdout=subprocess.DEVNULL,
-            check=False,
-        )
+    for wanted in (("survived", "no tests"), ("not checked",)):
+        names = [
+            n
+            for n, st in results(work).items()
+            if st in wanted and any(n.startswith(m + ".") for m in modules)
+        ]
+        print(f"== running {len(names)} mutants ({', '.join(wanted)})", flush=True)
+        if names:
+            subprocess.run(
+                [str(MUTMUT), "run", "--max-children", str(jobs), *names],
+                cwd=work,
+                stdout=subprocess.DEVNULL,
+                check=False,
+            )
 
 
 def report(args: argparse.Namespace, modules: list[str], timings: dict[str, int]) -> int:
