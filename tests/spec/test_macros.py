@@ -15,6 +15,10 @@ def test_forms():
     assert expand("$$PN", VALUES) == "$PN"
     assert expand("$NOPE $(NOPE)", VALUES) == "$NOPE $(NOPE)"
     assert expand("$MAC", VALUES) == "00:0e:08:aa:bb:cc"
+    assert expand("$(MA:6:2)", VALUES) == "aa"  # q characters from position p
+    assert expand("$(MA:11:5)", VALUES) == "c"  # no further than the value
+    # a bare name followed by letters: the longest known name that prefixes it
+    assert expand("$PNx.cfg", VALUES) == "CP-8831-3PCCx.cfg"
 
 
 def test_not_recursive():

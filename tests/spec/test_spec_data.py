@@ -163,3 +163,40 @@ def test_user_agents_of_the_guides():
 )
 def test_cn_rule(cn, host, ok):
     assert cn_matches_host(cn, host) is ok
+
+
+def test_rows_carry_their_key_and_defaults():
+    from harness.spec.status_table import StatusRow, all_transport_rows
+
+    assert status_row(404) == StatusRow("404", "HTTP-404", Action.B, 0, None)
+    assert status_row(599) == StatusRow("5xx", "HTTP-5XX", Action.C, 0, None)
+    assert status_row(401) == StatusRow("401", "HTTP-401", Action.AUTH_RETRY, 2, Action.C)
+    # no row for the class at all (1xx, 6xx): an unhandled status, class C
+    assert status_row(600) == StatusRow("600", "HTTP-4XX", Action.C)
+    assert [(r.key, r.requirement, r.action) for r in all_transport_rows()] == [
+        ("corrupt", "HTTP-CORRUPT", Action.B),
+        ("connection-error", "HTTP-CONNERR", Action.C),
+        ("timeout", "HTTP-TIMEOUT", Action.C),
+        ("complete", "TFTP-RESYNC", Action.A),
+        ("not-found", "TFTP-RESYNC", Action.B),
+    ]
+    with pytest.raises(KeyError) as err:
+        transport_row("nope")
+    assert "known: complete, connection-error, corrupt, not-found, timeout" in str(err.value)
+
+
+def test_user_agent_parts_and_every_format_field():
+    from dataclasses import replace
+
+    spa = parse_user_agent(load_family("cisco-spa"), "Linksys/SPA-942-6.1.5(a) (88019FA42805)")
+    assert (spa.maker, spa.product, spa.firmware) == ("Linksys", "SPA-942", "6.1.5(a)")
+    assert (spa.serial, spa.mac) == ("88019FA42805", None)
+    mpp = load_family("cisco-mpp")
+    ua = format_user_agent(mpp, product="CP-8841-3PCC", serial="X", mac="00:56:2B:04:36:15",
+                           firmware="11.0")  # fmt: skip
+    assert ua == "Cisco-CP-8841-3PCC/11.0 (00562b043615)"
+    every = replace(mpp, ua_format="{maker}|{product}|{serial}|{mac}|{mac_upper}|{firmware}")
+    ua = format_user_agent(every, product="P", serial="S", mac="00:0E:08:aB:cd:ef", firmware="1.2")
+    assert ua == "Cisco|P|S|000e08abcdef|000E08ABCDEF|1.2"
+    assert identify_user_agent(None) == (None, None) == identify_user_agent("")
+    assert identify_user_agent("curl/8.0") == (None, None)
