@@ -82,12 +82,6 @@ def _load() -> None:
         importlib.import_module(mod)
 
 
-def register_rule_module(module: str) -> None:
-    """Let a later area (TLS, scheduling...) add its rule module to the registry."""
-    if module not in _RULE_MODULES:
-        globals()["_RULE_MODULES"] = (*_RULE_MODULES, module)
-
-
 def registered_rules() -> dict[str, RuleFn]:
     _load()
     return dict(_RULES)

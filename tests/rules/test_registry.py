@@ -9,6 +9,7 @@ import pytest
 from harness.observe import build_timelines
 from harness.observe.events import Evidence
 from harness.rules import Verdict, evaluate, registry
+from harness.rules.finding import Finding
 from harness.rules.registry import finding, registered_rules, rule
 from tests.rules.timelines import context, http
 
@@ -93,3 +94,16 @@ def test_finding_takes_time_frames_and_source_from_its_observations():
     assert f.evidence == ("capture:a.pcap", "endpoint:http")  # each source once, in order
     f = finding("HTTP-GET", Verdict.FAIL, "x", tl, None, also=[other])  # no time of its own
     assert (f.time, f.frames, f.evidence) == (None, (3, 4), ("endpoint:http",))
+
+
+def test_a_finding_as_the_report_writes_it():
+    f = Finding("HTTP-GET", Verdict.FAIL, "sent PUT", "dev-1", 12.5, (3, 4), ("capture:a.pcap",))
+    assert f.to_dict() == {
+        "rule": "HTTP-GET",
+        "verdict": "fail",
+        "device": "dev-1",
+        "time": 12.5,
+        "why": "sent PUT",
+        "frames": [3, 4],
+        "evidence": ["capture:a.pcap"],
+    }

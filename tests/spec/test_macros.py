@@ -38,3 +38,11 @@ def test_unexpanded():
 @given(st.text(alphabet="ab$()PN:0123 ", max_size=40))
 def test_expand_never_raises_and_is_identity_without_values(text):
     assert expand(text, {}) == text.replace("$$", "$")
+
+
+def test_product_series_number():
+    from harness.spec.macros import product_series_number
+
+    assert product_series_number("SPA525G") == "525G"
+    assert product_series_number("CP-8831-3PCC") == "8831"
+    assert product_series_number("ATA") == "ATA"  # no digits: the product itself

@@ -200,3 +200,12 @@ def test_user_agent_parts_and_every_format_field():
     assert ua == "Cisco|P|S|000e08abcdef|000E08ABCDEF|1.2"
     assert identify_user_agent(None) == (None, None) == identify_user_agent("")
     assert identify_user_agent("curl/8.0") == (None, None)
+
+
+def test_which_families_a_requirement_applies_to():
+    from harness.spec.catalog import Requirement
+
+    every = Requirement("X", "g", "t", "s")
+    assert every.applies_to("cisco-spa") and every.families == ("*",) and every.kind == "device"
+    some = Requirement("X", "g", "t", "s", families=("cisco-mpp",))
+    assert some.applies_to("cisco-mpp") and not some.applies_to("cisco-spa")
