@@ -7,12 +7,20 @@ import dataclasses
 
 import pytest
 
-from harness.rules import Verdict
+from harness.rules import Verdict, syslog_rules
 from harness.rules.registry import DeviceIdentity, RuleContext
 from tests.rules.test_dns_syslog_rules import verdict
 from tests.rules.timelines import PRODUCT, SERIAL, context, http, request_msg, syslog
 
 T = 1000.0
+
+
+@pytest.fixture(autouse=True)
+def fresh_loose_matcher():
+    """The loose matcher remembers its answers per template set and text; a memo filled by
+    an earlier test (or by mutmut's clean run, which the mutants' runs fork from) would
+    answer here instead of the matching code under test."""
+    syslog_rules._loose_cached.cache_clear()
 
 
 def test_a_request_message_must_have_the_templates_words_in_order():
