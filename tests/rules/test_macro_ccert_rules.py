@@ -1,0 +1,96 @@
+"""MACRO-CCERT, branch by branch: which profile rules carry `$CCERT` (every Profile_Rule*,
+bracketed options, a `--post x` body from GPP_x), what the device expanded it to, the
+request a finding points at (time and frames) and the facts its reason names.
+
+Spec: `$CCERT` expands to `Installed` or `Not Installed`; `[--post x]` makes the request an
+HTTP POST whose body is the macro-expanded `GPP_x`.
+"""
+
+import dataclasses
+
+from harness.rules import Verdict
+from tests.rules.test_tls_client_cert_rules import points_at
+from tests.rules.test_tls_rules import GENERIC, OWN, conn, judge
+from tests.rules.timelines import context
+
+RULE = "https://prov.example.test/$PN-$CCERT.cfg"
+
+
+def post(t, body: bytes, url="/x.cfg", **kw):
+    hs, req = conn(t, url=url, **kw)
+    return [hs, dataclasses.replace(req, method="POST", request_body=body)]
+
+
+def test_ccert_rule_with_no_matching_request_is_inconclusive_and_points_nowhere():
+    f = judge("MACRO-CCERT", conn(1, url="/other.cfg"), context(Profile_Rule=RULE))
+    assert f.verdict is Verdict.INCONCLUSIVE
+    assert f.time is None and f.frames == ()
+
+
+def test_ccert_pass_counts_and_links_every_matching_request():
+    one = conn(1, url="/CP-8831-3PCC-Installed.cfg")
+    two = conn(2, url="/CP-8831-3PCC-Installed.cfg")
+    f = judge("MACRO-CCERT", one + two + conn(3, url="/other.cfg"), context(Profile_Rule=RULE))
+    assert f.verdict is Verdict.PASS and "2 request(s)" in f.why and "'Installed'" in f.why
+    assert points_at(f, one[1], two[1])
+
+
+def test_ccert_bad_expansion_fails_on_that_request():
+    ok = conn(1, url="/CP-8831-3PCC-Installed.cfg")
+    bad = conn(2, url="/CP-8831-3PCC-yes.cfg")
+    f = judge("MACRO-CCERT", ok + bad, context(Profile_Rule=RULE))
+    assert f.verdict is Verdict.FAIL and "'yes'" in f.why
+    assert points_at(f, bad[1])
+
+
+def test_ccert_installed_with_the_generic_certificate_fails_naming_it():
+    obs = conn(1, url="/CP-8831-3PCC-Installed.cfg", client_cert=GENERIC, asked=True)
+    f = judge("MACRO-CCERT", obs, context(Profile_Rule=RULE))
+    assert f.verdict is Verdict.FAIL and "the generic" in f.why
+    assert "L=ciscogeneric, OU=cisco.com, ST=ciscogeneric" in f.why
+    assert points_at(f, obs[1])
+    obs = conn(1, url="/CP-8831-3PCC-Not%20Installed.cfg", client_cert=GENERIC, asked=True)
+    assert judge("MACRO-CCERT", obs, context(Profile_Rule=RULE)).verdict is Verdict.PASS
+    obs = conn(1, url="/CP-8831-3PCC-Installed.cfg", client_cert=OWN, asked=True)
+    assert judge("MACRO-CCERT", obs, context(Profile_Rule=RULE)).verdict is Verdict.PASS
+
+
+def test_ccert_in_a_later_profile_rule():
+    # Profile_Rule without $CCERT, Profile_Rule_B with it: the request of B is judged
+    ctx = context(Profile_Rule_B=RULE)
+    f = judge("MACRO-CCERT", conn(1, url="/CP-8831-3PCC-Installed.cfg"), ctx)
+    assert f.verdict is Verdict.PASS
+    # both rules use $CCERT: a request matching only the second one is judged too
+    ctx = context(Profile_Rule="https://prov.example.test/a-$CCERT.cfg", Profile_Rule_B=RULE)
+    f = judge("MACRO-CCERT", conn(1, url="/CP-8831-3PCC-yes.cfg"), ctx)
+    assert f.verdict is Verdict.FAIL and "'yes'" in f.why
+
+
+def test_ccert_after_bracketed_options():
+    ctx = context(Profile_Rule=f"[--key secret --uid u --pwd p] {RULE}")
+    f = judge("MACRO-CCERT", conn(1, url="/CP-8831-3PCC-yes.cfg"), ctx)
+    assert f.verdict is Verdict.FAIL and "'yes'" in f.why
+
+
+def test_ccert_in_a_post_body_names_the_gpp_parameter():
+    ctx = context(Profile_Rule="[--post a] https://prov.example.test/x.cfg", GPP_A="c=$CCERT")
+    f = judge("MACRO-CCERT", post(1, b"c=yes"), ctx)
+    assert f.verdict is Verdict.FAIL and "GPP_A" in f.why and "'yes'" in f.why
+
+
+def test_ccert_post_without_its_gpp_value_uses_no_ccert():
+    ctx = context(Profile_Rule="[--post a] https://prov.example.test/x.cfg")
+    f = judge("MACRO-CCERT", post(1, b"c=Installed"), ctx)
+    assert f.verdict is Verdict.INCONCLUSIVE
+
+
+def test_ccert_post_body_that_is_not_utf8_fails_without_crashing():
+    ctx = context(Profile_Rule="[--post a] https://prov.example.test/x.cfg", GPP_A="c=$CCERT")
+    f = judge("MACRO-CCERT", post(1, b"c=Install\xffed"), ctx)
+    assert f.verdict is Verdict.FAIL
+
+
+def test_ccert_expansion_spanning_a_line_break_is_not_installed():
+    ctx = context(Profile_Rule="[--post a] https://prov.example.test/x.cfg", GPP_A="c=$CCERT")
+    f = judge("MACRO-CCERT", post(1, b"c=Not\nInstalled"), ctx)
+    assert f.verdict is Verdict.FAIL
