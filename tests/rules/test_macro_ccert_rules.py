@@ -8,10 +8,11 @@ HTTP POST whose body is the macro-expanded `GPP_x`.
 
 import dataclasses
 
+from harness.observe.events import TftpTransfer
 from harness.rules import Verdict
 from tests.rules.test_tls_client_cert_rules import points_at
 from tests.rules.test_tls_rules import GENERIC, OWN, conn, judge
-from tests.rules.timelines import context
+from tests.rules.timelines import DEV, IP, context, ev
 
 RULE = "https://prov.example.test/$PN-$CCERT.cfg"
 
@@ -94,3 +95,62 @@ def test_ccert_expansion_spanning_a_line_break_is_not_installed():
     ctx = context(Profile_Rule="[--post a] https://prov.example.test/x.cfg", GPP_A="c=$CCERT")
     f = judge("MACRO-CCERT", post(1, b"c=Not\nInstalled"), ctx)
     assert f.verdict is Verdict.FAIL
+
+
+# -- where the rule is fetched from: TFTP without a scheme, alternatives -------------------
+def tftp(t, filename, op="RRQ"):
+    return TftpTransfer(
+        time=t, client=(IP, 40001), server=("198.51.100.5", 69), device=DEV, evidence=ev(),
+        op=op, filename=filename,
+    )  # fmt: skip
+
+
+def test_ccert_in_a_tftp_rule_is_judged_on_the_tftp_read():
+    # no scheme means TFTP (with or without a server before the path)
+    for rule in ("/$PN-$CCERT.cfg", "prov.example.test:69/$PN-$CCERT.cfg"):
+        ctx = context(Profile_Rule=rule)
+        bad = tftp(1, "CP-8831-3PCC-yes.cfg")
+        f = judge("MACRO-CCERT", [bad], ctx)
+        assert f.verdict is Verdict.FAIL and "'yes'" in f.why and "CP-8831-3PCC-yes.cfg" in f.why
+        assert points_at(f, bad)
+        one, two = (
+            tftp(1, "/CP-8831-3PCC-Not Installed.cfg"),
+            tftp(2, "CP-8831-3PCC-Not Installed.cfg"),
+        )
+        f = judge("MACRO-CCERT", [one, two], ctx)
+        assert f.verdict is Verdict.PASS and "2 request(s)" in f.why
+        assert points_at(f, one, two)
+
+
+def test_ccert_is_not_read_from_a_tftp_write():
+    f = judge(
+        "MACRO-CCERT",
+        [tftp(1, "CP-8831-3PCC-yes.cfg", op="WRQ")],
+        context(Profile_Rule="/$PN-$CCERT.cfg"),
+    )
+    assert f.verdict is Verdict.INCONCLUSIVE
+
+
+def test_ccert_in_any_alternative_of_a_conditional_rule():
+    rule = (
+        '($PRVST eq 0)? ( Provisioning_Enable = "Yes" )! [--key k] https://prov.example.test/a.cfg'
+        f" | {RULE}"
+    )
+    f = judge("MACRO-CCERT", conn(1, url="/CP-8831-3PCC-yes.cfg"), context(Profile_Rule=rule))
+    assert f.verdict is Verdict.FAIL and "'yes'" in f.why
+    rule = f"($PRVST eq 0)? [--key k] {RULE} | https://prov.example.test/b.cfg"
+    f = judge("MACRO-CCERT", conn(1, url="/CP-8831-3PCC-yes.cfg"), context(Profile_Rule=rule))
+    assert f.verdict is Verdict.FAIL and "'yes'" in f.why
+
+
+def test_ccert_post_option_of_one_alternative_is_its_own():
+    ctx = context(
+        Profile_Rule="($PRVST eq 0)? [--post a] https://prov.example.test/x.cfg | https://prov.example.test/y.cfg",
+        GPP_A="c=$CCERT",
+    )
+    f = judge("MACRO-CCERT", post(1, b"c=yes"), ctx)
+    assert f.verdict is Verdict.FAIL and "GPP_A" in f.why
+    # a GET carries no body: the POST template says nothing about it
+    assert judge("MACRO-CCERT", conn(1, url="/x.cfg"), ctx).verdict is Verdict.INCONCLUSIVE
+    # an empty POST body is judged (and is no expansion of $CCERT)
+    assert judge("MACRO-CCERT", post(1, b""), ctx).verdict is Verdict.INCONCLUSIVE
