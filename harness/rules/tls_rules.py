@@ -400,10 +400,6 @@ def tls_dns_match(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
 
 
 # -- client certificate ------------------------------------------------------------------
-def _norm(value: str) -> str:
-    return value.lower().replace(":", "").replace("-", "")
-
-
 def _is_generic(subject: dict[str, str]) -> bool:
     return all(subject.get(k) == v for k, v in _generic_subject().items())
 
