@@ -558,7 +558,7 @@ def _rule_paths(rule_text: str) -> list[tuple[str, str]]:
         text = (alt[opts.end() :] if opts else alt).strip().split(" ")[0]
         if "://" in text:
             text = urlsplit(text.replace("$", "%24")).path.replace("%24", "$")
-        elif not text.startswith("/"):
+        else:  # no scheme (TFTP): `[server[:port]]/path`
             text = "/" + text.partition("/")[2]
         out.append((opts.group(1) if opts else "", text))
     return out

@@ -154,3 +154,35 @@ def test_ccert_post_option_of_one_alternative_is_its_own():
     assert judge("MACRO-CCERT", conn(1, url="/x.cfg"), ctx).verdict is Verdict.INCONCLUSIVE
     # an empty POST body is judged (and is no expansion of $CCERT)
     assert judge("MACRO-CCERT", post(1, b""), ctx).verdict is Verdict.INCONCLUSIVE
+
+
+def test_ccert_in_a_later_rule_after_an_empty_one():
+    ctx = context(Profile_Rule="", Profile_Rule_B=RULE)
+    f = judge("MACRO-CCERT", conn(1, url="/CP-8831-3PCC-yes.cfg"), ctx)
+    assert f.verdict is Verdict.FAIL and "Profile_Rule_B" in f.why
+
+
+def test_ccert_tftp_path_is_the_whole_path_after_the_server():
+    ctx = context(Profile_Rule="prov.example.test/cfg/ccert-$CCERT.cfg")
+    f = judge("MACRO-CCERT", [tftp(1, "/cfg/ccert-yes.cfg")], ctx)
+    assert f.verdict is Verdict.FAIL and "'yes'" in f.why
+    for name in ("/cfg/ccert-Installed.cfg", "cfg/ccert-Installed.cfg"):  # with or without '/'
+        assert judge("MACRO-CCERT", [tftp(1, name)], ctx).verdict is Verdict.PASS
+    assert judge("MACRO-CCERT", [tftp(1, "/ccert-yes.cfg")], ctx).verdict is Verdict.INCONCLUSIVE
+
+
+def test_ccert_body_template_is_only_read_from_a_post():
+    ctx = context(Profile_Rule="[--post a] https://prov.example.test/x.cfg", GPP_A="c=$CCERT")
+    hs, get = conn(1, url="/x.cfg")
+    get = dataclasses.replace(get, request_body=b"c=yes")  # a GET with a body: not GPP_A's
+    assert judge("MACRO-CCERT", [hs, get], ctx).verdict is Verdict.INCONCLUSIVE
+
+
+def test_ccert_path_of_a_later_rule_when_an_earlier_one_posts():
+    ctx = context(
+        Profile_Rule="[--post a] https://prov.example.test/x.cfg",
+        GPP_A="c=$CCERT",
+        Profile_Rule_B=RULE,
+    )
+    f = judge("MACRO-CCERT", conn(1, url="/CP-8831-3PCC-yes.cfg"), ctx)
+    assert f.verdict is Verdict.FAIL and "Profile_Rule_B path" in f.why
