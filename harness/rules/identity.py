@@ -144,10 +144,12 @@ def _rule_path(text: str) -> str | None:
     return text if text.startswith("/") else None
 
 
-def _path_regex(path: str) -> re.Pattern[str] | None:
-    """A pattern over request paths with a named group per identity macro (None: none)."""
+def _path_regex(path: str, lazy: bool = True) -> re.Pattern[str] | None:
+    """A pattern over request paths with a named group per identity macro (None: none);
+    each macro takes as little (`lazy`) or as much as it can."""
     parts: list[str] = []
     pos, groups = 0, 0
+    value = "[^/]+?" if lazy else "[^/]+"
     for m in _TOKEN.finditer(path):
         parts.append(re.escape(path[pos : m.start()]))
         pos = m.end()
@@ -155,12 +157,26 @@ def _path_regex(path: str) -> re.Pattern[str] | None:
         if m.group(0) == "$$":
             parts.append(re.escape("$"))
         elif name in _IDENTITY_MACROS and not m.group("p"):
-            parts.append(f"(?P<{name}_{groups}>[^/]+?)")
+            parts.append(f"(?P<{name}_{groups}>{value})")
             groups += 1
         else:
-            parts.append(".*?")
+            parts.append(".*?" if lazy else ".*")
     parts.append(re.escape(path[pos:]))
     return re.compile("^" + "".join(parts) + "$") if groups else None
+
+
+def _expanded(path: str, got: str) -> dict[str, str] | None:
+    """What the identity macros of `path` became in the request path `got` (None: it does
+    not match). Only values every way of splitting `got` agrees on: in `$PN-$SN` a product
+    `CP-8831-3PCC` could be read as `CP` (the rest going to the serial), so neither is known."""
+    found = []
+    for lazy in (True, False):
+        pattern = _path_regex(path, lazy)
+        m = pattern.match(got) if pattern is not None else None
+        if m is None:
+            return None
+        found.append(m.groupdict())
+    return {g: v for g, v in found[0].items() if found[1].get(g) == v}
 
 
 def profile_macros(timeline: DeviceTimeline, ctx: RuleContext) -> list[IdentitySource]:
@@ -171,8 +187,7 @@ def profile_macros(timeline: DeviceTimeline, ctx: RuleContext) -> list[IdentityS
         # only a rule the device was given (not the family default: a literal path in
         # the real profile would make a guess of it)
         path = _rule_path(ctx.parameters.get(param) or "")
-        pattern = _path_regex(path) if path else None
-        if pattern is None:
+        if not path or _path_regex(path) is None:
             continue
         for req in timeline.observations:
             if isinstance(req, HttpExchange) and req.request_sent:
@@ -181,14 +196,15 @@ def profile_macros(timeline: DeviceTimeline, ctx: RuleContext) -> list[IdentityS
                 got = req.filename if req.filename.startswith("/") else "/" + req.filename
             else:
                 continue
-            m = pattern.match(unquote(got))
-            if m is None:
+            values = _expanded(path, unquote(got))
+            if values is None:
                 continue
             claims: dict[str, str] = {}
-            for group, value in m.groupdict().items():
+            for group, value in values.items():
                 field = _IDENTITY_MACROS[group.rsplit("_", 1)[0]]
                 claims.setdefault(field, norm(field, value) if field == "mac" else value)
-            name = f"the path it expanded from {param} ({path} -> {got})"
-            out.append(IdentitySource(name, claims))
+            if claims:
+                name = f"the path it expanded from {param} ({path} -> {got})"
+                out.append(IdentitySource(name, claims))
             break
     return out

@@ -3,8 +3,9 @@
 TLS-CIPHERS, TLS-NEGOTIATE, TLS-SERVER-CA, TLS-SERVER-CN, TLS-CN-SUFFIX,
 TLS-DNS-MATCH, TLS-CLIENT-CERT, TLS-GENERIC-CERT, MACRO-CCERT. They judge
 `TlsHandshake` records (the live HTTPS endpoint and the pcap analyzer make the
-same ones) and the `HttpExchange`s of the same connection, plus facts a
-scenario sets (`served_variant`, `tls_expectation`, `dns_answer_for_cert_name`,
+same ones) and the `HttpExchange`s of the same connection (MACRO-CCERT: every
+HTTP request and TFTP read: a profile rule without a scheme is fetched over TFTP),
+plus facts a scenario sets (`served_variant`, `tls_expectation`, `dns_answer_for_cert_name`,
 `suite_offer_verdicts`, `individual_cert`). "The device rejected the
 certificate" means: no application data and no HTTP request on that
 connection (an alert or a close before them). On a capture the variant comes
@@ -23,7 +24,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urlsplit
 
-from harness.observe.events import DnsQuery, HttpExchange, TlsHandshake
+from harness.observe.events import DnsQuery, HttpExchange, TftpTransfer, TlsHandshake
 from harness.observe.timeline import DeviceTimeline
 from harness.rules import identity
 from harness.rules.finding import Finding, Verdict
@@ -58,6 +59,9 @@ _MACRO = re.compile(
     r"\$\((?P<p>[A-Za-z_][A-Za-z0-9_]*)(?::\d+(?::\d+)?)?\)|\$(?P<n>[A-Z][A-Z0-9_]*)"
 )
 _PROFILE_RULES = ("Profile_Rule", "Profile_Rule_B", "Profile_Rule_C", "Profile_Rule_D")
+# what stands before an alternative's URL: `(condition)?`, `(assignments)!`, then `[options]`
+_ALTERNATIVE_HEAD = re.compile(r"^\s*(?:\([^)]*\)\?)?\s*(?:\([^)]*\)!)?\s*")
+_OPTIONS = re.compile(r"\[([^\]]*)\]\s*")
 
 
 # -- spec data -------------------------------------------------------------------------
@@ -396,10 +400,6 @@ def tls_dns_match(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
 
 
 # -- client certificate ------------------------------------------------------------------
-def _norm(value: str) -> str:
-    return value.lower().replace(":", "").replace("-", "")
-
-
 def _is_generic(subject: dict[str, str]) -> bool:
     return all(subject.get(k) == v for k, v in _generic_subject().items())
 
@@ -547,32 +547,54 @@ def _template_pattern(template: str) -> re.Pattern[str] | None:
     return re.compile("".join(parts) + r"$", re.S) if found else None
 
 
-def _rule_path(rule_text: str) -> str:
-    """The path part of a Profile_Rule URL (options and host removed)."""
-    text = re.sub(r"^\s*\[[^\]]*\]\s*", "", rule_text).strip().split(" ")[0]
-    if "://" in text:
-        text = urlsplit(text.replace("$", "%24")).path.replace("%24", "$")
-    elif not text.startswith("/"):
-        text = "/" + text
-    return text
+def _rule_paths(rule_text: str) -> list[tuple[str, str]]:
+    """(options, path) of each alternative of a Profile_Rule: conditions, assignments,
+    options, scheme and server removed. No scheme means TFTP, and then a text not
+    starting with '/' is `server[:port]/path`."""
+    out = []
+    for alt in rule_text.split("|"):
+        alt = _ALTERNATIVE_HEAD.sub("", alt, count=1)
+        opts = _OPTIONS.match(alt)
+        text = (alt[opts.end() :] if opts else alt).strip().split(" ")[0]
+        if "://" in text:
+            text = urlsplit(text.replace("$", "%24")).path.replace("%24", "$")
+        else:  # no scheme (TFTP): `[server[:port]]/path`
+            text = "/" + text.partition("/")[2]
+        out.append((opts.group(1) if opts else "", text))
+    return out
 
 
-def _ccert_sources(ctx: RuleContext) -> list[tuple[str, re.Pattern[str]]]:
+def _ccert_sources(ctx: RuleContext) -> list[tuple[str, re.Pattern[str], bool]]:
+    """(label, pattern, whether it is over a POST body) for each place a rule uses $CCERT."""
     out = []
     for name in _PROFILE_RULES:
         text = ctx.param(name)
         if not text:
             continue
-        pattern = _template_pattern(_rule_path(text))
-        if pattern is not None:
-            out.append((f"{name} path", pattern))
-        post = re.search(r"--post\s+([A-Za-z])", text)
-        if post:
-            gpp = ctx.param(f"GPP_{post.group(1).upper()}")
-            pattern = _template_pattern(gpp) if gpp else None
+        for options, path in _rule_paths(text):
+            pattern = _template_pattern(path)
             if pattern is not None:
-                out.append((f"{name} POST body (GPP_{post.group(1).upper()})", pattern))
+                out.append((f"{name} path", pattern, False))
+            post = re.search(r"--post\s+([A-Za-z])", options)
+            if post:
+                gpp = ctx.param(f"GPP_{post.group(1).upper()}")
+                pattern = _template_pattern(gpp) if gpp else None
+                if pattern is not None:
+                    label = f"{name} POST body (GPP_{post.group(1).upper()})"
+                    out.append((label, pattern, True))
     return out
+
+
+def _fetched(obs: object) -> tuple[str, str, bytes | None] | None:
+    """(what the device asked for, as a reason names it; the path; the POST body or None)
+    for an HTTP request or a TFTP read; None for anything else."""
+    if isinstance(obs, HttpExchange) and obs.request_sent:
+        body = obs.request_body if obs.method == "POST" else None
+        return f"{obs.method} {obs.url}", unquote(urlsplit(obs.url).path), body
+    if isinstance(obs, TftpTransfer) and obs.op == "RRQ":
+        path = obs.filename if obs.filename.startswith("/") else "/" + obs.filename
+        return f"TFTP RRQ {obs.filename}", path, None
+    return None
 
 
 @rule("MACRO-CCERT")
@@ -584,21 +606,26 @@ def macro_ccert(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
     installed, not_installed = _ccert_words()
     presented = [hs.client_cert_subject for hs in timeline.of(TlsHandshake)]
     presented = [s for s in presented if s]
-    seen: list[tuple[HttpExchange, str]] = []
-    for req in timeline.of(HttpExchange):
-        for label, pattern in sources:
-            text = (
-                req.request_body.decode("utf-8", "replace")
-                if "POST" in label
-                else unquote(urlsplit(req.url).path)
-            )
+    seen: list[tuple[HttpExchange | TftpTransfer, str, str]] = []
+    for req in timeline.observations:
+        fetched = _fetched(req)
+        if fetched is None:
+            continue
+        what, path, body = fetched
+        for label, pattern, over_body in sources:
+            if not over_body:
+                text = path
+            elif body is not None:
+                text = body.decode("utf-8", "replace")
+            else:
+                continue  # a body pattern, and no POST body
             m = pattern.match(text)
             if m is None:
                 continue
             value = m.group("ccert")
             if value not in (installed, not_installed):
                 why = (
-                    f"{req.method} {req.url}: $CCERT in the {label} became {value!r}, "
+                    f"{what}: $CCERT in the {label} became {value!r}, "
                     f"not {installed!r} or {not_installed!r}"
                 )
                 return [finding("MACRO-CCERT", Verdict.FAIL, why, timeline, req)]
@@ -607,15 +634,16 @@ def macro_ccert(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
                 if (value == installed) != own:
                     which = "its own" if own else "the generic"
                     why = (
-                        f"{req.method} {req.url}: $CCERT became {value!r} but the device "
+                        f"{what}: $CCERT became {value!r} but the device "
                         f"presented {which} certificate ({_subject_text(presented[0])})"
                     )
                     return [finding("MACRO-CCERT", Verdict.FAIL, why, timeline, req)]
-            seen.append((req, value))
+            seen.append((req, value, what))
             break
     if not seen:
         why = "no request matched a profile rule that uses $CCERT"
         return [finding("MACRO-CCERT", Verdict.INCONCLUSIVE, why, timeline)]
-    req, value = seen[0]
-    why = f"$CCERT expanded to {value!r} in {len(seen)} request(s), e.g. {req.method} {req.url}"
-    return [finding("MACRO-CCERT", Verdict.PASS, why, timeline, req, also=[r for r, _ in seen[1:]])]
+    req, value, what = seen[0]
+    why = f"$CCERT expanded to {value!r} in {len(seen)} request(s), e.g. {what}"
+    also = [r for r, _, _ in seen[1:]]
+    return [finding("MACRO-CCERT", Verdict.PASS, why, timeline, req, also=also)]
