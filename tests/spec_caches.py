@@ -4,8 +4,10 @@ The loaders of harness.spec (`load_family`, `catalog`, the Table 3-1 rows, the s
 names, ...) and a few rule helpers cache what they build. Filled once at import, such a
 cache would hide the builders from every test that runs after it: a wrong family file
 reader, a wrong status row, would go unseen as long as the process had built them right
-once (mutation testing showed it: `make mutate`, docs/mutation.md). The rule and spec
-tests empty them before each test (a few milliseconds).
+once (mutation testing showed it: `make mutate`, docs/mutation.md). The spec tests
+(tests/spec/conftest.py) empty them before each test (a few milliseconds). The rule tests
+do not: every one of them reads a family, so mutation testing would run all of them for
+each mutant of the spec's loaders; the spec tests own those.
 """
 
 from __future__ import annotations

@@ -6,8 +6,7 @@ not stop a run); in a rule test that would let a crashing rule pass every test e
 "inconclusive". A finding filed under another requirement, or with no reason, would leave
 the asked requirement unjudged in a report. So, for the duration of each test here, every
 registered rule is wrapped: its findings must carry its own requirement ID, a verdict and a
-non-empty reason, and an exception fails the test. And each test reads the spec data
-afresh (tests/spec_caches.py says why).
+non-empty reason, and an exception fails the test.
 """
 
 from __future__ import annotations
@@ -16,12 +15,6 @@ import pytest
 
 from harness.rules import registry
 from harness.rules.finding import Verdict
-from tests.spec_caches import clear_spec_caches
-
-
-@pytest.fixture(autouse=True)
-def fresh_spec_data():
-    clear_spec_caches()
 
 
 @pytest.fixture(autouse=True)
