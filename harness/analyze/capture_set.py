@@ -34,11 +34,14 @@ class CaptureSetResult:
     last_times: dict[str, float | None] = field(default_factory=dict)
 
 
-def _offset(progress: Callable[[int], None] | None, done: int) -> Callable[[int], None] | None:
+Progress = Callable[[int, int], None]  # (bytes read, records read) so far
+
+
+def _offset(progress: Progress | None, done: int) -> Progress | None:
     """The progress callback with the bytes of the files before this one added."""
     if progress is None or not done:
         return progress
-    return lambda position: progress(done + position)
+    return lambda position, records: progress(done + position, records)
 
 
 def analyze_capture_set(
@@ -47,7 +50,7 @@ def analyze_capture_set(
     ports: Ports | None = None,
     profile_key: str | None = None,
     tls: TlsOptions | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> CaptureSetResult:
     """Analyze `files` in the given order as one capture (see the module docstring).
 
@@ -56,33 +59,52 @@ def analyze_capture_set(
     """
     paths = [f.path for f in files]
     analyzer = Analyzer(f"capture:{paths[0]}" if paths else "capture:", ports, profile_key, tls)
-    starts: list[int] = []  # first global frame number of each file
-    per_file: list[CaptureResult] = []
-    last_times: dict[str, float | None] = {}
-    done = 0
     with gc_paused():
-        for path in paths:
-            reader = CaptureReader(path)
-            reader.on_secrets = analyzer.tls_wire.add_secrets
-            starts.append(analyzer.frame + 1)
-            analyzer.last_time = None
-            try:  # the reader itself, not a wrapper: a generator per record costs 5% of a run
-                analyzer.run(reader, _offset(progress, done))
-            finally:
-                reader.close()
-            last_times[path] = analyzer.last_time
-            done += uncompressed_size(path)  # what reader.position counts
-            r = CaptureResult(path=path)
-            r.packets = reader.records
-            r.read_problems = [str(p) for p in reader.problems]
-            r.malformed = len(reader.problems)
-            r.problems = [(p.record, f"file: {p}") for p in reader.problems]
-            r.linktypes = list(reader.linktypes)
-            r.format = reader.format + (".gz" if reader.compressed else "")
-            per_file.append(r)
+        read = read_files(analyzer, paths, progress)
         combined = analyzer.finish()
+    return assemble(paths, read, combined)
+
+
+@dataclass
+class FilesRead:
+    """What reading the files gave besides the analyzer's state: one entry per file."""
+
+    starts: list[int] = field(default_factory=list)  # first global frame number of each file
+    per_file: list[CaptureResult] = field(default_factory=list)  # packets, breaks, format
+    last_times: dict[str, float | None] = field(default_factory=dict)
+
+
+def read_files(analyzer: Analyzer, paths: list[str], progress: Progress | None) -> FilesRead:
+    """Feed every file through `analyzer` (its frame numbers running on across files)."""
+    read = FilesRead()
+    done = 0
+    for path in paths:
+        reader = CaptureReader(path)
+        reader.on_secrets = analyzer.tls_wire.add_secrets
+        read.starts.append(analyzer.frame + 1)
+        analyzer.last_time = None
+        try:  # the reader itself, not a wrapper: a generator per record costs 5% of a run
+            analyzer.run(reader, _offset(progress, done))
+        finally:
+            reader.close()
+        read.last_times[path] = analyzer.last_time
+        done += uncompressed_size(path)  # what reader.position counts
+        r = CaptureResult(path=path)
+        r.packets = reader.records
+        r.read_problems = [str(p) for p in reader.problems]
+        r.malformed = len(reader.problems)
+        r.problems = [(p.record, f"file: {p}") for p in reader.problems]
+        r.linktypes = list(reader.linktypes)
+        r.format = reader.format + (".gz" if reader.compressed else "")
+        read.per_file.append(r)
+    return read
+
+
+def assemble(paths: list[str], read: FilesRead, combined: CaptureResult) -> CaptureSetResult:
+    """The per-file results from the analyzer's combined one (see the module docstring)."""
+    per_file, starts = read.per_file, read.starts
     if not per_file:
-        return CaptureSetResult([], last_times)
+        return CaptureSetResult([], read.last_times)
 
     def place(frame: int) -> int:
         return max(0, bisect.bisect_right(starts, frame) - 1)
@@ -103,7 +125,7 @@ def analyze_capture_set(
             per_file[i].observations.append(o)
     per_file[0].profiles = combined.profiles  # in capture order, which judging relies on
     per_file[0].stats = dict(combined.stats)
-    return CaptureSetResult(per_file, last_times)
+    return CaptureSetResult(per_file, read.last_times)
 
 
 def _relocate(

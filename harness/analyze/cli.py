@@ -36,6 +36,7 @@ from harness.analyze.params import (
     rule_key,
     unknown_param_warnings,
 )
+from harness.analyze.split import SplitError
 from harness.analyze.tls import TlsOptions, profile_rule_hosts
 from harness.analyze.verify import render_verification
 from harness.capture.fileset import FileSetError, expand_paths
@@ -98,7 +99,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--out", help="write the report to this file (its directory must exist) instead of stdout"
     )
-    p.add_argument("-j", "--jobs", type=int, default=1, help="captures analyzed in parallel")
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=1,
+        help="processes: one capture is split across them by device (same result as one "
+        "process); several captures are analyzed one per process",
+    )
     p.add_argument(
         "--port",
         action="append",
@@ -261,16 +269,17 @@ def _tls_options(args: argparse.Namespace, family: Family, params: dict[str, str
 
 
 @contextlib.contextmanager
-def _progress(names: list[str], show: bool) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar over the bytes of `names` (when shown), as a position callback."""
+def _progress(names: list[str], show: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr over the bytes of `names` (when shown): bytes, packets/s and
+    time left; a `(bytes read, records read)` callback. It draws only when called (no
+    thread: `-j N` forks its workers while it is up)."""
     if not show:
         yield None
         return
     import time
 
+    from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
-
-    from harness.analyze.engine import SWEEP_EVERY
 
     size = sum(uncompressed_size(p) for p in names)  # gzip: uncompressed bytes
     with Progress(
@@ -280,17 +289,18 @@ def _progress(names: list[str], show: bool) -> Iterator[Callable[[int], None] | 
         "{task.fields[rate]}",
         TimeRemainingColumn(),
         transient=True,
-        console=None,
+        auto_refresh=False,
+        console=Console(stderr=True),
     ) as bar:
         label = Path(names[0]).name + (f" +{len(names) - 1}" if len(names) > 1 else "")
         task = bar.add_task(label, total=size, rate="")
-        start, calls = time.monotonic(), 0
+        bar.refresh()
+        start = time.monotonic()
 
-        def update(pos: int) -> None:  # the analyzer calls it every SWEEP_EVERY packets
-            nonlocal calls
-            calls += 1
-            rate = calls * SWEEP_EVERY / max(time.monotonic() - start, 1e-3)
+        def update(pos: int, records: int) -> None:  # every SWEEP_EVERY packets, or polled
+            rate = records / max(time.monotonic() - start, 1e-3)
             bar.update(task, completed=pos, total=max(size, pos), rate=f"{rate:,.0f} packets/s")
+            bar.refresh()
 
         yield update
 
@@ -357,14 +367,16 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"harness analyze: nothing new for the store {args.store}", file=err)
                 return 0
             names = plan.new
-        show = err.isatty() and not args.no_progress and args.jobs == 1 and not args.cluster
+        # one process, or one file split across -j processes (a pool of files: no bar)
+        show = err.isatty() and not args.no_progress and not args.cluster
+        show = show and (args.jobs == 1 or len(names) == 1)
         big = sum(uncompressed_size(p) for p in names) > 8 << 20
         with _progress(names, show and big) as progress:
             sources = read_sources(
                 names, ports=ports, profile_key=key, tls=tls, jobs=args.jobs,
                 cluster=args.cluster, max_gap=args.max_gap, progress=progress, expanded=True,
             )  # fmt: skip
-    except (CaptureFormatError, FileSetError, StoreError, ClusterError) as exc:
+    except (CaptureFormatError, FileSetError, StoreError, ClusterError, SplitError) as exc:
         print(f"harness analyze: {printable(exc)}", file=err)
         return 2
     except OSError as exc:

@@ -55,7 +55,14 @@ from harness.analyze.syslog import looks_like_syslog, syslog_observation
 from harness.analyze.tcp import TcpDirection
 from harness.analyze.tftp import TftpTracker, parse_request
 from harness.analyze.tls import TlsConnection, TlsOptions, TlsWire, looks_like_tls
-from harness.capture.packets import ICMP_UNREACHABLE, Packet, PacketDecoder, ip_text, mac_text
+from harness.capture.packets import (
+    ICMP_UNREACHABLE,
+    MAX_KEPT,
+    Packet,
+    PacketDecoder,
+    ip_text,
+    mac_text,
+)
 from harness.capture.reader import CaptureReader
 from harness.gc_pause import gc_paused
 from harness.observe.events import DeviceKey, Evidence, HttpExchange, Observation, TlsHandshake
@@ -165,13 +172,21 @@ class Analyzer:
         ports: Ports | None = None,
         profile_key: str | None = None,
         tls: TlsOptions | None = None,
+        share: tuple[int, int] | None = None,
     ):
         self.source = source
+        # (index, count): dissect only the packets whose split key falls to this share
+        # (`split_key`; harness.analyze.split runs one Analyzer per share)
+        self.share = share if share is not None and share[1] > 1 else None
+        self._mac_frames: dict[bytes, int] | None = {} if self.share else None
+        self._profile_order: list[tuple[int, tuple[int, ...]]] = []
         self.tls_wire = TlsWire(tls)  # key log, trust anchors, chain classification
         self.ports = ports or Ports()
         self.profile_key = profile_key
         self.result = CaptureResult(path=source.removeprefix("capture:"))
         self.decoder = PacketDecoder()
+        # the fast path's packets that still need decoding: their own decoder in a share
+        self.fdecoder = PacketDecoder() if self.share else self.decoder
         self.observations: list[Observation] = self.result.observations
         self.flows: dict[tuple, _Flow] = {}
         self.ignored: dict[tuple, bool] = {}
@@ -213,8 +228,12 @@ class Analyzer:
             s = self._ipcache[raw] = ip_text(raw)
         return s
 
-    def _learn_mac(self, ip: bytes, mac: bytes | None) -> None:
-        if mac is None or self.ip_macs.get(ip) == mac:
+    def _learn_mac(self, ip: bytes, mac: bytes | None, frame: int) -> None:
+        if mac is None:
+            return
+        if self._mac_frames is not None:  # a share: the parent keeps the last MAC of all shares
+            self._mac_frames[ip] = frame
+        if self.ip_macs.get(ip) == mac:
             return
         self.ip_macs[ip] = mac
         ips = self.mac_ips.setdefault(mac, set())
@@ -247,6 +266,8 @@ class Analyzer:
             if params:
                 what = getattr(obs, "url", None) or getattr(obs, "filename", "")
                 self.result.profiles.append((dev.ip or "", what, params))
+                if self.share:  # where it comes in the capture order of all shares
+                    self._profile_order.append((self.frame, obs.evidence.frames[:1]))
 
     def _profile(self, body: bytes) -> dict[str, str] | None:
         """The parameters of a body, one shared dict per distinct content (by hash): a fleet
@@ -288,7 +309,7 @@ class Analyzer:
         self.observations.append(obs)
 
     # -- the hot loop -----------------------------------------------------------
-    def run(self, reader: CaptureReader, progress: Callable[[int], None] | None = None) -> None:
+    def run(self, reader: CaptureReader, progress: Callable[[int, int], None] | None = None) -> None:
         decode = self.decoder.decode
         ports = self.ports
         dns_p, dhcp_p, tftp_p, syslog_p = ports.dns, ports.dhcp, ports.tftp, ports.syslog
@@ -301,14 +322,20 @@ class Analyzer:
         tftp_packet = self.tftp.packet
         dns_raw = self._dns_raw
         tcp_header = _TCP_HEADER
+        # a share (harness.analyze.split): keep only the packets whose split_key is ours;
+        # packets of the fast path are decoded (when they are) by a decoder of their own,
+        # whose counts the parent adds up (the general decoder sees every packet in all shares)
+        mine, shares = self.share or (0, 0)
+        fdecode = self.fdecoder.decode
         for ts, lt, data in reader:
             frame += 1
             if frame & (SWEEP_EVERY - 1) == 0:
                 self.frame, self.now = frame, ts
                 self._sweep(ts)
                 if progress is not None:
-                    progress(reader.position)
+                    progress(reader.position, frame)
             pkt = None
+            fast = False
             # fast path: untagged Ethernet + IPv4 without options or fragments, whole in the
             # capture; packets no dissector wants are dropped here, before any object is built,
             # and TCP packets and datagrams of open TFTP transfers skip the general decoder
@@ -322,6 +349,24 @@ class Analyzer:
             ):
                 proto = data[23]
                 end = 14 + ((data[16] << 8) | data[17])
+                if shares and (proto == 17 or proto == 6):
+                    fast = True
+                    c = -1  # the client's address (DNS), else the pair of addresses
+                    if proto == 17:
+                        sport = (data[34] << 8) | data[35]
+                        dport = (data[36] << 8) | data[37]
+                        if dport in dns_p:
+                            if sport not in dns_p:
+                                c = 26
+                        elif sport in dns_p:
+                            c = 30
+                    if c < 0:
+                        k = ((data[28] ^ data[32]) << 8) | (data[29] ^ data[33])
+                    else:
+                        k = (data[c + 2] << 8) | data[c + 3]
+                    if k % shares != mine:
+                        continue
+                    self.frame = frame  # orders the profiles of all shares (_emit_with_body)
                 if proto == 17:
                     sport = (data[34] << 8) | data[35]
                     dport = (data[36] << 8) | data[37]
@@ -379,16 +424,25 @@ class Analyzer:
                             None,
                         )
             if pkt is None:
-                pkt = decode(frame, ts, lt, data)
-                if pkt is None:
-                    continue
+                if fast:
+                    pkt = fdecode(frame, ts, lt, data)
+                    if pkt is None:
+                        continue
+                else:
+                    pkt = decode(frame, ts, lt, data)
+                    if pkt is None:
+                        continue
+                    if shares:
+                        if split_key(pkt, dns_p) % shares != mine:
+                            continue
+                        self.frame = frame
                 sport, dport = pkt.sport, pkt.dport
                 if pkt.proto == ICMP_UNREACHABLE:
                     self._unreachable(pkt)
                     continue
                 if pkt.proto == 17:
-                    if dport in tftp_ports or sport in tftp_ports:
-                        self._tftp(pkt)
+                    if (dport in tftp_ports or sport in tftp_ports) and self._tftp(pkt):
+                        pass
                     elif dport in dns_p or sport in dns_p:
                         self._dns(pkt)
                     elif dport in tftp_p:
@@ -442,7 +496,7 @@ class Analyzer:
         payload: bytes,
     ) -> None:
         if dport in self.ports.dns:
-            self._learn_mac(src, mac)
+            self._learn_mac(src, mac, frame)
         ip = self._ip
         self.dns.packet(frame, ts, (ip(src), sport), (ip(dst), dport), payload, self._device_key)
 
@@ -465,7 +519,7 @@ class Analyzer:
         self.observations.append(obs)
 
     def _syslog(self, pkt) -> None:  # noqa: ANN001
-        self._learn_mac(pkt.src, pkt.src_mac)
+        self._learn_mac(pkt.src, pkt.src_mac, pkt.frame)
         src = (self._ip(pkt.src), pkt.sport)
         self.observations.append(
             syslog_observation(
@@ -484,7 +538,7 @@ class Analyzer:
             if pkt.dport in self.ports.tftp:
                 self.problem(pkt.frame, "datagram to the TFTP port is not a read/write request")
             return
-        self._learn_mac(pkt.src, pkt.src_mac)
+        self._learn_mac(pkt.src, pkt.src_mac, pkt.frame)
         self.tftp.request(
             pkt.frame,
             pkt.time,
@@ -495,15 +549,19 @@ class Analyzer:
         )
         self.tftp_ports.add(pkt.sport)
 
-    def _tftp(self, pkt) -> None:  # noqa: ANN001
+    def _tftp(self, pkt) -> bool:  # noqa: ANN001
+        """A datagram to or from the port of an open transfer; False when it is not TFTP
+        (another host's datagram on a port that is a transfer's here, a DNS answer...)."""
         src, dst = (pkt.src, pkt.sport), (pkt.dst, pkt.dport)
         if self.tftp.packet(pkt.frame, pkt.time, src, dst, pkt.payload):
-            return
+            return True
         p = pkt.payload
         # Not part of a transfer: a request to the TFTP port, or one shaped like an RRQ/WRQ
         # from a port an earlier transfer used (a client run reusing its source port).
         if pkt.dport in self.ports.tftp or (len(p) > 4 and p[0] == 0 and p[1] in (1, 2)):
             self._tftp_request(pkt)
+            return True
+        return False
 
     # -- TCP ----------------------------------------------------------------------
     def _new_flow(self, pkt, key: tuple) -> _Flow | None:  # noqa: ANN001
@@ -613,7 +671,7 @@ class Analyzer:
         fl.ts = fl.last = pkt.time
         flags = pkt.flags
         if from_client:
-            self._learn_mac(pkt.src, pkt.src_mac)
+            self._learn_mac(pkt.src, pkt.src_mac, pkt.frame)
         if flags & 0x02:
             d.syn(pkt.seq)
             if not from_client:
@@ -764,12 +822,23 @@ class Analyzer:
         self.tftp_ports.intersection_update(open_ports)
 
     def finish(self) -> CaptureResult:
+        """End of the capture: close what is open, then `complete`."""
+        self._close_all()
+        return self.complete()
+
+    def _close_all(self) -> None:
         for fl in list(self.flows.values()):
             self._close(fl)
         self.tftp.finish()
         self.dns.finish()
-        self.observations.extend(self._failed_attempts())
         self.decoder.finish()
+
+    def complete(self) -> CaptureResult:
+        """What needs every observation of the capture: the failed attempts (the ports HTTP
+        and TLS were seen on), the MAC of each client, the naming of TLS chains (by the DNS
+        answers of any client); the observations in capture order: by time, then first frame
+        (the order does not depend on how the capture was split, harness.analyze.split)."""
+        self.observations.extend(self._failed_attempts())
         r = self.result
         r.malformed += self.decoder.malformed_count
         r.problems.extend(self.decoder.malformed[: max(0, MAX_PROBLEMS - len(r.problems))])
@@ -778,8 +847,76 @@ class Analyzer:
         r.observations[:] = self._attribute(r.observations)
         self.tls_wire.classify(r.observations)
         r.problems.extend((0, f"TLS: {p}") for p in self.tls_wire.problems)
-        r.observations.sort(key=lambda o: o.time)
+        r.observations.sort(key=_capture_order)
         return r
+
+    # -- a share of a split capture (harness.analyze.split) -------------------------
+    def share_result(self) -> ShareResult:
+        """Close what is open and hand over what `absorb` needs (picklable)."""
+        self._close_all()
+        tftp_dropped = self.tftp.dropped
+        return ShareResult(
+            observations=self.observations,
+            failed=self.failed,
+            profiles=list(zip(self._profile_order, self.result.profiles, strict=True)),
+            ip_macs={ip: (self._mac_frames.get(ip, 0), mac) for ip, mac in self.ip_macs.items()}
+            if self._mac_frames is not None
+            else {ip: (0, mac) for ip, mac in self.ip_macs.items()},
+            mac_ips=self.mac_ips,
+            problems=self.result.problems,
+            malformed=self.result.malformed,
+            stats={**self.stats, "tftp_dropped_limit": tftp_dropped},
+            decoder=_decoder_state(self.decoder),
+            fdecoder=_decoder_state(self.fdecoder) if self.fdecoder is not self.decoder else None,
+            chains=self.tls_wire.chains(),
+            frame=self.frame,
+            last_time=self.last_time,
+        )
+
+    def absorb(self, parts: list[ShareResult]) -> None:
+        """Take the shares' results as if this analyzer had read the capture itself (then
+        `complete`): the general decoder's counts are the first share's (every share decodes
+        those packets), the rest is added up or merged in capture order."""
+        stats = self.stats
+        profiles: list[tuple[tuple[int, tuple[int, ...]], tuple]] = []
+        last_mac: dict[bytes, tuple[int, bytes]] = {}
+        dec = self.decoder
+        for i, part in enumerate(parts):
+            self.observations.extend(part.observations)
+            self.failed.extend(part.failed)
+            profiles.extend(part.profiles)
+            for ip, seen in part.ip_macs.items():
+                if ip not in last_mac or seen[0] > last_mac[ip][0]:
+                    last_mac[ip] = seen
+            for mac, ips in part.mac_ips.items():
+                mine = self.mac_ips.setdefault(mac, set())
+                mine.update(list(ips)[: max(0, 4 - len(mine))])
+            self.result.problems.extend(part.problems)
+            self.result.malformed += part.malformed
+            for k, v in part.stats.items():
+                if k == "tftp_dropped_limit":
+                    self.tftp.dropped += v
+                else:
+                    stats[k] = stats.get(k, 0) + v
+            for state in (part.decoder if i == 0 else None, part.fdecoder):
+                if state is None:
+                    continue
+                malformed, count, dstats = state
+                dec.malformed_count += count
+                dec.malformed.extend(malformed)
+                for k, v in dstats.items():
+                    dec.stats[k] = dec.stats.get(k, 0) + v
+            self.tls_wire.add_chains(part.chains)
+            self.frame = max(self.frame, part.frame)
+            if part.last_time is not None:
+                self.last_time = part.last_time
+        self.ip_macs = {ip: mac for ip, (_, mac) in last_mac.items()}
+        dec.malformed.sort()
+        del dec.malformed[MAX_KEPT:]
+        self.result.problems.sort()
+        del self.result.problems[MAX_PROBLEMS:]
+        profiles.sort(key=lambda entry: entry[0])  # stable: a share's own order is kept
+        self.result.profiles = [p for _, p in profiles]
 
     def _attribute(self, observations: list[Observation]) -> list[Observation]:
         """Add the MAC seen for each client IP (unless that MAC speaks for several IPs)."""
@@ -799,12 +936,60 @@ class Analyzer:
         return out
 
 
+@dataclass
+class ShareResult:
+    """What one share of a split capture hands the parent (`Analyzer.share_result`)."""
+
+    observations: list[Observation]
+    failed: list[_FailedConnection]
+    profiles: list[tuple[tuple[int, tuple[int, ...]], tuple[str, str, dict[str, str]]]]
+    ip_macs: dict[bytes, tuple[int, bytes]]  # ip -> (frame it was last seen at, MAC)
+    mac_ips: dict[bytes, set[bytes]]
+    problems: list[tuple[int, str]]
+    malformed: int
+    stats: dict[str, int]
+    decoder: tuple[list[tuple[int, str]], int, dict[str, int]]
+    fdecoder: tuple[list[tuple[int, str]], int, dict[str, int]] | None
+    chains: dict[tuple, tuple[bytes, ...]]
+    frame: int
+    last_time: float | None
+
+
+def _decoder_state(d: PacketDecoder) -> tuple[list[tuple[int, str]], int, dict[str, int]]:
+    return d.malformed, d.malformed_count, d.stats
+
+
+def _capture_order(o: Observation) -> tuple[float, tuple[int, ...]]:
+    return o.time, o.evidence.frames[:1]
+
+
+def split_key(pkt: Packet, dns_ports: frozenset[int]) -> int:
+    """Which share of a split capture dissects `pkt` (modulo the number of shares).
+
+    Every transaction must be whole in one share: a DNS query and its answer by the
+    client's address (an answer may come from another server address), anything else
+    by the pair of addresses (a TFTP transfer's data come from a new server port, so
+    ports cannot be part of it; an ICMP error by the datagram it quotes). Phones behind
+    one address (NAT) stay in one share. The fast path of `Analyzer.run` computes the
+    same key from the raw bytes.
+    """
+    proto = pkt.flags if pkt.proto == ICMP_UNREACHABLE else pkt.proto
+    s, d = pkt.src, pkt.dst
+    if proto == 17:
+        if pkt.dport in dns_ports:
+            if pkt.sport not in dns_ports:
+                return (s[-2] << 8) | s[-1]
+        elif pkt.sport in dns_ports:
+            return (d[-2] << 8) | d[-1]
+    return ((s[-2] ^ d[-2]) << 8) | (s[-1] ^ d[-1])
+
+
 def analyze_capture(
     path: str | Path,
     *,
     ports: Ports | None = None,
     profile_key: str | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
     tls: TlsOptions | None = None,
 ) -> CaptureResult:
     """Analyze one capture file; see the module docstring. Raises CaptureFormatError early.

@@ -105,6 +105,14 @@ class TlsWire:
         ders = self._pool.setdefault(ders, ders)
         self._chains[_conn_key(obs)] = ders
 
+    def chains(self) -> dict[tuple, tuple[bytes, ...]]:
+        """The chains kept for `classify` (a share of a split capture hands them over)."""
+        return self._chains
+
+    def add_chains(self, chains: dict[tuple, tuple[bytes, ...]]) -> None:
+        """Chains another analyzer kept (harness.analyze.split): classified here."""
+        self._chains.update(chains)
+
     def classify(self, observations: list[Observation]) -> None:
         """Set the server_cert_* fields of every handshake whose chain was seen (in place)."""
         if not self._chains:

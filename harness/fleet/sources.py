@@ -5,7 +5,9 @@ their first timestamp, and analyzes them:
 
 - one process (default): the files as one capture (`analyze_capture_set`), so
   flows, transfers and retry intervals crossing a file boundary are followed whole;
-- `jobs > 1`: one file per process of a local pool;
+- `jobs > 1`, one file: the file split across `jobs` processes by device
+  (`harness.analyze.split`; the same result as one process);
+- `jobs > 1`, several files: one file per process of a local pool;
 - `cluster`: one file per Dask worker (`"local"` for a LocalCluster on this machine).
 
 It returns the per-file results, the gaps found between files, and notes for
@@ -47,7 +49,7 @@ def read_sources(
     jobs: int = 1,
     cluster: str | None = None,
     max_gap: float = DEFAULT_MAX_GAP,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
     expanded: bool = False,
 ) -> Sources:
     """See the module docstring. Raises FileSetError, CaptureFormatError, ClusterError."""
@@ -61,13 +63,20 @@ def read_sources(
             files, address=address, workers=jobs if jobs > 1 else None, ports=ports,
             profile_key=profile_key, tls=tls,
         )  # fmt: skip
+    elif jobs > 1 and len(files) == 1:
+        from harness.analyze.split import analyze_split
+
+        res = analyze_split(
+            files, jobs, ports=ports, profile_key=profile_key, tls=tls, progress=progress
+        )
     elif jobs > 1 and len(files) > 1:
         from harness.fleet.cluster import analyze_one_file
 
         res = CaptureSetResult([])
-        with ProcessPoolExecutor(max_workers=min(jobs, len(files))) as pool:
+        n = len(files)
+        with ProcessPoolExecutor(max_workers=min(jobs, n)) as pool:
             outs = list(
-                pool.map(analyze_one_file, files, [ports] * len(files), [profile_key] * len(files))
+                pool.map(analyze_one_file, files, [ports] * n, [profile_key] * n, [tls] * n)
             )
         for f, (r, last) in zip(files, outs, strict=True):
             res.files.append(r)
