@@ -9,7 +9,9 @@ frame numbers of that file (an observation whose frames spill into the next
 file names its first file, and says where it continues).
 
 Returns one `CaptureResult` per file (observations assigned to the file of their
-first frame; the profiles seen, in capture order, on the first), plus each file's last timestamp for gap finding.
+first frame; the profiles seen, in capture order, and the other clients' summaries
+(`keep=`, harness.analyze.keep) on the first), plus each file's last timestamp for
+gap finding.
 No judging and no output here.
 """
 
@@ -21,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from harness.analyze.engine import Analyzer, CaptureResult, Ports
+from harness.analyze.keep import KeepOptions
 from harness.analyze.tls import TlsOptions
 from harness.capture.fileset import CaptureFile
 from harness.capture.reader import CaptureReader, uncompressed_size
@@ -51,6 +54,7 @@ def analyze_capture_set(
     profile_key: str | None = None,
     tls: TlsOptions | None = None,
     progress: Progress | None = None,
+    keep: KeepOptions | None = None,
 ) -> CaptureSetResult:
     """Analyze `files` in the given order as one capture (see the module docstring).
 
@@ -58,7 +62,8 @@ def analyze_capture_set(
     from it); a truncated file is read up to its break and the set goes on.
     """
     paths = [f.path for f in files]
-    analyzer = Analyzer(f"capture:{paths[0]}" if paths else "capture:", ports, profile_key, tls)
+    source = f"capture:{paths[0]}" if paths else "capture:"
+    analyzer = Analyzer(source, ports, profile_key, tls, keep=keep)
     with gc_paused():
         read = read_files(analyzer, paths, progress)
         combined = analyzer.finish()
@@ -124,6 +129,7 @@ def assemble(paths: list[str], read: FilesRead, combined: CaptureResult) -> Capt
             i = _relocate(o, starts, paths, place)
             per_file[i].observations.append(o)
     per_file[0].profiles = combined.profiles  # in capture order, which judging relies on
+    per_file[0].other_clients = combined.other_clients  # of the whole set
     per_file[0].stats = dict(combined.stats)
     return CaptureSetResult(per_file, read.last_times)
 

@@ -28,7 +28,8 @@ from harness.analyze.devices import (
     stated_from_specs,
 )
 from harness.analyze.engine import Ports
-from harness.analyze.judge import judge
+from harness.analyze.judge import OTHER_CLIENT, judge
+from harness.analyze.keep import KeepOptions
 from harness.analyze.params import (
     ParamError,
     load_profile_file,
@@ -118,6 +119,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         ),
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--list-other-clients",
+        action="store_true",
+        help="list the transactions of other clients (no phone identity, not judged) one by "
+        "one, as a device's; default: counts per kind (memory then grows with the capture)",
+    )
     # -- timing tolerance, parameter and output checks (docs/timing.md) --
     p.add_argument(
         "--timing-tolerance",
@@ -371,10 +378,16 @@ def _run(args: argparse.Namespace) -> int:
         show = err.isatty() and not args.no_progress and not args.cluster
         show = show and (args.jobs == 1 or len(names) == 1)
         big = sum(uncompressed_size(p) for p in names) > 8 << 20
+        # other clients summarized as the capture is read (memory bounded by the devices,
+        # harness.analyze.keep), unless --verify needs every transaction to compare
+        keep = None
+        if not (args.verify or args.list_other_clients):
+            keep = KeepOptions(stated=tuple((d.ip, d.mac, d.serial) for d in stated))
         with _progress(names, show and big) as progress:
             sources = read_sources(
                 names, ports=ports, profile_key=key, tls=tls, jobs=args.jobs,
                 cluster=args.cluster, max_gap=args.max_gap, progress=progress, expanded=True,
+                keep=keep,
             )  # fmt: skip
     except (CaptureFormatError, FileSetError, StoreError, ClusterError, SplitError) as exc:
         print(f"harness analyze: {printable(exc)}", file=err)
@@ -399,6 +412,9 @@ def _run(args: argparse.Namespace) -> int:
         stated=stated,
         other_clients=other_clients,
     )
+    summaries = [s for r in results for s in r.other_clients]
+    for s in summaries:
+        other_clients.setdefault(s.id, OTHER_CLIENT)
     notes.extend(sources.notes)
     for r in results:
         notes.extend(f"{r.path}: {p}" for p in r.read_problems)
@@ -432,6 +448,8 @@ def _run(args: argparse.Namespace) -> int:
                         findings=findings,
                         meta=meta,
                         other_clients=other_clients,
+                        other_summaries=summaries,
+                        list_others=args.list_other_clients,
                     )
             except OSError as exc:
                 print(f"harness analyze: --out {args.out}: cannot write: {exc.strerror}", file=err)
@@ -444,6 +462,8 @@ def _run(args: argparse.Namespace) -> int:
                 findings=findings,
                 meta=meta,
                 other_clients=other_clients,
+                other_summaries=summaries,
+                list_others=args.list_other_clients,
             )
         for note in notes:
             print(f"harness analyze: {printable(note)}", file=err)
@@ -456,6 +476,8 @@ def _run(args: argparse.Namespace) -> int:
         findings=findings,
         meta=meta,
         other_clients=other_clients,
+        other_summaries=summaries,
+        list_others=args.list_other_clients,
     )
     if verified is not None:
         report["verify"] = [v.to_dict() for v in verified]
@@ -478,6 +500,7 @@ def _run(args: argparse.Namespace) -> int:
             parameters={**file_params, **cli_params},
             meta={"family": family.name, "notes": notes},
             other_clients=other_clients,
+            other_summaries=summaries,
         )
     del observations, results, findings, timelines  # the report holds copies: free them
     if args.format == "html":

@@ -50,6 +50,7 @@ from pathlib import Path
 from harness.analyze.dhcp import DhcpError, dhcp_observation
 from harness.analyze.dns import DnsTracker
 from harness.analyze.http import HttpConnection, looks_like_http
+from harness.analyze.keep import ChainHook, Keeper, KeeperState, KeepOptions, decode, encode
 from harness.analyze.params import sniff_profile
 from harness.analyze.syslog import looks_like_syslog, syslog_observation
 from harness.analyze.tcp import TcpDirection
@@ -65,7 +66,8 @@ from harness.capture.packets import (
 )
 from harness.capture.reader import CaptureReader
 from harness.gc_pause import gc_paused
-from harness.observe.events import DeviceKey, Evidence, HttpExchange, Observation, TlsHandshake
+from harness.observe.events import DeviceKey, Evidence, HttpExchange, Observation
+from harness.observe.others import OtherClient
 from harness.spec.family import Family, family_names, load_family
 from harness.spec.user_agent import UserAgent, parse_user_agent
 
@@ -118,6 +120,7 @@ class CaptureResult:
     stats: dict[str, int] = field(default_factory=dict)
     linktypes: list[int] = field(default_factory=list)
     format: str = ""
+    other_clients: list[OtherClient] = field(default_factory=list)  # keep=: summarized
 
 
 class _Flow:
@@ -173,6 +176,7 @@ class Analyzer:
         profile_key: str | None = None,
         tls: TlsOptions | None = None,
         share: tuple[int, int] | None = None,
+        keep: KeepOptions | None = None,
     ):
         self.source = source
         # (index, count): dissect only the packets whose split key falls to this share
@@ -188,6 +192,21 @@ class Analyzer:
         # the fast path's packets that still need decoding: their own decoder in a share
         self.fdecoder = PacketDecoder() if self.share else self.decoder
         self.observations: list[Observation] = self.result.observations
+        # where every observation goes: all kept (keep=None), or other clients summarized
+        self.keeper: Keeper | None = None
+        self._keep: Callable[[Observation], None] = self.observations.append
+        if keep is not None:
+            hook = ChainHook(self.tls_wire.pop_chain, self.tls_wire.put_chain)
+            self.keeper = Keeper(
+                self.observations,
+                spill=keep.spill,
+                stated=keep.stated,
+                chains=hook,
+                named=self.share is not None,
+            )
+            self._keep = self.keeper.add
+        self.http_ports_seen: set[int] = set()  # server ports of HTTP (plain) and TLS seen
+        self.tls_ports_seen: set[int] = set()
         self.flows: dict[tuple, _Flow] = {}
         self.ignored: dict[tuple, bool] = {}
         self.ip_macs: dict[bytes, bytes] = {}
@@ -241,7 +260,7 @@ class Analyzer:
             ips.add(ip)
 
     def _emit(self, obs: Observation) -> None:
-        self.observations.append(obs)
+        self._keep(obs)
 
     def _emit_with_body(self, obs: Observation, body: bytes) -> None:
         dev = obs.device
@@ -260,7 +279,9 @@ class Analyzer:
                     product=parts.product or dev.product,
                 )
                 obs = dataclasses.replace(obs, device=dev)
-        self.observations.append(obs)
+        if obs.server is not None and getattr(obs, "scheme", "") == "http":
+            self.http_ports_seen.add(obs.server[1])
+        self._keep(obs)
         if body:
             params = self._profile(body)
             if params:
@@ -306,10 +327,14 @@ class Analyzer:
                         product=subj.get("OU") or dev.product,
                     ),
                 )
-        self.observations.append(obs)
+        if obs.server is not None:
+            self.tls_ports_seen.add(obs.server[1])
+        self._keep(obs)
 
     # -- the hot loop -----------------------------------------------------------
-    def run(self, reader: CaptureReader, progress: Callable[[int, int], None] | None = None) -> None:
+    def run(
+        self, reader: CaptureReader, progress: Callable[[int, int], None] | None = None
+    ) -> None:
         decode = self.decoder.decode
         ports = self.ports
         dns_p, dhcp_p, tftp_p, syslog_p = ports.dns, ports.dhcp, ports.tftp, ports.syslog
@@ -516,12 +541,12 @@ class Analyzer:
         except DhcpError as exc:
             self.problem(pkt.frame, str(exc))
             return
-        self.observations.append(obs)
+        self._keep(obs)
 
     def _syslog(self, pkt) -> None:  # noqa: ANN001
         self._learn_mac(pkt.src, pkt.src_mac, pkt.frame)
         src = (self._ip(pkt.src), pkt.sport)
-        self.observations.append(
+        self._keep(
             syslog_observation(
                 pkt.frame,
                 pkt.time,
@@ -777,13 +802,8 @@ class Analyzer:
         """The failed connections to provisioning ports, as HttpExchange records (no request)."""
         if not self.failed:
             return []
-        http_ports, tls_ports = set(self.ports.http), set(self.ports.https)
-        for o in self.observations:
-            if o.server is not None:
-                if isinstance(o, HttpExchange) and o.scheme == "http":
-                    http_ports.add(o.server[1])
-                elif isinstance(o, TlsHandshake):
-                    tls_ports.add(o.server[1])
+        http_ports = set(self.ports.http) | self.http_ports_seen
+        tls_ports = set(self.ports.https) | self.tls_ports_seen
         out: list[Observation] = []
         for f in self.failed:
             port = f.server[1]
@@ -838,14 +858,29 @@ class Analyzer:
         and TLS were seen on), the MAC of each client, the naming of TLS chains (by the DNS
         answers of any client); the observations in capture order: by time, then first frame
         (the order does not depend on how the capture was split, harness.analyze.split)."""
-        self.observations.extend(self._failed_attempts())
+        for o in self._failed_attempts():
+            self._keep(o)
         r = self.result
         r.malformed += self.decoder.malformed_count
         r.problems.extend(self.decoder.malformed[: max(0, MAX_PROBLEMS - len(r.problems))])
         r.problems.sort()
         r.stats = {**self.decoder.stats, **self.stats, "tftp_dropped_limit": self.tftp.dropped}
-        r.observations[:] = self._attribute(r.observations)
-        self.tls_wire.classify(r.observations)
+        by_ip = self._macs_by_ip()
+        dns = None
+        if self.keeper is not None:
+            try:
+                r.other_clients = self.keeper.resolve(by_ip)
+                points: dict[str, list[float]] = {}
+                for _client, server, t in self.tls_wire.chains():
+                    if server:
+                        points.setdefault(server[0], []).append(t)
+                for times in points.values():
+                    times.sort()
+                dns = self.keeper.dns_index(points, r.observations)
+            finally:
+                self.keeper.close()
+        r.observations[:] = self._attribute(r.observations, by_ip)
+        self.tls_wire.classify(r.observations, dns)
         r.problems.extend((0, f"TLS: {p}") for p in self.tls_wire.problems)
         r.observations.sort(key=_capture_order)
         return r
@@ -856,7 +891,7 @@ class Analyzer:
         self._close_all()
         tftp_dropped = self.tftp.dropped
         return ShareResult(
-            observations=self.observations,
+            observations=[encode(o) for o in self.observations],
             failed=self.failed,
             profiles=list(zip(self._profile_order, self.result.profiles, strict=True)),
             ip_macs={ip: (self._mac_frames.get(ip, 0), mac) for ip, mac in self.ip_macs.items()}
@@ -871,6 +906,8 @@ class Analyzer:
             chains=self.tls_wire.chains(),
             frame=self.frame,
             last_time=self.last_time,
+            ports_seen=(self.http_ports_seen, self.tls_ports_seen),
+            keeper=self.keeper.state() if self.keeper is not None else None,
         )
 
     def absorb(self, parts: list[ShareResult]) -> None:
@@ -882,7 +919,7 @@ class Analyzer:
         last_mac: dict[bytes, tuple[int, bytes]] = {}
         dec = self.decoder
         for i, part in enumerate(parts):
-            self.observations.extend(part.observations)
+            self.observations.extend(decode(r) for r in part.observations)
             self.failed.extend(part.failed)
             profiles.extend(part.profiles)
             for ip, seen in part.ip_macs.items():
@@ -907,6 +944,10 @@ class Analyzer:
                 for k, v in dstats.items():
                     dec.stats[k] = dec.stats.get(k, 0) + v
             self.tls_wire.add_chains(part.chains)
+            self.http_ports_seen |= part.ports_seen[0]
+            self.tls_ports_seen |= part.ports_seen[1]
+            if part.keeper is not None and self.keeper is not None:
+                self.keeper.absorb(part.keeper)
             self.frame = max(self.frame, part.frame)
             if part.last_time is not None:
                 self.last_time = part.last_time
@@ -918,13 +959,19 @@ class Analyzer:
         profiles.sort(key=lambda entry: entry[0])  # stable: a share's own order is kept
         self.result.profiles = [p for _, p in profiles]
 
-    def _attribute(self, observations: list[Observation]) -> list[Observation]:
-        """Add the MAC seen for each client IP (unless that MAC speaks for several IPs)."""
+    def _macs_by_ip(self) -> dict[str, str]:
+        """The MAC seen for each client IP (unless that MAC speaks for several IPs)."""
         by_ip: dict[str, str] = {}
         for ip, mac in self.ip_macs.items():
             text = mac_text(mac)
             if text and len(self.mac_ips.get(mac, ())) == 1:
                 by_ip[self._ip(ip)] = text
+        return by_ip
+
+    def _attribute(
+        self, observations: list[Observation], by_ip: dict[str, str]
+    ) -> list[Observation]:
+        """Add the MAC seen for each client IP (`_macs_by_ip`)."""
         out = []
         for o in observations:
             d = o.device
@@ -940,7 +987,7 @@ class Analyzer:
 class ShareResult:
     """What one share of a split capture hands the parent (`Analyzer.share_result`)."""
 
-    observations: list[Observation]
+    observations: list[tuple]  # harness.analyze.keep.encode: ten times faster to pickle
     failed: list[_FailedConnection]
     profiles: list[tuple[tuple[int, tuple[int, ...]], tuple[str, str, dict[str, str]]]]
     ip_macs: dict[bytes, tuple[int, bytes]]  # ip -> (frame it was last seen at, MAC)
@@ -953,6 +1000,8 @@ class ShareResult:
     chains: dict[tuple, tuple[bytes, ...]]
     frame: int
     last_time: float | None
+    ports_seen: tuple[set[int], set[int]]  # HTTP, TLS server ports
+    keeper: KeeperState | None  # links and spill files of the other clients
 
 
 def _decoder_state(d: PacketDecoder) -> tuple[list[tuple[int, str]], int, dict[str, int]]:

@@ -25,8 +25,9 @@ import gc
 from collections.abc import Iterable, Mapping
 
 from harness.analyze.devices import StatedDevice, stated_for
+from harness.analyze.keep import phone_evidence as observation_phone_evidence
 from harness.gc_pause import gc_paused
-from harness.observe.events import DhcpExchange, HttpExchange, Observation, TlsHandshake
+from harness.observe.events import Observation
 from harness.observe.timeline import DeviceTimeline, build_timelines
 from harness.rules import Finding, RuleContext, evaluate
 from harness.rules.registry import DeviceIdentity
@@ -69,7 +70,6 @@ def _parameters(
     return params
 
 
-DHCP_VENDOR_CLASS = 60  # DHCP option: vendor class identifier (RFC 2132)
 OTHER_CLIENT = (
     "no phone identity: no User-Agent in a phone family's format, no client certificate, "
     "no DHCP vendor class, not named by --device"
@@ -79,12 +79,9 @@ OTHER_CLIENT = (
 def phone_evidence(timeline: DeviceTimeline) -> str | None:
     """What says this client is a phone (None: nothing; it is an other client)."""
     for o in timeline.observations:
-        if isinstance(o, HttpExchange) and (o.device.serial or o.device.product):
-            return f"User-Agent {o.user_agent!r}"
-        if isinstance(o, TlsHandshake) and o.client_cert_subject:
-            return "client certificate"
-        if isinstance(o, DhcpExchange) and DHCP_VENDOR_CLASS in o.offered_options:
-            return f"DHCP vendor class {o.offered_options[DHCP_VENDOR_CLASS]!r}"
+        why = observation_phone_evidence(o)
+        if why is not None:
+            return why
     return None
 
 

@@ -29,6 +29,7 @@ from multiprocessing.connection import Connection, wait
 
 from harness.analyze.capture_set import CaptureSetResult, FilesRead, assemble, read_files
 from harness.analyze.engine import Analyzer, Ports, ShareResult
+from harness.analyze.keep import KeepOptions
 from harness.analyze.tls import TlsOptions
 from harness.capture.fileset import CaptureFile
 from harness.capture.reader import CaptureReader
@@ -50,6 +51,7 @@ def analyze_split(
     profile_key: str | None = None,
     tls: TlsOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
+    keep: KeepOptions | None = None,
 ) -> CaptureSetResult:
     """`analyze_capture_set(files, ...)`'s result, computed by `jobs` processes.
 
@@ -67,7 +69,7 @@ def analyze_split(
             recv, send = ctx.Pipe(duplex=False)
             p = ctx.Process(
                 target=_worker,
-                args=(paths, (i, jobs), ports, profile_key, tls, counters, send),
+                args=(paths, (i, jobs), ports, profile_key, tls, keep, counters, send),
                 name=f"harness-analyze-{i + 1}/{jobs}",
                 daemon=True,
             )
@@ -84,7 +86,8 @@ def analyze_split(
         for c in conns:
             c.close()
     read: FilesRead = parts[0][1]
-    analyzer = Analyzer(f"capture:{paths[0]}" if paths else "capture:", ports, profile_key, tls)
+    source = f"capture:{paths[0]}" if paths else "capture:"
+    analyzer = Analyzer(source, ports, profile_key, tls, keep=keep)
     with gc_paused():
         analyzer.absorb([part for part, _ in parts])
         combined = analyzer.complete()
@@ -125,6 +128,7 @@ def _worker(
     ports: Ports | None,
     profile_key: str | None,
     tls: TlsOptions | None,
+    keep: KeepOptions | None,
     counters,  # noqa: ANN001 - a multiprocessing shared array
     send: Connection,
 ) -> None:
@@ -134,9 +138,8 @@ def _worker(
         counters[2 * i], counters[2 * i + 1] = position, records
 
     try:
-        analyzer = Analyzer(
-            f"capture:{paths[0]}" if paths else "capture:", ports, profile_key, tls, share
-        )
+        source = f"capture:{paths[0]}" if paths else "capture:"
+        analyzer = Analyzer(source, ports, profile_key, tls, share, keep)
         with gc_paused():
             read = read_files(analyzer, paths, progress)
             part = analyzer.share_result()

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from harness.analyze.capture_set import CaptureSetResult, analyze_capture_set
 from harness.analyze.engine import CaptureResult, Ports
+from harness.analyze.keep import KeepOptions
 from harness.analyze.tls import TlsOptions
 from harness.capture.fileset import CaptureFile, Gap, expand_paths, find_gaps, order_files
 
@@ -51,8 +52,13 @@ def read_sources(
     max_gap: float = DEFAULT_MAX_GAP,
     progress: Callable[[int, int], None] | None = None,
     expanded: bool = False,
+    keep: KeepOptions | None = None,
 ) -> Sources:
-    """See the module docstring. Raises FileSetError, CaptureFormatError, ClusterError."""
+    """See the module docstring. Raises FileSetError, CaptureFormatError, ClusterError.
+
+    `keep`: summarize other clients as the files are read (harness.analyze.keep); only
+    where one analyzer state sees the whole set (one process, one file split): a pool or
+    a cluster reads each file alone, so they keep everything for judging to sort out."""
     names = list(paths) if expanded else expand_paths(paths)
     files = order_files(names)
     if cluster:
@@ -67,8 +73,9 @@ def read_sources(
         from harness.analyze.split import analyze_split
 
         res = analyze_split(
-            files, jobs, ports=ports, profile_key=profile_key, tls=tls, progress=progress
-        )
+            files, jobs, ports=ports, profile_key=profile_key, tls=tls, progress=progress,
+            keep=keep,
+        )  # fmt: skip
     elif jobs > 1 and len(files) > 1:
         from harness.fleet.cluster import analyze_one_file
 
@@ -83,7 +90,7 @@ def read_sources(
             res.last_times[f.path] = last
     else:
         res = analyze_capture_set(
-            files, ports=ports, profile_key=profile_key, tls=tls, progress=progress
+            files, ports=ports, profile_key=profile_key, tls=tls, progress=progress, keep=keep
         )
     gaps = find_gaps(files, res.last_times, max_gap) if len(files) > 1 else []
     notes = [f"gap in the capture set: after {g.after}: {g.why}" for g in gaps]
