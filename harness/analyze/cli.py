@@ -105,7 +105,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--jobs",
         type=int,
         default=1,
-        help="processes: one capture is split across them by device (same result as one "
+        help="processes: one capture is split across them by client (the same report as one "
         "process); several captures are analyzed one per process",
     )
     p.add_argument(
@@ -123,7 +123,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--list-other-clients",
         action="store_true",
         help="list the transactions of other clients (no phone identity, not judged) one by "
-        "one, as a device's; default: counts per kind (memory then grows with the capture)",
+        "one, as a device's (memory then grows with them); default: counts per kind, first "
+        "and last time",
     )
     # -- timing tolerance, parameter and output checks (docs/timing.md) --
     p.add_argument(
