@@ -28,7 +28,12 @@ Devices are attributed at the end: the client's IP, its Ethernet source MAC
 serial and product of its User-Agent or client certificate, DHCP chaddr.
 TLS decryption with a key log and the naming of captured server chains are
 `harness.analyze.tls.TlsWire` (`tls=TlsOptions(...)`; hooked where a TLS flow
-starts and at `finish`). No rules and no output formats here.
+starts and at `finish`). With `keep=KeepOptions(...)` every observation goes
+through `harness.analyze.keep.Keeper`: other clients' are counted, not kept
+(`CaptureResult.other_clients`). With `share=(i, n)` the analyzer dissects only
+the packets whose `split_key` is i modulo n and hands its state over with
+`share_result`; another analyzer `absorb`s the shares and `complete`s
+(harness.analyze.split). No rules and no output formats here.
 
 The cyclic garbage collector is paused while a capture is read (`gc_paused`):
 the records kept hold no cycles, and the collector's full passes over a growing

@@ -9,7 +9,8 @@ and the fact `stated_identity`); otherwise the identity the traffic shows fills
 identity rules never judge a User-Agent or a certificate against itself.
 A client with no phone identity (no family User-Agent, no client certificate, no
 DHCP vendor class, not stated) is an *other client*: listed, not judged
-(`judge` returns their ids and reasons). The rules are whatever the
+(`judge` returns their ids and reasons); those the analyzer already counted
+(harness.analyze.keep) never reach here. The rules are whatever the
 registry holds; when a rule module cannot be imported the reason is returned
 as a note, never raised. No parsing and no output here.
 
