@@ -136,6 +136,34 @@ def tricky_capture(path: Path) -> None:
                     b"<134>router: hello",
                 )
             )
+            # what only the general decoder reads, in every share: a VLAN tag, IPv6, and
+            # a syslog datagram in two IP fragments
+            q = udp_frame(mac, ROUTER, ip, 6000 + i, dns1, 53, _dns(2000 + i, None))
+            put(q[:12] + b"\x81\x00\x00\x0a" + q[12:])
+            a = udp_frame(ROUTER, mac, dns1, 53, ip, 6000 + i, _dns(2000 + i, prov))
+            put(a[:12] + b"\x81\x00\x00\x0a" + a[12:])
+            v6 = bytes.fromhex("20010db8000000000000000000000000")
+            me6, srv6 = v6[:15] + bytes([10 + i]), v6[:15] + b"\x53"
+            put(_udp6(mac, me6, 7000 + i, srv6, 53, _dns(3000 + i, None)))
+            put(_udp6(mac, srv6, 53, me6, 7000 + i, _dns(3000 + i, prov)))
+            for part in _fragments(mac, ip, prov, 40 + i, b"<134>phone: " + b"x" * 40):
+                put(part)
+
+
+def _udp6(mac: bytes, src: bytes, sport: int, dst: bytes, dport: int, payload: bytes) -> bytes:
+    udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    ip6 = struct.pack("!IHBB", 6 << 28, len(udp), 17, 64) + src + dst
+    return ROUTER + mac + b"\x86\xdd" + ip6 + udp
+
+
+def _fragments(mac: bytes, src: bytes, dst: bytes, ident: int, payload: bytes) -> list[bytes]:
+    """A UDP datagram to port 514 in two IPv4 fragments (16 bytes, then the rest)."""
+    udp = struct.pack("!HHHH", 5140, 514, 8 + len(payload), 0) + payload
+    out = []
+    for off, more, part in ((0, 0x2000, udp[:16]), (2, 0, udp[16:])):
+        hdr = struct.pack("!BBHHHBBH", 0x45, 0, 20 + len(part), ident, more | off, 64, 17, 0)
+        out.append(mac + ROUTER + b"\x08\x00" + hdr + src + dst + part)
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -197,13 +225,16 @@ def test_the_tricky_cases_are_there_and_whole(capsys, generated) -> None:
     rep = report(capsys, generated["tricky"], 1, "--list-other-clients")
     tx = rep["transactions"]
     dns = [t for t in tx if t["kind"] == "dns"]
-    assert len(dns) == 24 and all(t["rcode"] == "NOERROR" for t in dns)  # answered, though
+    assert len(dns) == 48 and all(t["rcode"] == "NOERROR" for t in dns)  # answered, though
     # from another address; and the query on another client's TFTP port is not lost
     tftp = [t for t in tx if t["kind"] == "tftp"]
     assert len(tftp) == 12 and all(len(t["frames"]) >= 3 for t in tftp)
     failed = [t for t in tx if t["kind"] == "http" and t["outcome"] == "connection-error"]
     assert sum("never answered" in t["note"] for t in failed) == 6  # port 18080: HTTP seen
     assert sum("unreachable" in t["note"] for t in failed) == 12
+    assert len([t for t in tx if t["kind"] == "syslog" and "phone" in t["message"]]) == 12
+    stats = rep["captures"][0]["stats"]
+    assert stats["reassembled"] == 12 and stats["fragments"] == 24
 
 
 def test_each_share_dissects_part_and_together_all(generated) -> None:
