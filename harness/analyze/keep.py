@@ -358,11 +358,22 @@ class Keeper:
         for s in (self._obs, self._dns):
             if s is not None:
                 s.f.close()
-        for path_obs, path_dns, _ in self._foreign:
-            for path in (path_obs, path_dns):
-                if path:
-                    try:
-                        os.unlink(path)
-                    except OSError:
-                        pass
+                _unlink(s.path)
+        self._obs = self._dns = None
+        discard(KeeperState({}, set(), self._foreign))
         self._foreign = []
+
+
+def discard(state: KeeperState) -> None:
+    """Remove the spill files of a keeper's state (a share whose result is not used)."""
+    for path_obs, path_dns, _ in state.spills:
+        _unlink(path_obs)
+        _unlink(path_dns)
+
+
+def _unlink(path: str) -> None:
+    if path:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass

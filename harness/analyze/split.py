@@ -29,7 +29,7 @@ from multiprocessing.connection import Connection, wait
 
 from harness.analyze.capture_set import CaptureSetResult, FilesRead, assemble, read_files
 from harness.analyze.engine import Analyzer, Ports, ShareResult
-from harness.analyze.keep import KeepOptions
+from harness.analyze.keep import KeepOptions, discard
 from harness.analyze.tls import TlsOptions
 from harness.capture.fileset import CaptureFile
 from harness.capture.reader import CaptureReader
@@ -64,6 +64,7 @@ def analyze_split(
     ctx = multiprocessing.get_context("fork")
     counters = ctx.Array("q", 2 * jobs, lock=False)  # (bytes, records) read per worker
     procs, conns = [], []
+    parts: list[tuple[ShareResult, FilesRead]] = []
     try:
         for i in range(jobs):
             recv, send = ctx.Pipe(duplex=False)
@@ -77,7 +78,14 @@ def analyze_split(
             send.close()
             procs.append(p)
             conns.append(recv)
-        parts = _collect(procs, conns, counters, progress)
+        _collect(procs, conns, counters, progress, parts)
+        read: FilesRead = parts[0][1]
+        source = f"capture:{paths[0]}" if paths else "capture:"
+        analyzer = Analyzer(source, ports, profile_key, tls, keep=keep)
+        with gc_paused():
+            analyzer.absorb([part for part, _ in parts])
+            parts = []  # the analyzer owns the shares' spill files now (removed by complete)
+            combined = analyzer.complete()
     finally:
         for p in procs:
             if p.is_alive():
@@ -85,19 +93,21 @@ def analyze_split(
             p.join()
         for c in conns:
             c.close()
-    read: FilesRead = parts[0][1]
-    source = f"capture:{paths[0]}" if paths else "capture:"
-    analyzer = Analyzer(source, ports, profile_key, tls, keep=keep)
-    with gc_paused():
-        analyzer.absorb([part for part, _ in parts])
-        combined = analyzer.complete()
+        for part, _ in parts:  # a failure before the merge: nobody else removes them
+            if part.keeper is not None:
+                discard(part.keeper)
     return assemble(paths, read, combined)
 
 
 def _collect(
-    procs: list, conns: list[Connection], counters, progress: Callable[[int, int], None] | None
-) -> list[tuple[ShareResult, FilesRead]]:
-    """Every worker's result, in share order; progress reported while waiting."""
+    procs: list,
+    conns: list[Connection],
+    counters,  # noqa: ANN001 - a multiprocessing shared array
+    progress: Callable[[int, int], None] | None,
+    into: list[tuple[ShareResult, FilesRead]],
+) -> None:
+    """Every worker's result, into `into` in share order; progress reported while waiting
+    (what came before a failure is in `into` too)."""
     results: dict[int, tuple[ShareResult, FilesRead]] = {}
     waiting = {c: i for i, c in enumerate(conns)}
     jobs = len(conns)
@@ -114,12 +124,13 @@ def _collect(
             if status != "ok":
                 raise SplitError(f"worker {i + 1}/{jobs} failed:\n{payload}")
             results[i] = payload
+            into.append(payload)
         if progress is not None and waiting:
             progress(
                 min(counters[2 * i] for i in range(jobs)),
                 min(counters[2 * i + 1] for i in range(jobs)),
             )
-    return [results[i] for i in range(jobs)]
+    into[:] = [results[i] for i in range(jobs)]
 
 
 def _worker(
@@ -137,6 +148,7 @@ def _worker(
     def progress(position: int, records: int) -> None:
         counters[2 * i], counters[2 * i + 1] = position, records
 
+    analyzer: Analyzer | None = None
     try:
         source = f"capture:{paths[0]}" if paths else "capture:"
         analyzer = Analyzer(source, ports, profile_key, tls, share, keep)
@@ -147,6 +159,8 @@ def _worker(
         status = "ok"
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises it
         status, payload = "error", traceback.format_exc()
+        if analyzer is not None and analyzer.keeper is not None:
+            analyzer.keeper.close()  # its spill files: nobody will read them
     try:
         send.send((status, payload))
     finally:
