@@ -6,9 +6,10 @@ flows with real random initial sequence numbers, SMTP/SSH/TLS/HTTP/NetBIOS,
 DNS/NTP/NetBIOS-NS/RTP, 58% UDP, a fleet of 3,000 phones resyncing among them).
 harness, tshark as a user runs it, and tshark with
 `-o tcp.analyze_sequence_numbers:FALSE` run interleaved, R rounds; the ratios
-(wall and CPU seconds) of each round's neighbours are printed as medians, then
-harness's peak memory at 1M and at N million packets (generated, then deleted
-unless --keep). `--own` gives the older table below on the project's own capture.
+(wall and CPU seconds) of each round's neighbours are printed as medians, with
+`harness analyze -j 2` (the one file split across two processes) against `-j 1`
+and whether the two reports are equal; then harness's peak memory at 1M and at N
+million packets (generated, then deleted unless --keep). `--own` gives the older table below on the project's own capture.
 
 Generates once (cached under bench/out/, git-ignored) a realistic mixed capture:
 about half provisioning traffic across many devices (DHCP, DNS, TFTP with
@@ -802,14 +803,21 @@ def ordinary(rounds: int, scales: list[int], keep_big: bool) -> None:
     shared: absolute times move, ratios of neighbouring runs much less); then harness's
     peak memory on 1M and on each N-million capture (deleted after unless `keep_big`)."""
     cap = _capture(PACKETS, "ordinary")
-    names = ["harness analyze --format json", "tshark -Y -T fields", "tshark, seq analysis off"]
+    names = [
+        "harness analyze --format json",
+        "tshark -Y -T fields",
+        "tshark, seq analysis off",
+        "harness analyze -j 2 (split)",
+    ]
     cmds = [
         _analyze_cmd(cap, OUT / "ordinary-report.json"),
         _tshark_cmd(cap),
         _tshark_cmd(cap, seq_analysis=False),
+        [*_analyze_cmd(cap, OUT / "ordinary-report-j2.json"), "-j", "2"],
     ]
     ratios: list[tuple[float, float, float, float]] = []
-    peak1 = 0.0
+    split: list[tuple[float, float]] = []  # (-j 1 / -j 2 wall, -j 2 / -j 1 CPU) per round
+    peak1 = peak2 = 0.0
     for r in range(rounds):
         times, cpus = [], []
         for name, cmd in zip(names, cmds, strict=True):
@@ -818,6 +826,8 @@ def ordinary(rounds: int, scales: list[int], keep_big: bool) -> None:
             cpus.append(cpu)
             if cmd is cmds[0]:
                 peak1 = max(peak1, mb)
+            elif cmd is cmds[3]:
+                peak2 = max(peak2, mb)
             print(
                 f"  round {r + 1}: {name:34} {dt:7.2f} s wall {cpu:7.2f} s CPU {mb:7.1f} MB"
                 f"  exit {rc}",
@@ -826,6 +836,7 @@ def ordinary(rounds: int, scales: list[int], keep_big: bool) -> None:
         ratios.append(
             (times[1] / times[0], times[2] / times[0], cpus[1] / cpus[0], cpus[2] / cpus[0])
         )
+        split.append((times[0] / times[3], cpus[3] / cpus[0]))
 
     def median(i: int) -> float:
         return sorted(x[i] for x in ratios)[len(ratios) // 2]
@@ -837,6 +848,13 @@ def ordinary(rounds: int, scales: list[int], keep_big: bool) -> None:
         "  (goal 7x, stretch 10x)"
     )
     print(f"  harness vs tshark, seq analysis off:   {median(1):5.2f}x {median(3):5.2f}x")
+    wall2 = sorted(x[0] for x in split)[len(split) // 2]
+    cpu2 = sorted(x[1] for x in split)[len(split) // 2]
+    same = _same_report(OUT / "ordinary-report.json", OUT / "ordinary-report-j2.json")
+    print(
+        f"  harness -j 2 (one file split in two) vs -j 1: {wall2:5.2f}x wall, {cpu2:5.2f}x the"
+        f" CPU seconds; same report: {same}; peak {peak2:.1f} MB (largest process)"
+    )
     print(f"  harness peak memory, 1M packets: {peak1:6.1f} MB (goal < 200 MB)")
     for n in scales:
         big = _capture(n * PACKETS, "ordinary")
@@ -846,6 +864,13 @@ def ordinary(rounds: int, scales: list[int], keep_big: bool) -> None:
         finally:
             if not keep_big:
                 big.unlink()
+
+
+def _same_report(one: Path, other: Path) -> bool:
+    import json
+
+    with open(one, "rb") as a, open(other, "rb") as b:
+        return json.load(a) == json.load(b)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,7 +9,9 @@ frame numbers of that file (an observation whose frames spill into the next
 file names its first file, and says where it continues).
 
 Returns one `CaptureResult` per file (observations assigned to the file of their
-first frame; the profiles seen, in capture order, on the first), plus each file's last timestamp for gap finding.
+first frame; the profiles seen, in capture order, and the other clients' summaries
+(`keep=`, harness.analyze.keep) on the first), plus each file's last timestamp for
+gap finding.
 No judging and no output here.
 """
 
@@ -21,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from harness.analyze.engine import Analyzer, CaptureResult, Ports
+from harness.analyze.keep import KeepOptions
 from harness.analyze.tls import TlsOptions
 from harness.capture.fileset import CaptureFile
 from harness.capture.reader import CaptureReader, uncompressed_size
@@ -34,11 +37,14 @@ class CaptureSetResult:
     last_times: dict[str, float | None] = field(default_factory=dict)
 
 
-def _offset(progress: Callable[[int], None] | None, done: int) -> Callable[[int], None] | None:
+Progress = Callable[[int, int], None]  # (bytes read, records read) so far
+
+
+def _offset(progress: Progress | None, done: int) -> Progress | None:
     """The progress callback with the bytes of the files before this one added."""
     if progress is None or not done:
         return progress
-    return lambda position: progress(done + position)
+    return lambda position, records: progress(done + position, records)
 
 
 def analyze_capture_set(
@@ -47,7 +53,8 @@ def analyze_capture_set(
     ports: Ports | None = None,
     profile_key: str | None = None,
     tls: TlsOptions | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
+    keep: KeepOptions | None = None,
 ) -> CaptureSetResult:
     """Analyze `files` in the given order as one capture (see the module docstring).
 
@@ -55,34 +62,54 @@ def analyze_capture_set(
     from it); a truncated file is read up to its break and the set goes on.
     """
     paths = [f.path for f in files]
-    analyzer = Analyzer(f"capture:{paths[0]}" if paths else "capture:", ports, profile_key, tls)
-    starts: list[int] = []  # first global frame number of each file
-    per_file: list[CaptureResult] = []
-    last_times: dict[str, float | None] = {}
-    done = 0
+    source = f"capture:{paths[0]}" if paths else "capture:"
+    analyzer = Analyzer(source, ports, profile_key, tls, keep=keep)
     with gc_paused():
-        for path in paths:
-            reader = CaptureReader(path)
-            reader.on_secrets = analyzer.tls_wire.add_secrets
-            starts.append(analyzer.frame + 1)
-            analyzer.last_time = None
-            try:  # the reader itself, not a wrapper: a generator per record costs 5% of a run
-                analyzer.run(reader, _offset(progress, done))
-            finally:
-                reader.close()
-            last_times[path] = analyzer.last_time
-            done += uncompressed_size(path)  # what reader.position counts
-            r = CaptureResult(path=path)
-            r.packets = reader.records
-            r.read_problems = [str(p) for p in reader.problems]
-            r.malformed = len(reader.problems)
-            r.problems = [(p.record, f"file: {p}") for p in reader.problems]
-            r.linktypes = list(reader.linktypes)
-            r.format = reader.format + (".gz" if reader.compressed else "")
-            per_file.append(r)
+        read = read_files(analyzer, paths, progress)
         combined = analyzer.finish()
+    return assemble(paths, read, combined)
+
+
+@dataclass
+class FilesRead:
+    """What reading the files gave besides the analyzer's state: one entry per file."""
+
+    starts: list[int] = field(default_factory=list)  # first global frame number of each file
+    per_file: list[CaptureResult] = field(default_factory=list)  # packets, breaks, format
+    last_times: dict[str, float | None] = field(default_factory=dict)
+
+
+def read_files(analyzer: Analyzer, paths: list[str], progress: Progress | None) -> FilesRead:
+    """Feed every file through `analyzer` (its frame numbers running on across files)."""
+    read = FilesRead()
+    done = 0
+    for path in paths:
+        reader = CaptureReader(path)
+        reader.on_secrets = analyzer.tls_wire.add_secrets
+        read.starts.append(analyzer.frame + 1)
+        analyzer.last_time = None
+        try:  # the reader itself, not a wrapper: a generator per record costs 5% of a run
+            analyzer.run(reader, _offset(progress, done))
+        finally:
+            reader.close()
+        read.last_times[path] = analyzer.last_time
+        done += uncompressed_size(path)  # what reader.position counts
+        r = CaptureResult(path=path)
+        r.packets = reader.records
+        r.read_problems = [str(p) for p in reader.problems]
+        r.malformed = len(reader.problems)
+        r.problems = [(p.record, f"file: {p}") for p in reader.problems]
+        r.linktypes = list(reader.linktypes)
+        r.format = reader.format + (".gz" if reader.compressed else "")
+        read.per_file.append(r)
+    return read
+
+
+def assemble(paths: list[str], read: FilesRead, combined: CaptureResult) -> CaptureSetResult:
+    """The per-file results from the analyzer's combined one (see the module docstring)."""
+    per_file, starts = read.per_file, read.starts
     if not per_file:
-        return CaptureSetResult([], last_times)
+        return CaptureSetResult([], read.last_times)
 
     def place(frame: int) -> int:
         return max(0, bisect.bisect_right(starts, frame) - 1)
@@ -102,8 +129,9 @@ def analyze_capture_set(
             i = _relocate(o, starts, paths, place)
             per_file[i].observations.append(o)
     per_file[0].profiles = combined.profiles  # in capture order, which judging relies on
+    per_file[0].other_clients = combined.other_clients  # of the whole set
     per_file[0].stats = dict(combined.stats)
-    return CaptureSetResult(per_file, last_times)
+    return CaptureSetResult(per_file, read.last_times)
 
 
 def _relocate(

@@ -28,7 +28,8 @@ from harness.analyze.devices import (
     stated_from_specs,
 )
 from harness.analyze.engine import Ports
-from harness.analyze.judge import judge
+from harness.analyze.judge import OTHER_CLIENT, judge
+from harness.analyze.keep import KeepOptions
 from harness.analyze.params import (
     ParamError,
     load_profile_file,
@@ -36,6 +37,7 @@ from harness.analyze.params import (
     rule_key,
     unknown_param_warnings,
 )
+from harness.analyze.split import SplitError
 from harness.analyze.tls import TlsOptions, profile_rule_hosts
 from harness.analyze.verify import render_verification
 from harness.capture.fileset import FileSetError, expand_paths
@@ -98,7 +100,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--out", help="write the report to this file (its directory must exist) instead of stdout"
     )
-    p.add_argument("-j", "--jobs", type=int, default=1, help="captures analyzed in parallel")
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=1,
+        help="processes: one capture is split across them by client (the same report as one "
+        "process); several captures are analyzed one per process",
+    )
     p.add_argument(
         "--port",
         action="append",
@@ -110,6 +119,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         ),
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--list-other-clients",
+        action="store_true",
+        help="list the transactions of other clients (no phone identity, not judged) one by "
+        "one, as a device's (memory then grows with them); default: counts per kind, first "
+        "and last time",
+    )
     # -- timing tolerance, parameter and output checks (docs/timing.md) --
     p.add_argument(
         "--timing-tolerance",
@@ -261,16 +277,17 @@ def _tls_options(args: argparse.Namespace, family: Family, params: dict[str, str
 
 
 @contextlib.contextmanager
-def _progress(names: list[str], show: bool) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar over the bytes of `names` (when shown), as a position callback."""
+def _progress(names: list[str], show: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr over the bytes of `names` (when shown): bytes, packets/s and
+    time left; a `(bytes read, records read)` callback. It draws only when called (no
+    thread: `-j N` forks its workers while it is up)."""
     if not show:
         yield None
         return
     import time
 
+    from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
-
-    from harness.analyze.engine import SWEEP_EVERY
 
     size = sum(uncompressed_size(p) for p in names)  # gzip: uncompressed bytes
     with Progress(
@@ -280,17 +297,18 @@ def _progress(names: list[str], show: bool) -> Iterator[Callable[[int], None] | 
         "{task.fields[rate]}",
         TimeRemainingColumn(),
         transient=True,
-        console=None,
+        auto_refresh=False,
+        console=Console(stderr=True),
     ) as bar:
         label = Path(names[0]).name + (f" +{len(names) - 1}" if len(names) > 1 else "")
         task = bar.add_task(label, total=size, rate="")
-        start, calls = time.monotonic(), 0
+        bar.refresh()
+        start = time.monotonic()
 
-        def update(pos: int) -> None:  # the analyzer calls it every SWEEP_EVERY packets
-            nonlocal calls
-            calls += 1
-            rate = calls * SWEEP_EVERY / max(time.monotonic() - start, 1e-3)
+        def update(pos: int, records: int) -> None:  # every SWEEP_EVERY packets, or polled
+            rate = records / max(time.monotonic() - start, 1e-3)
             bar.update(task, completed=pos, total=max(size, pos), rate=f"{rate:,.0f} packets/s")
+            bar.refresh()
 
         yield update
 
@@ -357,14 +375,22 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"harness analyze: nothing new for the store {args.store}", file=err)
                 return 0
             names = plan.new
-        show = err.isatty() and not args.no_progress and args.jobs == 1 and not args.cluster
+        # one process, or one file split across -j processes (a pool of files: no bar)
+        show = err.isatty() and not args.no_progress and not args.cluster
+        show = show and (args.jobs == 1 or len(names) == 1)
         big = sum(uncompressed_size(p) for p in names) > 8 << 20
+        # other clients summarized as the capture is read (memory bounded by the devices,
+        # harness.analyze.keep), unless --verify needs every transaction to compare
+        keep = None
+        if not (args.verify or args.list_other_clients):
+            keep = KeepOptions(stated=tuple((d.ip, d.mac, d.serial) for d in stated))
         with _progress(names, show and big) as progress:
             sources = read_sources(
                 names, ports=ports, profile_key=key, tls=tls, jobs=args.jobs,
                 cluster=args.cluster, max_gap=args.max_gap, progress=progress, expanded=True,
+                keep=keep,
             )  # fmt: skip
-    except (CaptureFormatError, FileSetError, StoreError, ClusterError) as exc:
+    except (CaptureFormatError, FileSetError, StoreError, ClusterError, SplitError) as exc:
         print(f"harness analyze: {printable(exc)}", file=err)
         return 2
     except OSError as exc:
@@ -387,6 +413,9 @@ def _run(args: argparse.Namespace) -> int:
         stated=stated,
         other_clients=other_clients,
     )
+    summaries = [s for r in results for s in r.other_clients]
+    for s in summaries:
+        other_clients.setdefault(s.id, OTHER_CLIENT)
     notes.extend(sources.notes)
     for r in results:
         notes.extend(f"{r.path}: {p}" for p in r.read_problems)
@@ -420,6 +449,8 @@ def _run(args: argparse.Namespace) -> int:
                         findings=findings,
                         meta=meta,
                         other_clients=other_clients,
+                        other_summaries=summaries,
+                        list_others=args.list_other_clients,
                     )
             except OSError as exc:
                 print(f"harness analyze: --out {args.out}: cannot write: {exc.strerror}", file=err)
@@ -432,6 +463,8 @@ def _run(args: argparse.Namespace) -> int:
                 findings=findings,
                 meta=meta,
                 other_clients=other_clients,
+                other_summaries=summaries,
+                list_others=args.list_other_clients,
             )
         for note in notes:
             print(f"harness analyze: {printable(note)}", file=err)
@@ -444,6 +477,8 @@ def _run(args: argparse.Namespace) -> int:
         findings=findings,
         meta=meta,
         other_clients=other_clients,
+        other_summaries=summaries,
+        list_others=args.list_other_clients,
     )
     if verified is not None:
         report["verify"] = [v.to_dict() for v in verified]
@@ -466,6 +501,7 @@ def _run(args: argparse.Namespace) -> int:
             parameters={**file_params, **cli_params},
             meta={"family": family.name, "notes": notes},
             other_clients=other_clients,
+            other_summaries=summaries,
         )
     del observations, results, findings, timelines  # the report holds copies: free them
     if args.format == "html":

@@ -28,7 +28,12 @@ Devices are attributed at the end: the client's IP, its Ethernet source MAC
 serial and product of its User-Agent or client certificate, DHCP chaddr.
 TLS decryption with a key log and the naming of captured server chains are
 `harness.analyze.tls.TlsWire` (`tls=TlsOptions(...)`; hooked where a TLS flow
-starts and at `finish`). No rules and no output formats here.
+starts and at `finish`). With `keep=KeepOptions(...)` every observation goes
+through `harness.analyze.keep.Keeper`: other clients' are counted, not kept
+(`CaptureResult.other_clients`). With `share=(i, n)` the analyzer dissects only
+the packets whose `split_key` is i modulo n and hands its state over with
+`share_result`; another analyzer `absorb`s the shares and `complete`s
+(harness.analyze.split). No rules and no output formats here.
 
 The cyclic garbage collector is paused while a capture is read (`gc_paused`):
 the records kept hold no cycles, and the collector's full passes over a growing
@@ -50,15 +55,24 @@ from pathlib import Path
 from harness.analyze.dhcp import DhcpError, dhcp_observation
 from harness.analyze.dns import DnsTracker
 from harness.analyze.http import HttpConnection, looks_like_http
+from harness.analyze.keep import ChainHook, Keeper, KeeperState, KeepOptions, decode, encode
 from harness.analyze.params import sniff_profile
 from harness.analyze.syslog import looks_like_syslog, syslog_observation
 from harness.analyze.tcp import TcpDirection
 from harness.analyze.tftp import TftpTracker, parse_request
 from harness.analyze.tls import TlsConnection, TlsOptions, TlsWire, looks_like_tls
-from harness.capture.packets import ICMP_UNREACHABLE, Packet, PacketDecoder, ip_text, mac_text
+from harness.capture.packets import (
+    ICMP_UNREACHABLE,
+    MAX_KEPT,
+    Packet,
+    PacketDecoder,
+    ip_text,
+    mac_text,
+)
 from harness.capture.reader import CaptureReader
 from harness.gc_pause import gc_paused
-from harness.observe.events import DeviceKey, Evidence, HttpExchange, Observation, TlsHandshake
+from harness.observe.events import DeviceKey, Evidence, HttpExchange, Observation
+from harness.observe.others import OtherClient
 from harness.spec.family import Family, family_names, load_family
 from harness.spec.user_agent import UserAgent, parse_user_agent
 
@@ -111,6 +125,7 @@ class CaptureResult:
     stats: dict[str, int] = field(default_factory=dict)
     linktypes: list[int] = field(default_factory=list)
     format: str = ""
+    other_clients: list[OtherClient] = field(default_factory=list)  # keep=: summarized
 
 
 class _Flow:
@@ -165,14 +180,38 @@ class Analyzer:
         ports: Ports | None = None,
         profile_key: str | None = None,
         tls: TlsOptions | None = None,
+        share: tuple[int, int] | None = None,
+        keep: KeepOptions | None = None,
     ):
         self.source = source
+        # (index, count): dissect only the packets whose split key falls to this share
+        # (`split_key`; harness.analyze.split runs one Analyzer per share)
+        self.share = share if share is not None and share[1] > 1 else None
+        self._mac_frames: dict[bytes, int] | None = {} if self.share else None
+        self._profile_order: list[tuple[int, tuple[int, ...]]] = []
         self.tls_wire = TlsWire(tls)  # key log, trust anchors, chain classification
         self.ports = ports or Ports()
         self.profile_key = profile_key
         self.result = CaptureResult(path=source.removeprefix("capture:"))
         self.decoder = PacketDecoder()
+        # the fast path's packets that still need decoding: their own decoder in a share
+        self.fdecoder = PacketDecoder() if self.share else self.decoder
         self.observations: list[Observation] = self.result.observations
+        # where every observation goes: all kept (keep=None), or other clients summarized
+        self.keeper: Keeper | None = None
+        self._keep: Callable[[Observation], None] = self.observations.append
+        if keep is not None:
+            hook = ChainHook(self.tls_wire.pop_chain, self.tls_wire.put_chain)
+            self.keeper = Keeper(
+                self.observations,
+                spill=keep.spill,
+                stated=keep.stated,
+                chains=hook,
+                named=self.share is not None,
+            )
+            self._keep = self.keeper.add
+        self.http_ports_seen: set[int] = set()  # server ports of HTTP (plain) and TLS seen
+        self.tls_ports_seen: set[int] = set()
         self.flows: dict[tuple, _Flow] = {}
         self.ignored: dict[tuple, bool] = {}
         self.ip_macs: dict[bytes, bytes] = {}
@@ -213,8 +252,12 @@ class Analyzer:
             s = self._ipcache[raw] = ip_text(raw)
         return s
 
-    def _learn_mac(self, ip: bytes, mac: bytes | None) -> None:
-        if mac is None or self.ip_macs.get(ip) == mac:
+    def _learn_mac(self, ip: bytes, mac: bytes | None, frame: int) -> None:
+        if mac is None:
+            return
+        if self._mac_frames is not None:  # a share: the parent keeps the last MAC of all shares
+            self._mac_frames[ip] = frame
+        if self.ip_macs.get(ip) == mac:
             return
         self.ip_macs[ip] = mac
         ips = self.mac_ips.setdefault(mac, set())
@@ -222,7 +265,7 @@ class Analyzer:
             ips.add(ip)
 
     def _emit(self, obs: Observation) -> None:
-        self.observations.append(obs)
+        self._keep(obs)
 
     def _emit_with_body(self, obs: Observation, body: bytes) -> None:
         dev = obs.device
@@ -241,12 +284,16 @@ class Analyzer:
                     product=parts.product or dev.product,
                 )
                 obs = dataclasses.replace(obs, device=dev)
-        self.observations.append(obs)
+        if obs.server is not None and getattr(obs, "scheme", "") == "http":
+            self.http_ports_seen.add(obs.server[1])
+        self._keep(obs)
         if body:
             params = self._profile(body)
             if params:
                 what = getattr(obs, "url", None) or getattr(obs, "filename", "")
                 self.result.profiles.append((dev.ip or "", what, params))
+                if self.share:  # where it comes in the capture order of all shares
+                    self._profile_order.append((self.frame, obs.evidence.frames[:1]))
 
     def _profile(self, body: bytes) -> dict[str, str] | None:
         """The parameters of a body, one shared dict per distinct content (by hash): a fleet
@@ -285,10 +332,14 @@ class Analyzer:
                         product=subj.get("OU") or dev.product,
                     ),
                 )
-        self.observations.append(obs)
+        if obs.server is not None:
+            self.tls_ports_seen.add(obs.server[1])
+        self._keep(obs)
 
     # -- the hot loop -----------------------------------------------------------
-    def run(self, reader: CaptureReader, progress: Callable[[int], None] | None = None) -> None:
+    def run(
+        self, reader: CaptureReader, progress: Callable[[int, int], None] | None = None
+    ) -> None:
         decode = self.decoder.decode
         ports = self.ports
         dns_p, dhcp_p, tftp_p, syslog_p = ports.dns, ports.dhcp, ports.tftp, ports.syslog
@@ -301,14 +352,20 @@ class Analyzer:
         tftp_packet = self.tftp.packet
         dns_raw = self._dns_raw
         tcp_header = _TCP_HEADER
+        # a share (harness.analyze.split): keep only the packets whose split_key is ours;
+        # packets of the fast path are decoded (when they are) by a decoder of their own,
+        # whose counts the parent adds up (the general decoder sees every packet in all shares)
+        mine, shares = self.share or (0, 0)
+        fdecode = self.fdecoder.decode
         for ts, lt, data in reader:
             frame += 1
             if frame & (SWEEP_EVERY - 1) == 0:
                 self.frame, self.now = frame, ts
                 self._sweep(ts)
                 if progress is not None:
-                    progress(reader.position)
+                    progress(reader.position, frame)
             pkt = None
+            fast = False
             # fast path: untagged Ethernet + IPv4 without options or fragments, whole in the
             # capture; packets no dissector wants are dropped here, before any object is built,
             # and TCP packets and datagrams of open TFTP transfers skip the general decoder
@@ -322,6 +379,24 @@ class Analyzer:
             ):
                 proto = data[23]
                 end = 14 + ((data[16] << 8) | data[17])
+                if shares and (proto == 17 or proto == 6):
+                    fast = True
+                    c = -1  # the client's address (DNS), else the pair of addresses
+                    if proto == 17:
+                        sport = (data[34] << 8) | data[35]
+                        dport = (data[36] << 8) | data[37]
+                        if dport in dns_p:
+                            if sport not in dns_p:
+                                c = 26
+                        elif sport in dns_p:
+                            c = 30
+                    if c < 0:
+                        k = ((data[28] ^ data[32]) << 8) | (data[29] ^ data[33])
+                    else:
+                        k = (data[c + 2] << 8) | data[c + 3]
+                    if k % shares != mine:
+                        continue
+                    self.frame = frame  # orders the profiles of all shares (_emit_with_body)
                 if proto == 17:
                     sport = (data[34] << 8) | data[35]
                     dport = (data[36] << 8) | data[37]
@@ -379,16 +454,25 @@ class Analyzer:
                             None,
                         )
             if pkt is None:
-                pkt = decode(frame, ts, lt, data)
-                if pkt is None:
-                    continue
+                if fast:
+                    pkt = fdecode(frame, ts, lt, data)
+                    if pkt is None:
+                        continue
+                else:
+                    pkt = decode(frame, ts, lt, data)
+                    if pkt is None:
+                        continue
+                    if shares:
+                        if split_key(pkt, dns_p) % shares != mine:
+                            continue
+                        self.frame = frame
                 sport, dport = pkt.sport, pkt.dport
                 if pkt.proto == ICMP_UNREACHABLE:
                     self._unreachable(pkt)
                     continue
                 if pkt.proto == 17:
-                    if dport in tftp_ports or sport in tftp_ports:
-                        self._tftp(pkt)
+                    if (dport in tftp_ports or sport in tftp_ports) and self._tftp(pkt):
+                        pass
                     elif dport in dns_p or sport in dns_p:
                         self._dns(pkt)
                     elif dport in tftp_p:
@@ -442,7 +526,7 @@ class Analyzer:
         payload: bytes,
     ) -> None:
         if dport in self.ports.dns:
-            self._learn_mac(src, mac)
+            self._learn_mac(src, mac, frame)
         ip = self._ip
         self.dns.packet(frame, ts, (ip(src), sport), (ip(dst), dport), payload, self._device_key)
 
@@ -462,12 +546,12 @@ class Analyzer:
         except DhcpError as exc:
             self.problem(pkt.frame, str(exc))
             return
-        self.observations.append(obs)
+        self._keep(obs)
 
     def _syslog(self, pkt) -> None:  # noqa: ANN001
-        self._learn_mac(pkt.src, pkt.src_mac)
+        self._learn_mac(pkt.src, pkt.src_mac, pkt.frame)
         src = (self._ip(pkt.src), pkt.sport)
-        self.observations.append(
+        self._keep(
             syslog_observation(
                 pkt.frame,
                 pkt.time,
@@ -484,7 +568,7 @@ class Analyzer:
             if pkt.dport in self.ports.tftp:
                 self.problem(pkt.frame, "datagram to the TFTP port is not a read/write request")
             return
-        self._learn_mac(pkt.src, pkt.src_mac)
+        self._learn_mac(pkt.src, pkt.src_mac, pkt.frame)
         self.tftp.request(
             pkt.frame,
             pkt.time,
@@ -495,15 +579,19 @@ class Analyzer:
         )
         self.tftp_ports.add(pkt.sport)
 
-    def _tftp(self, pkt) -> None:  # noqa: ANN001
+    def _tftp(self, pkt) -> bool:  # noqa: ANN001
+        """A datagram to or from the port of an open transfer; False when it is not TFTP
+        (another host's datagram on a port that is a transfer's here, a DNS answer...)."""
         src, dst = (pkt.src, pkt.sport), (pkt.dst, pkt.dport)
         if self.tftp.packet(pkt.frame, pkt.time, src, dst, pkt.payload):
-            return
+            return True
         p = pkt.payload
         # Not part of a transfer: a request to the TFTP port, or one shaped like an RRQ/WRQ
         # from a port an earlier transfer used (a client run reusing its source port).
         if pkt.dport in self.ports.tftp or (len(p) > 4 and p[0] == 0 and p[1] in (1, 2)):
             self._tftp_request(pkt)
+            return True
+        return False
 
     # -- TCP ----------------------------------------------------------------------
     def _new_flow(self, pkt, key: tuple) -> _Flow | None:  # noqa: ANN001
@@ -613,7 +701,7 @@ class Analyzer:
         fl.ts = fl.last = pkt.time
         flags = pkt.flags
         if from_client:
-            self._learn_mac(pkt.src, pkt.src_mac)
+            self._learn_mac(pkt.src, pkt.src_mac, pkt.frame)
         if flags & 0x02:
             d.syn(pkt.seq)
             if not from_client:
@@ -719,13 +807,8 @@ class Analyzer:
         """The failed connections to provisioning ports, as HttpExchange records (no request)."""
         if not self.failed:
             return []
-        http_ports, tls_ports = set(self.ports.http), set(self.ports.https)
-        for o in self.observations:
-            if o.server is not None:
-                if isinstance(o, HttpExchange) and o.scheme == "http":
-                    http_ports.add(o.server[1])
-                elif isinstance(o, TlsHandshake):
-                    tls_ports.add(o.server[1])
+        http_ports = set(self.ports.http) | self.http_ports_seen
+        tls_ports = set(self.ports.https) | self.tls_ports_seen
         out: list[Observation] = []
         for f in self.failed:
             port = f.server[1]
@@ -764,30 +847,136 @@ class Analyzer:
         self.tftp_ports.intersection_update(open_ports)
 
     def finish(self) -> CaptureResult:
+        """End of the capture: close what is open, then `complete`."""
+        self._close_all()
+        return self.complete()
+
+    def _close_all(self) -> None:
         for fl in list(self.flows.values()):
             self._close(fl)
         self.tftp.finish()
         self.dns.finish()
-        self.observations.extend(self._failed_attempts())
         self.decoder.finish()
+
+    def complete(self) -> CaptureResult:
+        """What needs every observation of the capture: the failed attempts (the ports HTTP
+        and TLS were seen on), the MAC of each client, the naming of TLS chains (by the DNS
+        answers of any client); the observations in capture order: by time, then first frame
+        (the order does not depend on how the capture was split, harness.analyze.split)."""
+        for o in self._failed_attempts():
+            self._keep(o)
         r = self.result
         r.malformed += self.decoder.malformed_count
         r.problems.extend(self.decoder.malformed[: max(0, MAX_PROBLEMS - len(r.problems))])
         r.problems.sort()
         r.stats = {**self.decoder.stats, **self.stats, "tftp_dropped_limit": self.tftp.dropped}
-        r.observations[:] = self._attribute(r.observations)
-        self.tls_wire.classify(r.observations)
+        by_ip = self._macs_by_ip()
+        dns = None
+        if self.keeper is not None:
+            try:
+                r.other_clients = self.keeper.resolve(by_ip)
+                points: dict[str, list[float]] = {}
+                for _client, server, t in self.tls_wire.chains():
+                    if server:
+                        points.setdefault(server[0], []).append(t)
+                for times in points.values():
+                    times.sort()
+                dns = self.keeper.dns_index(points, r.observations)
+            finally:
+                self.keeper.close()
+        r.observations[:] = self._attribute(r.observations, by_ip)
+        self.tls_wire.classify(r.observations, dns)
         r.problems.extend((0, f"TLS: {p}") for p in self.tls_wire.problems)
-        r.observations.sort(key=lambda o: o.time)
+        r.observations.sort(key=_capture_order)
         return r
 
-    def _attribute(self, observations: list[Observation]) -> list[Observation]:
-        """Add the MAC seen for each client IP (unless that MAC speaks for several IPs)."""
+    # -- a share of a split capture (harness.analyze.split) -------------------------
+    def share_result(self) -> ShareResult:
+        """Close what is open and hand over what `absorb` needs (picklable)."""
+        self._close_all()
+        tftp_dropped = self.tftp.dropped
+        return ShareResult(
+            observations=[encode(o) for o in self.observations],
+            failed=self.failed,
+            profiles=list(zip(self._profile_order, self.result.profiles, strict=True)),
+            ip_macs={ip: (self._mac_frames.get(ip, 0), mac) for ip, mac in self.ip_macs.items()}
+            if self._mac_frames is not None
+            else {ip: (0, mac) for ip, mac in self.ip_macs.items()},
+            mac_ips=self.mac_ips,
+            problems=self.result.problems,
+            malformed=self.result.malformed,
+            stats={**self.stats, "tftp_dropped_limit": tftp_dropped},
+            decoder=_decoder_state(self.decoder),
+            fdecoder=_decoder_state(self.fdecoder) if self.fdecoder is not self.decoder else None,
+            chains=self.tls_wire.chains(),
+            frame=self.frame,
+            last_time=self.last_time,
+            ports_seen=(self.http_ports_seen, self.tls_ports_seen),
+            keeper=self.keeper.state() if self.keeper is not None else None,
+        )
+
+    def absorb(self, parts: list[ShareResult]) -> None:
+        """Take the shares' results as if this analyzer had read the capture itself (then
+        `complete`): the general decoder's counts are the first share's (every share decodes
+        those packets), the rest is added up or merged in capture order."""
+        stats = self.stats
+        profiles: list[tuple[tuple[int, tuple[int, ...]], tuple]] = []
+        last_mac: dict[bytes, tuple[int, bytes]] = {}
+        dec = self.decoder
+        for i, part in enumerate(parts):
+            self.observations.extend(decode(r) for r in part.observations)
+            self.failed.extend(part.failed)
+            profiles.extend(part.profiles)
+            for ip, seen in part.ip_macs.items():
+                if ip not in last_mac or seen[0] > last_mac[ip][0]:
+                    last_mac[ip] = seen
+            for mac, ips in part.mac_ips.items():
+                mine = self.mac_ips.setdefault(mac, set())
+                mine.update(list(ips)[: max(0, 4 - len(mine))])
+            self.result.problems.extend(part.problems)
+            self.result.malformed += part.malformed
+            for k, v in part.stats.items():
+                if k == "tftp_dropped_limit":
+                    self.tftp.dropped += v
+                else:
+                    stats[k] = stats.get(k, 0) + v
+            for state in (part.decoder if i == 0 else None, part.fdecoder):
+                if state is None:
+                    continue
+                malformed, count, dstats = state
+                dec.malformed_count += count
+                dec.malformed.extend(malformed)
+                for k, v in dstats.items():
+                    dec.stats[k] = dec.stats.get(k, 0) + v
+            self.tls_wire.add_chains(part.chains)
+            self.http_ports_seen |= part.ports_seen[0]
+            self.tls_ports_seen |= part.ports_seen[1]
+            if part.keeper is not None and self.keeper is not None:
+                self.keeper.absorb(part.keeper)
+            self.frame = max(self.frame, part.frame)
+            if part.last_time is not None:
+                self.last_time = part.last_time
+        self.ip_macs = {ip: mac for ip, (_, mac) in last_mac.items()}
+        dec.malformed.sort()
+        del dec.malformed[MAX_KEPT:]
+        self.result.problems.sort()
+        del self.result.problems[MAX_PROBLEMS:]
+        profiles.sort(key=lambda entry: entry[0])  # stable: a share's own order is kept
+        self.result.profiles = [p for _, p in profiles]
+
+    def _macs_by_ip(self) -> dict[str, str]:
+        """The MAC seen for each client IP (unless that MAC speaks for several IPs)."""
         by_ip: dict[str, str] = {}
         for ip, mac in self.ip_macs.items():
             text = mac_text(mac)
             if text and len(self.mac_ips.get(mac, ())) == 1:
                 by_ip[self._ip(ip)] = text
+        return by_ip
+
+    def _attribute(
+        self, observations: list[Observation], by_ip: dict[str, str]
+    ) -> list[Observation]:
+        """Add the MAC seen for each client IP (`_macs_by_ip`)."""
         out = []
         for o in observations:
             d = o.device
@@ -799,12 +988,62 @@ class Analyzer:
         return out
 
 
+@dataclass
+class ShareResult:
+    """What one share of a split capture hands the parent (`Analyzer.share_result`)."""
+
+    observations: list[tuple]  # harness.analyze.keep.encode: ten times faster to pickle
+    failed: list[_FailedConnection]
+    profiles: list[tuple[tuple[int, tuple[int, ...]], tuple[str, str, dict[str, str]]]]
+    ip_macs: dict[bytes, tuple[int, bytes]]  # ip -> (frame it was last seen at, MAC)
+    mac_ips: dict[bytes, set[bytes]]
+    problems: list[tuple[int, str]]
+    malformed: int
+    stats: dict[str, int]
+    decoder: tuple[list[tuple[int, str]], int, dict[str, int]]
+    fdecoder: tuple[list[tuple[int, str]], int, dict[str, int]] | None
+    chains: dict[tuple, tuple[bytes, ...]]
+    frame: int
+    last_time: float | None
+    ports_seen: tuple[set[int], set[int]]  # HTTP, TLS server ports
+    keeper: KeeperState | None  # links and spill files of the other clients
+
+
+def _decoder_state(d: PacketDecoder) -> tuple[list[tuple[int, str]], int, dict[str, int]]:
+    return d.malformed, d.malformed_count, d.stats
+
+
+def _capture_order(o: Observation) -> tuple[float, tuple[int, ...]]:
+    return o.time, o.evidence.frames[:1]
+
+
+def split_key(pkt: Packet, dns_ports: frozenset[int]) -> int:
+    """Which share of a split capture dissects `pkt` (modulo the number of shares).
+
+    Every transaction must be whole in one share: a DNS query and its answer by the
+    client's address (an answer may come from another server address), anything else
+    by the pair of addresses (a TFTP transfer's data come from a new server port, so
+    ports cannot be part of it; an ICMP error by the datagram it quotes). Phones behind
+    one address (NAT) stay in one share. The fast path of `Analyzer.run` computes the
+    same key from the raw bytes.
+    """
+    proto = pkt.flags if pkt.proto == ICMP_UNREACHABLE else pkt.proto
+    s, d = pkt.src, pkt.dst
+    if proto == 17:
+        if pkt.dport in dns_ports:
+            if pkt.sport not in dns_ports:
+                return (s[-2] << 8) | s[-1]
+        elif pkt.sport in dns_ports:
+            return (d[-2] << 8) | d[-1]
+    return ((s[-2] ^ d[-2]) << 8) | (s[-1] ^ d[-1])
+
+
 def analyze_capture(
     path: str | Path,
     *,
     ports: Ports | None = None,
     profile_key: str | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
     tls: TlsOptions | None = None,
 ) -> CaptureResult:
     """Analyze one capture file; see the module docstring. Raises CaptureFormatError early.

@@ -9,7 +9,8 @@ and the fact `stated_identity`); otherwise the identity the traffic shows fills
 identity rules never judge a User-Agent or a certificate against itself.
 A client with no phone identity (no family User-Agent, no client certificate, no
 DHCP vendor class, not stated) is an *other client*: listed, not judged
-(`judge` returns their ids and reasons). The rules are whatever the
+(`judge` returns their ids and reasons); those the analyzer already counted
+(harness.analyze.keep) never reach here. The rules are whatever the
 registry holds; when a rule module cannot be imported the reason is returned
 as a note, never raised. No parsing and no output here.
 
@@ -25,8 +26,9 @@ import gc
 from collections.abc import Iterable, Mapping
 
 from harness.analyze.devices import StatedDevice, stated_for
+from harness.analyze.keep import phone_evidence as observation_phone_evidence
 from harness.gc_pause import gc_paused
-from harness.observe.events import DhcpExchange, HttpExchange, Observation, TlsHandshake
+from harness.observe.events import Observation
 from harness.observe.timeline import DeviceTimeline, build_timelines
 from harness.rules import Finding, RuleContext, evaluate
 from harness.rules.registry import DeviceIdentity
@@ -69,7 +71,6 @@ def _parameters(
     return params
 
 
-DHCP_VENDOR_CLASS = 60  # DHCP option: vendor class identifier (RFC 2132)
 OTHER_CLIENT = (
     "no phone identity: no User-Agent in a phone family's format, no client certificate, "
     "no DHCP vendor class, not named by --device"
@@ -79,12 +80,9 @@ OTHER_CLIENT = (
 def phone_evidence(timeline: DeviceTimeline) -> str | None:
     """What says this client is a phone (None: nothing; it is an other client)."""
     for o in timeline.observations:
-        if isinstance(o, HttpExchange) and (o.device.serial or o.device.product):
-            return f"User-Agent {o.user_agent!r}"
-        if isinstance(o, TlsHandshake) and o.client_cert_subject:
-            return "client certificate"
-        if isinstance(o, DhcpExchange) and DHCP_VENDOR_CLASS in o.offered_options:
-            return f"DHCP vendor class {o.offered_options[DHCP_VENDOR_CLASS]!r}"
+        why = observation_phone_evidence(o)
+        if why is not None:
+            return why
     return None
 
 

@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from harness.observe.others import OtherClient
 from harness.observe.timeline import DeviceTimeline
 from harness.report.html import render_html as _report_html
 from harness.report.junit import junit_xml
@@ -146,12 +147,20 @@ def render_text(report: dict[str, Any], width: int = 120) -> str:
     if others:
         con.print(
             f"other clients ({len(others)}, not judged: no phone identity; name one with "
-            "--device to judge it): " + ", ".join(others)
+            "--device to judge it): "
+            + ", ".join(_shown(f"{i} ({_kinds(d)})") for i, d in others.items())
         )
     for note in report.get("meta", {}).get("notes", []):
         con.print(f"note: {_shown(note)}")
     con.print(verdict_summary(report))
     return buf.getvalue()
+
+
+def _kinds(entry: dict[str, Any]) -> str:
+    """An other client's transactions in a few words: `3 transactions: dns 2, http 1`."""
+    n = entry.get("transactions", 0)
+    kinds = ", ".join(f"{k} {v}" for k, v in (entry.get("kinds") or {}).items())
+    return f"{n} transaction{'' if n == 1 else 's'}" + (f": {kinds}" if kinds else "")
 
 
 def render_junit(report: dict[str, Any]) -> str:
@@ -209,6 +218,7 @@ def analysis_run(
     parameters: Mapping[str, str] | None = None,
     meta: Mapping[str, Any] | None = None,
     other_clients: Mapping[str, str] | None = None,
+    other_summaries: Iterable[OtherClient] = (),
 ) -> RunReport:
     """A RunReport of an analysis: one DeviceRun per attributed device, in timeline order.
 
@@ -250,6 +260,13 @@ def analysis_run(
                 captures=mine,
                 parameters=dict(parameters or {}),
             )
+        )
+    for s in other_summaries:
+        where = " ".join(x for x in (s.ip, s.mac) if x and x != s.id)
+        why = (other_clients or {}).get(s.id, "")
+        others.append(
+            f"{s.id}{f' ({where})' if where else ''}: {s.transactions} transactions, "
+            f"not judged ({why})"
         )
     info = {"title": "harness analyze", "name": "harness analyze", **(meta or {})}
     info.setdefault("captures", [str(p) for p in paths])

@@ -105,17 +105,40 @@ class TlsWire:
         ders = self._pool.setdefault(ders, ders)
         self._chains[_conn_key(obs)] = ders
 
-    def classify(self, observations: list[Observation]) -> None:
-        """Set the server_cert_* fields of every handshake whose chain was seen (in place)."""
+    def pop_chain(self, obs: TlsHandshake) -> tuple[bytes, ...] | None:
+        """Take a handshake's chain out of the table (its record goes elsewhere for a while)."""
+        return self._chains.pop(_conn_key(obs), None)
+
+    def put_chain(self, obs: TlsHandshake, ders: tuple[bytes, ...]) -> None:
+        """Give back a chain `pop_chain` took."""
+        self._chains[_conn_key(obs)] = ders
+
+    def chains(self) -> dict[tuple, tuple[bytes, ...]]:
+        """The chains kept for `classify` (a share of a split capture hands them over)."""
+        return self._chains
+
+    def add_chains(self, chains: dict[tuple, tuple[bytes, ...]]) -> None:
+        """Chains another analyzer kept (harness.analyze.split): classified here."""
+        self._chains.update(chains)
+
+    def classify(
+        self,
+        observations: list[Observation],
+        dns: dict[str, list[tuple[float, str]]] | None = None,
+    ) -> None:
+        """Set the server_cert_* fields of every handshake whose chain was seen (in place).
+        `dns`: address -> sorted [(time, qname)] of the answers naming it (default: those
+        of `observations`; harness.analyze.keep gives them when other clients' are elsewhere)."""
         if not self._chains:
             return
-        dns: dict[str, list[tuple[float, str]]] = {}
-        for o in observations:
-            if isinstance(o, DnsQuery) and o.answers:
-                for a in o.answers:
-                    dns.setdefault(a, []).append((o.time, o.qname))
-        for asked in dns.values():
-            asked.sort()
+        if dns is None:
+            dns = {}
+            for o in observations:
+                if isinstance(o, DnsQuery) and o.answers:
+                    for a in o.answers:
+                        dns.setdefault(a, []).append((o.time, o.qname))
+            for asked in dns.values():
+                asked.sort()
         for i, hs in enumerate(observations):
             if not isinstance(hs, TlsHandshake):
                 continue

@@ -5,7 +5,9 @@ their first timestamp, and analyzes them:
 
 - one process (default): the files as one capture (`analyze_capture_set`), so
   flows, transfers and retry intervals crossing a file boundary are followed whole;
-- `jobs > 1`: one file per process of a local pool;
+- `jobs > 1`, one file: the file split across `jobs` processes by device
+  (`harness.analyze.split`; the same result as one process);
+- `jobs > 1`, several files: one file per process of a local pool;
 - `cluster`: one file per Dask worker (`"local"` for a LocalCluster on this machine).
 
 It returns the per-file results, the gaps found between files, and notes for
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 
 from harness.analyze.capture_set import CaptureSetResult, analyze_capture_set
 from harness.analyze.engine import CaptureResult, Ports
+from harness.analyze.keep import KeepOptions
 from harness.analyze.tls import TlsOptions
 from harness.capture.fileset import CaptureFile, Gap, expand_paths, find_gaps, order_files
 
@@ -47,10 +50,15 @@ def read_sources(
     jobs: int = 1,
     cluster: str | None = None,
     max_gap: float = DEFAULT_MAX_GAP,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
     expanded: bool = False,
+    keep: KeepOptions | None = None,
 ) -> Sources:
-    """See the module docstring. Raises FileSetError, CaptureFormatError, ClusterError."""
+    """See the module docstring. Raises FileSetError, CaptureFormatError, ClusterError.
+
+    `keep`: summarize other clients as the files are read (harness.analyze.keep); only
+    where one analyzer state sees the whole set (one process, one file split): a pool or
+    a cluster reads each file alone, so they keep everything for judging to sort out."""
     names = list(paths) if expanded else expand_paths(paths)
     files = order_files(names)
     if cluster:
@@ -61,20 +69,28 @@ def read_sources(
             files, address=address, workers=jobs if jobs > 1 else None, ports=ports,
             profile_key=profile_key, tls=tls,
         )  # fmt: skip
+    elif jobs > 1 and len(files) == 1:
+        from harness.analyze.split import analyze_split
+
+        res = analyze_split(
+            files, jobs, ports=ports, profile_key=profile_key, tls=tls, progress=progress,
+            keep=keep,
+        )  # fmt: skip
     elif jobs > 1 and len(files) > 1:
         from harness.fleet.cluster import analyze_one_file
 
         res = CaptureSetResult([])
-        with ProcessPoolExecutor(max_workers=min(jobs, len(files))) as pool:
+        n = len(files)
+        with ProcessPoolExecutor(max_workers=min(jobs, n)) as pool:
             outs = list(
-                pool.map(analyze_one_file, files, [ports] * len(files), [profile_key] * len(files))
+                pool.map(analyze_one_file, files, [ports] * n, [profile_key] * n, [tls] * n)
             )
         for f, (r, last) in zip(files, outs, strict=True):
             res.files.append(r)
             res.last_times[f.path] = last
     else:
         res = analyze_capture_set(
-            files, ports=ports, profile_key=profile_key, tls=tls, progress=progress
+            files, ports=ports, profile_key=profile_key, tls=tls, progress=progress, keep=keep
         )
     gaps = find_gaps(files, res.last_times, max_gap) if len(files) > 1 else []
     notes = [f"gap in the capture set: after {g.after}: {g.why}" for g in gaps]

@@ -5,7 +5,11 @@ JSON-serialisable dict matching shared/spec/report.schema.json (documented in
 docs/report-json.md): `captures`, `devices`, `transactions`, `findings`,
 `meta`. Devices are the merged per-device timelines of
 `harness.observe.build_timelines`; every transaction's `device` is the `id` of
-one of them. Rendering only: no parsing, no judging, no file or socket I/O.
+one of them. Clients the caller names as *other clients* (not judged) are listed
+apart in `other_clients`, summarized (`harness.observe.others`: counts per kind,
+first and last time); their transactions are not in `transactions` unless
+`list_others`. Rendering
+only: no parsing, no judging, no file or socket I/O.
 
 `build_report` pauses the cyclic garbage collector while it builds: the dicts it
 makes hold no cycles, and on a large report the collector's repeated full passes
@@ -32,6 +36,7 @@ import orjson
 
 from harness.gc_pause import gc_paused
 from harness.observe.events import Observation
+from harness.observe.others import OtherClient, summarize
 from harness.observe.timeline import DeviceTimeline, build_timelines
 from harness.rules.finding import Finding
 
@@ -149,24 +154,41 @@ def build_report(
     findings: Iterable[Finding],
     meta: Mapping[str, Any] | None = None,
     other_clients: Mapping[str, str] | None = None,
+    other_summaries: Iterable[OtherClient] = (),
+    list_others: bool = False,
 ) -> dict[str, Any]:
     """The report dict (see the module docstring).
 
     `other_clients` (id -> why): clients listed apart, in `other_clients[]`, not in
-    `devices[]` (harness analyze: clients with no phone identity, not judged).
+    `devices[]` (harness analyze: clients with no phone identity, not judged), with a
+    summary of their transactions instead of the transactions; `other_summaries`: such
+    clients already summarized (no observation of theirs is among `observations`);
+    `list_others`: list the other clients' transactions too.
     """
     with gc_paused():
-        return _build_report(captures, observations, findings, meta, other_clients)
+        return _build_report(
+            captures, observations, findings, meta, other_clients, other_summaries, list_others
+        )
 
 
 def _device_entry(tl: DeviceTimeline, others: Mapping[str, str] | None) -> tuple[dict, bool]:
     d = tl.device
-    entry = {"id": tl.id, "ip": d.ip, "mac": d.mac, "serial": d.serial, "product": d.product}
     if others is not None and tl.id in others:
-        entry["why"] = others[tl.id]
-        entry["transactions"] = len(tl.observations)
-        return entry, True
+        return {**summarize(d, tl.observations).to_dict(), "why": others[tl.id]}, True
+    entry = {"id": tl.id, "ip": d.ip, "mac": d.mac, "serial": d.serial, "product": d.product}
     return entry, False
+
+
+def _other_list(
+    entries: list[dict[str, Any]],
+    summaries: Iterable[OtherClient],
+    others: Mapping[str, str] | None,
+) -> list[dict[str, Any]]:
+    """Every other client's entry, by first transaction (then id)."""
+    reasons = others or {}
+    entries = entries + [{**s.to_dict(), "why": reasons.get(s.id, "")} for s in summaries]
+    entries.sort(key=lambda e: (e["first"] is None, e["first"] or 0.0, e["id"]))
+    return json_safe(entries)
 
 
 def _build_report(
@@ -175,6 +197,8 @@ def _build_report(
     findings: Iterable[Finding],
     meta: Mapping[str, Any] | None,
     others: Mapping[str, str] | None = None,
+    summaries: Iterable[OtherClient] = (),
+    list_others: bool = False,
 ) -> dict[str, Any]:
     timelines = build_timelines(observations)
     devices = []
@@ -185,6 +209,8 @@ def _build_report(
         if known:
             entry, other = _device_entry(tl, others)
             (other_list if other else devices).append(entry)
+            if other and not list_others:
+                continue
         for o in tl.observations:
             t = transaction_dict(o)
             t["device"] = tl.id if known else None
@@ -199,7 +225,7 @@ def _build_report(
         "findings": [finding_dict(f) for f in findings],
     }
     if others is not None:
-        report["other_clients"] = json_safe(other_list)
+        report["other_clients"] = _other_list(other_list, summaries, others)
     return report
 
 
@@ -274,6 +300,8 @@ def stream_report(
     findings: Iterable[Finding],
     meta: Mapping[str, Any] | None = None,
     other_clients: Mapping[str, str] | None = None,
+    other_summaries: Iterable[OtherClient] = (),
+    list_others: bool = False,
 ) -> None:
     """Write `write_report(build_report(...))`'s document, a slice of dicts at a time.
 
@@ -288,6 +316,8 @@ def stream_report(
         if known:
             entry, other = _device_entry(tl, other_clients)
             (other_list if other else devices).append(entry)
+            if other and not list_others:
+                continue
         dev = tl.id if known else None
         rows += zip(tl.observations, repeat(dev, len(tl.observations)), strict=True)
     # stable, as build_report's sort of the dicts (a tuple of frames orders as its list)
@@ -311,7 +341,8 @@ def stream_report(
     fp.write(',"findings":')
     _stream_list(fp, list(findings), finding_dict, enc)
     if other_clients is not None:
-        fp.write(',"other_clients":' + enc(json_safe(other_list)))
+        others = _other_list(other_list, other_summaries, other_clients)
+        fp.write(',"other_clients":' + enc(others))
     fp.write("}\n")
 
 

@@ -212,9 +212,16 @@ def test_curl_against_http_server_is_an_other_client_without_findings(http_serve
     assert report["findings"] == [] and report["devices"] == []
     (other,) = report["other_clients"]
     assert other["ip"] == "127.0.0.1" and other["transactions"] == 1
-    (t,) = report["transactions"]
+    assert other["kinds"] == {"http": 1} and other["first"] == other["last"]
+    assert report["transactions"] == []  # counted, not listed (docs/report-json.md)
+    listed = analyze(capsys, http_server_capture, "--list-other-clients")
+    assert listed["other_clients"] == report["other_clients"] and listed["findings"] == []
+    (t,) = listed["transactions"]
     assert t["device"] == other["id"] and t["status"] == 200
     main(["analyze", str(http_server_capture), "--no-progress"])
+    text = capsys.readouterr().out
+    assert "127.0.0.1 (1 transaction: http 1)" in text and "not judged" in text
+    main(["analyze", str(http_server_capture), "--no-progress", "--list-other-clients"])
     text = capsys.readouterr().out
     assert "other client 127.0.0.1" in text and "not judged" in text
 
