@@ -104,3 +104,68 @@ def test_a_tftp_filename_is_read_as_a_path():
 def test_no_source_from_a_rule_without_a_usable_template(rule):
     tl = _timeline(http(1, url="/cfg/88012BA01234.xml"))
     assert identity.profile_macros(tl, _rule(rule)) == []
+
+
+def test_a_stated_identity_may_name_only_some_fields():
+    from types import SimpleNamespace
+
+    ctx = replace(context(), facts={"stated_identity": SimpleNamespace(serial="88012BA01234")})
+    assert identity.stated(ctx).claims == {"serial": "88012BA01234"}
+    ctx = replace(context(), facts={"stated_identity": SimpleNamespace(product="P", mac="AA-BB")})
+    assert identity.stated(ctx).claims == {"product": "P", "mac": "aabb"}
+
+
+def test_mac_spellings_are_one_mac_and_other_fields_keep_theirs():
+    assert identity.norm("mac", " 00-0E-08:AB-CD-EF ") == "000e08abcdef"
+    assert identity.norm("serial", " AB-12:C ") == "ab-12:c"
+    src = identity.IdentitySource("x", {"mac": "000e08abcdef"})
+    assert identity.disagreement({"mac": "00:0E:08:AB:CD:EF"}, src) is None
+
+
+def _hs(t, subject):
+    from harness.observe.events import TlsHandshake
+
+    return TlsHandshake(time=t, device=DEV, evidence=ev(), client_cert_subject=subject)
+
+
+def test_client_certificates_each_once_generic_ones_and_empty_ones_skipped():
+    generic = {"OU": "cisco.com", "L": "ciscogeneric", "ST": "ciscogeneric"}
+    one = {"OU": PRODUCT, "L": SERIAL, "ST": "00:0E:08:AB:CD:EF"}
+    other = {"OU": PRODUCT, "L": "OTHER0SERIAL"}
+    tl = _timeline(_hs(1, generic), _hs(2, one), _hs(3, dict(one)), _hs(4, {"CN": "x"}),
+                   _hs(5, other))  # fmt: skip
+    found = identity.certificates(tl)
+    assert [hs.time for hs, _ in found] == [2, 5]
+    assert found[0][1].claims == {"product": PRODUCT, "serial": SERIAL, "mac": "000e08abcdef"}
+    assert found[0][1].name == f"its client certificate (OU={PRODUCT}, L={SERIAL}, ST=000e08abcdef)"
+    assert found[1][1].claims == {"product": PRODUCT, "serial": "OTHER0SERIAL"}
+
+
+def test_a_certificate_mac_in_s_when_st_is_absent():
+    (hs_src,) = identity.certificates(_timeline(_hs(1, {"OU": PRODUCT, "S": "000E08ABCDEF"})))
+    assert hs_src[1].claims == {"product": PRODUCT, "mac": "000e08abcdef"}
+
+
+@pytest.mark.parametrize(
+    ("rule", "requested", "claims"),
+    [
+        ("/a/$$/$SN.cfg", "/a/x/88012BA01234.cfg", None),  # `$$` is a literal dollar
+        ("/$SN/$SN/$SN.cfg", "/A/A/A.cfg", {"serial": "A"}),  # one macro three times
+        ("/$SWVER-$SN.cfg", "/1.2-3-ABC.cfg", None),  # ambiguous: 3-ABC or ABC
+        ("/$SWVER/$SN.cfg", "/1.2-3/ABC.cfg", {"serial": "ABC"}),
+        ("/cfg/$MAC.cfg", "/cfg/00:0E:08:AB:CD:EF.cfg", {"mac": "000e08abcdef"}),
+        ("[--key x] /cfg/$SN.cfg", "/cfg/88012BA01234.cfg", {"serial": "88012BA01234"}),
+        ("( $SN )? http://p.example.test/$SN.cfg", "/88012BA01234.cfg",
+         {"serial": "88012BA01234"}),
+    ],
+)  # fmt: skip
+def test_macro_values_read_only_where_the_path_says_them_unambiguously(rule, requested, claims):
+    found = identity.profile_macros(_timeline(http(1, url=requested)), _rule(rule))
+    assert [s.claims for s in found] == ([claims] if claims else [])
+
+
+def test_a_later_profile_rule_is_read_when_the_first_has_no_template():
+    ctx = replace(context(), parameters={"Profile_Rule": "http://p.example.test/fixed.cfg",
+                                         "Profile_Rule_B": "http://p.example.test/$SN.cfg"})  # fmt: skip
+    (src,) = identity.profile_macros(_timeline(http(1, url="/88012BA01234.cfg")), ctx)
+    assert src.claims == {"serial": "88012BA01234"} and "Profile_Rule_B" in src.name

@@ -64,4 +64,5 @@ def test_unknown_names_get_the_nearest_known():
     assert is_known("Resync_Periodic") and is_known("GPP_C") and not is_known("Resync_Periodc")
     assert nearest_known("Resync_Periodc") == "Resync_Periodic"
     assert nearest_known("resync_error_retry_delay") == "Resync_Error_Retry_Delay"
+    assert nearest_known("RESYNC_PERIODIC") == "Resync_Periodic"  # case alone is no match
     assert nearest_known("zzzzzz") is None
