@@ -15,6 +15,7 @@ from harness.spec.ciphers import _hex_keys, cipher_suite_name
         ("pv.telco.net/a", {"suffix_accepted": False}, "pv.telco.net/a"),
         (" PV.Telco.NET. ", {}, "pv.telco.net"),  # a root dot and the case do not count
         ("box", {}, "box"),  # only dots are taken off the end
+        ("BOX", {}, "box"),
     ],
 )
 def test_cn_host(cn, kwargs, host):
