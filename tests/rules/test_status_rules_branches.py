@@ -593,3 +593,45 @@ def test_the_module_judges_every_http_row_and_its_profile_rules():
     got = list(requirements())
     assert set(got) == want and len(got) == len(want)
     assert want <= set(registered_rules())
+
+
+# -- the profile rule's grammar (spec: "[options] [scheme://][server[:port]]/path") -------
+@pytest.mark.parametrize(
+    ("text", "options", "path"),
+    [
+        (RULE, {}, PATH),
+        (f"  {RULE}  ", {}, PATH),
+        (f"[--key K1 --uid u --pwd p]{RULE}", {"key": "K1", "uid": "u", "pwd": "p"}, PATH),
+        (f" [ --post a --alias b ] {RULE}?x=1", {"post": "a", "alias": "b"}, PATH),
+        ("/p.cfg", {}, PATH),  # no scheme and no server: TFTP from DHCP option 66
+        ("198.51.100.9/p.cfg", {}, PATH),  # no scheme: TFTP
+        (f"tftp://{SERVER[0]}:6969/d/p.cfg", {}, "/d/p.cfg"),
+        (
+            f"[--key A]http://{SERVER[0]}/a.cfg | [--key B]https://{SERVER[0]}/b.cfg",
+            {"key": "B"},
+            "/b.cfg",
+        ),
+        (f"http://{SERVER[0]}", {}, None),
+    ],
+)
+def test_rule_targets_read_the_options_and_the_path(text, options, path):
+    family = load_family("cisco-8831-3pcc")
+    ctx = RuleContext(family, DeviceIdentity(PRODUCT, SERIAL, MAC), {"Profile_Rule": text})
+    (target,) = rule_targets(ctx)
+    assert (target.options, target.path) == (options, path)
+
+
+def test_every_profile_rule_parameter_is_a_target_in_order_and_empty_ones_are_not():
+    family = load_family("cisco-8831-3pcc")
+    params = {
+        "Profile_Rule": "/a.cfg",
+        "Profile_Rule_B": "",
+        "Profile_Rule_C": "/c.cfg",
+        "Profile_Rule_D": "/d.cfg",
+    }
+    got = rule_targets(RuleContext(family, DeviceIdentity(), params))
+    assert [(t.parameter, t.path) for t in got] == [
+        ("Profile_Rule", "/a.cfg"),
+        ("Profile_Rule_C", "/c.cfg"),
+        ("Profile_Rule_D", "/d.cfg"),
+    ]
