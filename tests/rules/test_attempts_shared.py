@@ -67,6 +67,11 @@ def test_another_timeline_inside_the_block_gets_its_own():
         assert [r.time - T0 for r in provisioning_requests(other)] == [100, 200, 300]
         assert shared_value(other, "k", lambda: "other") == "other"
         assert starts(group_attempts(judged)) == [0, 10]
+        assert len(provisioning_requests(judged)) == 2
+        third = timeline(1000)
+        assert starts(group_attempts(third)) == [1000]
+        assert [r.time - T0 for r in provisioning_requests(third)] == [1000]
+        assert shared_value(third, "k", lambda: "third") == "third"
 
 
 def test_a_timeline_sharing_the_list_but_not_the_device_gets_its_own_values():
