@@ -54,10 +54,8 @@ from harness.spec.status_table import (
 )
 from harness.spec.values import parse_bool, parse_delay_schedule
 
-# Harness tolerances (not spec facts): how far an observed delay may stray from the
-# spec's, and how long a device may wait for an answer before it gives up.
-TIMING_TOLERANCE_S = 10.0
-TIMING_TOLERANCE_RATIO = 0.02
+# Harness tolerance (not a spec fact): how long a device may wait for an answer before
+# it gives up. How far an observed delay may stray is harness.rules.tolerance.
 UNANSWERED_WAIT_ALLOWANCE_S = 300.0
 # TFTP error code for "file not found" (RFC 1350), the TFTP form of a 404.
 _TFTP_NOT_FOUND = 1
