@@ -165,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def recheck(work: Path, modules: list[str], jobs: int) -> None:
     """After tests were added: the current tests into the work copy, then only the
-    survivors of `modules` run again (mutmut records which tests cover what anew)."""
+    survivors of `modules` run again (mutmut records which tests cover what anew), and
+    the mutants an interrupted run left unchecked."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
     for dest in (work / "tests", work / "mutants" / "tests"):
         shutil.rmtree(dest, ignore_errors=True)
@@ -174,7 +175,8 @@ def recheck(work: Path, modules: list[str], jobs: int) -> None:
     names = [
         n
         for n, st in results(work).items()
-        if st in ("survived", "no tests") and any(n.startswith(m + ".") for m in modules)
+        if st in ("survived", "no tests", "not checked")
+        and any(n.startswith(m + ".") for m in modules)
     ]
     print(f"== rechecking {len(names)} survivors", flush=True)
     if names:
