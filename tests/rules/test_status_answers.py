@@ -119,3 +119,28 @@ def test_a_non_profile_kind_on_a_path_no_rule_names_is_not_a_profile():
     # the same body on the rule's path is a broken profile
     obs = [req(T0, **other), req(T0 + 6)]
     assert judge("HTTP-CORRUPT", obs).verdict is Verdict.PASS
+
+
+def test_outcomes_are_kept_apart_per_context_inside_one_evaluation():
+    from harness.observe.timeline import build_timelines
+    from harness.rules.attempts import shared_attempts
+    from harness.rules.status_rules import outcomes
+    from tests.rules.timelines import context
+
+    (tl,) = build_timelines([req(T0, 404), req(T0 + 6)])
+    fails = context(Profile_Rule=f"http://{SERVER[0]}{PATH}")
+    found = context(Profile_Rule=f"http://{SERVER[0]}{PATH}", Resync_Fails_On_FNF="No")
+    with shared_attempts(tl):
+        assert outcomes(tl, fails)[0].klass.value == "B"
+        assert outcomes(tl, found)[0].klass.value == "A"
+        first, again = outcomes(tl, fails), outcomes(tl, fails)
+        assert all(a is b for a, b in zip(first, again, strict=True))
+
+
+def test_rule_targets_answers_the_first_question(monkeypatch):
+    from harness.rules import status_rules
+    from tests.rules.timelines import context
+
+    monkeypatch.setattr(status_rules, "_last_targets", None)
+    (target,) = status_rules.rule_targets(context(Profile_Rule=f"http://{SERVER[0]}{PATH}"))
+    assert target.path == PATH

@@ -191,3 +191,98 @@ def test_plain_http_judges_every_answer_and_passes_a_readable_encrypted_one():
     assert points_at(f, obs[1]), f
     f = judge("PROFILE-PLAIN-HTTP", obs, facts=served(gzip_profile(PROFILE)))
     assert f.verdict is Verdict.FAIL and points_at(f, obs[1]), f
+
+
+# -- a rule judges its own rows only, and every one of them ----------------------------------
+MOVED = (("Location", f"http://{SERVER[0]}/moved.cfg"),)
+
+
+def test_a_rule_does_not_judge_another_code_s_redirect_or_challenge():
+    redirect = [req(T0, 302, rheaders=MOVED), req(T0 + 0.2, path="/moved.cfg")]
+    f = judge("HTTP-301", redirect)
+    assert f.verdict is Verdict.INCONCLUSIVE and "HTTP-301" in f.why, f
+    challenge = [req(T0, 401, rheaders=CHALLENGE), req(T0 + 0.2, headers=CREDENTIALS)]
+    f = judge("HTTP-407", challenge, Profile_Rule=AUTH_RULE)
+    assert f.verdict is Verdict.INCONCLUSIVE and "HTTP-407" in f.why, f
+
+
+def test_earlier_answers_do_not_stop_the_search_for_a_redirect():
+    no_location = req(T0 + 6, 302)
+    obs = [
+        req(T0, 404),
+        no_location,
+        req(T0 + 12, 302, rheaders=MOVED),
+        req(T0 + 12.2, path="/moved.cfg"),
+    ]
+    f = judge("HTTP-302", obs)
+    assert f.verdict is Verdict.PASS and points_at(f, obs[2]), f
+    assert set(no_location.evidence.frames) <= set(f.frames), f  # every case judged is linked
+    f = judge("HTTP-302", [req(T0, 302, rheaders=MOVED)])
+    assert f.why.startswith(f"HTTP 302 for GET {PATH}: the device never requested"), f
+
+
+def test_earlier_attempts_do_not_stop_the_search_for_a_challenge():
+    obs = [
+        req(T0),
+        req(T0 + 86400, 401, rheaders=CHALLENGE),
+        req(T0 + 86400.2, headers=CREDENTIALS),
+    ]
+    f = judge("HTTP-401", obs, Profile_Rule=AUTH_RULE)
+    assert f.verdict is Verdict.PASS and points_at(f, obs[1]), f
+
+
+# -- one resync: Profile_Rule, then _B.. at once; a path asked again starts the next ---------
+RULES_AB = {
+    "Profile_Rule": f"http://{SERVER[0]}/a.cfg",
+    "Profile_Rule_B": f"http://{SERVER[0]}/b.cfg",
+}
+
+
+@pytest.mark.parametrize(("gap", "same_resync"), [(5.0, True), (5.01, False)])
+def test_the_next_profile_rule_continues_the_resync_up_to_the_follow_up_window(gap, same_resync):
+    obs = [req(T0, path="/a.cfg"), req(T0 + gap, path="/b.cfg")]
+    f = judge("HTTP-200", obs, Resync_Periodic="3600", **RULES_AB)
+    # one resync: nothing after it to time; two: the second came far too early
+    assert f.verdict is (Verdict.INCONCLUSIVE if same_resync else Verdict.FAIL), f
+
+
+def test_a_path_asked_again_starts_the_next_resync_however_soon():
+    obs = [req(T0, path="/a.cfg"), req(T0 + 0.5, path="/b.cfg"), req(T0 + 1.0, path="/b.cfg")]
+    f = judge("HTTP-200", obs, Resync_Periodic="3600", **RULES_AB)
+    assert f.verdict is Verdict.FAIL and "0.5 s later" in f.why, f
+
+
+def test_each_resync_is_one_case():
+    obs = [
+        req(T0, path="/a.cfg"),
+        req(T0 + 0.5, path="/b.cfg"),
+        req(T0 + 3600.5, path="/a.cfg"),
+        req(T0 + 3601, path="/b.cfg"),
+    ]
+    f = judge("HTTP-200", obs, Resync_Periodic="3600", **RULES_AB)
+    assert f.verdict is Verdict.PASS and f.why.startswith("all 2 cases pass"), f
+
+
+def test_a_connection_that_failed_right_after_a_success_continues_the_resync():
+    facts = {"unanswered": [{"time": T0 + 1, "outcome": "connection-error", "url": RULE}]}
+    f = judge("HTTP-200", [req(T0), req(T0 + 7)], facts=facts)
+    assert f.verdict is Verdict.INCONCLUSIVE, f
+    assert "the resync went on with the next profile rule (no answer (connection-error)" in f.why
+
+
+# -- the profile rule's key where the rule's path is not known ---------------------------------
+def test_a_macro_path_s_key_still_reads_the_profile():
+    from harness.rules.registry import DeviceIdentity
+
+    body = encrypt_profile(PROFILE, KEY, "md5")
+    rule = f"[--key {KEY}]http://{SERVER[0]}/$PN.cfg"
+    path = "/CP-8831-3PCC.cfg"
+    obs = [req(T0, path=path), req(T0 + 86400, path=path)]
+    f = judge(
+        "PROFILE-AES",
+        obs,
+        facts=served(body, path=path),
+        identity=DeviceIdentity(),
+        Profile_Rule=rule,
+    )
+    assert f.verdict is Verdict.PASS, f
