@@ -622,15 +622,15 @@ def _judge_auth(
                 f"{window.expected('Table 3-1: retry with credentials at once')}"
             )
             return Verdict.FAIL, why, retry
-    final = reqs[-1]
-    if isinstance(final, HttpExchange) and final.status == challenge.status:
+    # the last answer to the challenge or a retry (a TFTP transfer made meanwhile is none)
+    final = retries[-1] if retries else challenge
+    if final.status == challenge.status:
         verdict, why = judge_next(outs, i, ctx)
         lead = f"retried {len(retries)} time(s) with {header}, still refused; "
         return verdict, lead + why, challenge
-    status = final.status if isinstance(final, HttpExchange) else None
     why = (
         f"{head}: retried with {header} ({len(retries)} retry/retries, "
-        f"{', '.join(gaps) or '-'} s after the answer), then HTTP {status}; "
+        f"{', '.join(gaps)} s after the answer), then HTTP {final.status}; "
         f"{window.expected('Table 3-1: at once')}"
     )
     return Verdict.PASS, why, challenge

@@ -246,3 +246,10 @@ def test_request_path_drops_the_query_and_roots_tftp_names():
 def test_a_query_does_not_hide_a_credentialed_retry():
     obs = [req(T0, 401, rheaders=CHALLENGE), req(T0 + 10, path=f"{PATH}?a=1", headers=CREDENTIALS)]
     assert len(groups(obs)) == 1
+
+
+def test_a_tftp_fetch_is_no_follow_up_of_a_credentials_challenge():
+    # credentials are sent over HTTP: a TFTP fetch right after a 401 is the next attempt
+    assert groups([req(T0, 401, rheaders=CHALLENGE), tftp(T0 + 0.2)]) == [(0.0,), (0.2,)]
+    # any request right after a redirect stays in its attempt (the redirect rule judges it)
+    assert groups([req(T0, 302, rheaders=MOVED), tftp(T0 + 0.2)]) == [(0.0, 0.2)]

@@ -28,6 +28,7 @@ from tests.rules.test_status_rules_branches import (
     points_at,
     req,
     served,
+    tftp,
 )
 
 KEY = "k3y"
@@ -286,3 +287,50 @@ def test_a_macro_path_s_key_still_reads_the_profile():
         Profile_Rule=rule,
     )
     assert f.verdict is Verdict.PASS, f
+
+
+def test_a_tftp_transfer_after_a_challenge_is_no_credentialed_retry():
+    """A 401 not retried, then (within the follow-up window) a TFTP fetch: the challenge
+    was refused for good (class C), not "retried ... then HTTP None"."""
+    obs = [req(T0, 401, rheaders=CHALLENGE), tftp(T0 + 0.2, duration=1.0)]
+    f = judge("HTTP-401", obs)
+    assert f.verdict is Verdict.FAIL and "still refused" in f.why, f
+    assert "is class C (credentials refused after 2 retries)" in f.why, f
+    assert "the next attempt came 0.2 s later" in f.why, f
+    f = judge("HTTP-401", [req(T0, 401, rheaders=CHALLENGE), tftp(T0 + 6, duration=1.0)])
+    assert f.verdict is Verdict.PASS and "still refused" in f.why, f
+
+
+def test_a_macro_upgrade_path_is_no_known_firmware_path():
+    bad = dict(response_content_kind="xml-profile", profile_valid=False)
+    obs = [req(T0, path="/$PN.bin", **bad), req(T0 + 6)]
+    f = judge("HTTP-CORRUPT", obs, Upgrade_Rule=f"http://{SERVER[0]}/$PN.bin")
+    assert f.verdict is Verdict.PASS, f
+
+
+def test_only_a_transfer_encoding_header_says_chunked():
+    obs = [req(T0, rheaders=(("Content-Type", "text/chunked"),)), req(T0 + 86400)]
+    assert judge("HTTP-VERSIONS", obs, facts=served(PROFILE)).verdict is Verdict.INCONCLUSIVE
+
+
+def test_compression_known_to_the_exchange_wins_when_the_body_is_read_for_the_rest():
+    known = dict(response_content_kind="xml-profile", profile_gzipped=False)
+    obs = [req(T0, **known), req(T0 + 86400)]
+    f = judge("PROFILE-GZIP", obs, facts=served(gzip_profile(PROFILE)))
+    assert f.verdict is Verdict.INCONCLUSIVE, f
+
+
+def test_an_aes_profile_of_unknown_readability_does_not_hide_a_later_one():
+    body = encrypt_profile(PROFILE, KEY, "md5")
+    rules = {
+        "Profile_Rule": f"[--key $MA]http://{SERVER[0]}/a.cfg",
+        "Profile_Rule_B": f"[--key {KEY}]http://{SERVER[0]}/b.cfg",
+    }
+    facts = {"served": {"/a.cfg": [{"body": body}], "/b.cfg": [{"body": body}]}}
+    obs = [
+        req(T0, path="/a.cfg"),
+        req(T0 + 0.5, path="/b.cfg"),
+        req(T0 + 0.5 + 86400, path="/a.cfg"),
+    ]
+    f = judge("PROFILE-AES", obs, facts=facts, **rules)
+    assert f.verdict is Verdict.PASS and points_at(f, obs[1]), f
