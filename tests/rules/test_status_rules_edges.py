@@ -251,6 +251,7 @@ def test_a_path_asked_again_starts_the_next_resync_however_soon():
     obs = [req(T0, path="/a.cfg"), req(T0 + 0.5, path="/b.cfg"), req(T0 + 1.0, path="/b.cfg")]
     f = judge("HTTP-200", obs, Resync_Periodic="3600", **RULES_AB)
     assert f.verdict is Verdict.FAIL and "0.5 s later" in f.why, f
+    assert points_at(f, obs[0]), f  # the resync that started at /a.cfg ended with /b.cfg
 
 
 def test_each_resync_is_one_case():
