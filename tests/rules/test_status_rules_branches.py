@@ -460,9 +460,10 @@ def test_a_redirect_followed_over_tftp_is_not_the_location():
 def test_a_late_redirect_follow_up_states_the_gap_and_the_path():
     obs = [req(T0, 302, rheaders=MOVED), req(T0 + 3, path="/moved.cfg")]
     f = judge("HTTP-302", obs)
-    assert (
-        f.verdict is Verdict.FAIL and "the next request came 3.0 s later (to /moved.cfg)" in f.why
-    )
+    assert f.verdict is Verdict.FAIL, f
+    assert "the next request came 3.0 s later (to /moved.cfg)" in f.why, f
+    assert f"follow the Location http://{SERVER[0]}/moved.cfg" in f.why, f
+    assert points_at(f, obs[0]), f
 
 
 # -- credentials ----------------------------------------------------------------------------
