@@ -196,6 +196,20 @@ def _fails_over(prev: Observation, req: Observation) -> bool:
     )
 
 
+def _soon_enough(prev: Observation, req: Observation, gap: float) -> bool:
+    """Within FOLLOW_UP_WINDOW of an answer asking for a follow-up; after a credentials
+    challenge only an HTTP request can be one (a TFTP fetch is the next attempt)."""
+    if gap > FOLLOW_UP_WINDOW:
+        return False
+    if (
+        isinstance(prev, HttpExchange)
+        and prev.status is not None
+        and status_row(prev.status).action is Action.AUTH_RETRY
+    ):
+        return isinstance(req, HttpExchange)
+    return True
+
+
 def _group(requests: list[Observation]) -> list[Attempt]:
     attempts: list[list[Observation]] = []
     for req in requests:
@@ -205,7 +219,7 @@ def _group(requests: list[Observation]) -> list[Attempt]:
             if (
                 _asks_follow_up(prev)
                 and (
-                    gap <= FOLLOW_UP_WINDOW
+                    _soon_enough(prev, req, gap)
                     or (
                         gap <= FOLLOW_UP_MATCH_WINDOW
                         and is_follow_up(prev, req)

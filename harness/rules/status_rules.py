@@ -54,10 +54,8 @@ from harness.spec.status_table import (
 )
 from harness.spec.values import parse_bool, parse_delay_schedule
 
-# Harness tolerances (not spec facts): how far an observed delay may stray from the
-# spec's, and how long a device may wait for an answer before it gives up.
-TIMING_TOLERANCE_S = 10.0
-TIMING_TOLERANCE_RATIO = 0.02
+# Harness tolerance (not a spec fact): how long a device may wait for an answer before
+# it gives up. How far an observed delay may stray is harness.rules.tolerance.
 UNANSWERED_WAIT_ALLOWANCE_S = 300.0
 # TFTP error code for "file not found" (RFC 1350), the TFTP form of a 404.
 _TFTP_NOT_FOUND = 1
@@ -491,18 +489,15 @@ def _judge_outcomes(
 
 
 # -- Table 3-1: classes A, B, C ---------------------------------------------------------
-def _class_rule(req_id: str) -> Callable[[DeviceTimeline, RuleContext], list[Finding]]:
-    def judge(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
-        return _judge_outcomes(
-            req_id,
-            timeline,
-            ctx,
-            lambda o: o.row.requirement == req_id and o.row.action.is_outcome_class,
-            f"no attempt of the device got an answer covered by {req_id}",
-        )
-
-    judge.__name__ = f"judge_{req_id.lower().replace('-', '_')}"
-    return judge
+def judge_class_rows(req_id: str, timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
+    """`req_id`'s rows with an outcome class: was the next attempt as late as the class says?"""
+    return _judge_outcomes(
+        req_id,
+        timeline,
+        ctx,
+        lambda o: o.row.requirement == req_id and o.row.action.is_outcome_class,
+        f"no attempt of the device got an answer covered by {req_id}",
+    )
 
 
 def _rows_by_action() -> dict[str, set[Action]]:
@@ -513,26 +508,23 @@ def _rows_by_action() -> dict[str, set[Action]]:
 
 
 # -- Table 3-1: redirect-now -------------------------------------------------------------
-def _redirect_rule(req_id: str) -> Callable[[DeviceTimeline, RuleContext], list[Finding]]:
-    def judge(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
-        reqs = [o for a in group_attempts(timeline) for o in a.requests]
-        results = []
-        for i, ex in enumerate(reqs):
-            if not isinstance(ex, HttpExchange) or ex.status is None:
-                continue
-            row = status_row(ex.status)
-            if row.requirement != req_id or row.action is not Action.REDIRECT_NOW:
-                continue
-            location = next((v for k, v in ex.response_headers if k.lower() == "location"), None)
-            head = f"HTTP {ex.status} for {ex.method} {request_path(ex)}"
-            if not location:
-                results.append((Verdict.INCONCLUSIVE, f"{head} carried no Location", ex))
-                continue
-            results.append(_judge_redirect(ex, location, reqs[i + 1 :], head, ctx))
-        return _verdict(req_id, timeline, results, f"the server sent no answer covered by {req_id}")
-
-    judge.__name__ = f"judge_{req_id.lower().replace('-', '_')}"
-    return judge
+def judge_redirect_rows(req_id: str, timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
+    """`req_id`'s redirect-now rows: was the Location asked for at once?"""
+    reqs = [o for a in group_attempts(timeline) for o in a.requests]
+    results = []
+    for i, ex in enumerate(reqs):
+        if not isinstance(ex, HttpExchange) or ex.status is None:
+            continue
+        row = status_row(ex.status)
+        if row.requirement != req_id or row.action is not Action.REDIRECT_NOW:
+            continue
+        location = next((v for k, v in ex.response_headers if k.lower() == "location"), None)
+        head = f"HTTP {ex.status} for {ex.method} {request_path(ex)}"
+        if not location:
+            results.append((Verdict.INCONCLUSIVE, f"{head} carried no Location", ex))
+            continue
+        results.append(_judge_redirect(ex, location, reqs[i + 1 :], head, ctx))
+    return _verdict(req_id, timeline, results, f"the server sent no answer covered by {req_id}")
 
 
 def _judge_redirect(
@@ -570,32 +562,29 @@ def _credentials_header(ex: HttpExchange) -> str:
     return "Proxy-Authorization" if proxy else "Authorization"
 
 
-def _auth_rule(req_id: str) -> Callable[[DeviceTimeline, RuleContext], list[Finding]]:
-    def judge(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
-        outs = outcomes(timeline, ctx)
-        results = []
-        for i, o in enumerate(outs):
-            if o.attempt is None:
-                continue
-            reqs = list(o.attempt.requests)
-            first = next(
-                (
-                    k
-                    for k, r in enumerate(reqs)
-                    if isinstance(r, HttpExchange)
-                    and r.status is not None
-                    and status_row(r.status).requirement == req_id
-                    and status_row(r.status).action is Action.AUTH_RETRY
-                ),
-                None,
-            )
-            if first is None:
-                continue
-            results.append(_judge_auth(outs, i, reqs, first, ctx))
-        return _verdict(req_id, timeline, results, f"the server sent no answer covered by {req_id}")
-
-    judge.__name__ = f"judge_{req_id.lower().replace('-', '_')}"
-    return judge
+def judge_auth_rows(req_id: str, timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
+    """`req_id`'s auth-retry rows: retried at once with credentials, at most max_retries?"""
+    outs = outcomes(timeline, ctx)
+    results = []
+    for i, o in enumerate(outs):
+        if o.attempt is None:
+            continue
+        reqs = list(o.attempt.requests)
+        first = next(
+            (
+                k
+                for k, r in enumerate(reqs)
+                if isinstance(r, HttpExchange)
+                and r.status is not None
+                and status_row(r.status).requirement == req_id
+                and status_row(r.status).action is Action.AUTH_RETRY
+            ),
+            None,
+        )
+        if first is None:
+            continue
+        results.append(_judge_auth(outs, i, reqs, first, ctx))
+    return _verdict(req_id, timeline, results, f"the server sent no answer covered by {req_id}")
 
 
 def _judge_auth(
@@ -633,33 +622,57 @@ def _judge_auth(
                 f"{window.expected('Table 3-1: retry with credentials at once')}"
             )
             return Verdict.FAIL, why, retry
-    final = reqs[-1]
-    if isinstance(final, HttpExchange) and final.status == challenge.status:
+    # the last answer to the challenge or a retry (a TFTP transfer made meanwhile is none)
+    final = retries[-1] if retries else challenge
+    if final.status == challenge.status:
         verdict, why = judge_next(outs, i, ctx)
         lead = f"retried {len(retries)} time(s) with {header}, still refused; "
         return verdict, lead + why, challenge
-    status = final.status if isinstance(final, HttpExchange) else None
     why = (
         f"{head}: retried with {header} ({len(retries)} retry/retries, "
-        f"{', '.join(gaps) or '-'} s after the answer), then HTTP {status}; "
+        f"{', '.join(gaps)} s after the answer), then HTTP {final.status}; "
         f"{window.expected('Table 3-1: at once')}"
     )
     return Verdict.PASS, why, challenge
 
 
-def _register_table_rules() -> None:
+# The table's rules are made at import; what they do is in the judge_*_rows functions
+# above, which run when a rule is asked (so mutation testing reaches them, docs/mutation.md).
+RowJudge = Callable[[str, DeviceTimeline, RuleContext], list[Finding]]
+
+
+def table_rule(req_id: str, judge_rows: RowJudge) -> Callable[..., list[Finding]]:
+    """The rule of requirement `req_id`: `judge_rows` asked about `req_id`."""
+
+    def judge(timeline: DeviceTimeline, ctx: RuleContext) -> list[Finding]:
+        return judge_rows(req_id, timeline, ctx)
+
+    judge.__name__ = f"judge_{req_id.lower().replace('-', '_')}"
+    return judge
+
+
+def table_judges() -> dict[str, RowJudge]:
+    """Requirement -> how its rows are judged, for every HTTP-* requirement of Table 3-1."""
+    out: dict[str, RowJudge] = {}
     for req_id, actions in _rows_by_action().items():
         if not req_id.startswith("HTTP-"):
             continue
         if Action.REDIRECT_NOW in actions:
-            rule(req_id)(_redirect_rule(req_id))
+            out[req_id] = judge_redirect_rows
         elif Action.AUTH_RETRY in actions:
-            rule(req_id)(_auth_rule(req_id))
+            out[req_id] = judge_auth_rows
         else:
-            rule(req_id)(_class_rule(req_id))
+            out[req_id] = judge_class_rows
+    return out
 
 
-_register_table_rules()
+def register_table_rules() -> None:
+    """Register the rule of every HTTP-* requirement of Table 3-1 (done once, at import)."""
+    for req_id, judge_rows in table_judges().items():
+        rule(req_id)(table_rule(req_id, judge_rows))
+
+
+register_table_rules()
 
 
 # -- profiles --------------------------------------------------------------------------
@@ -787,9 +800,8 @@ def profile_plain_http(timeline: DeviceTimeline, ctx: RuleContext) -> list[Findi
 
 def requirements() -> Iterable[str]:
     """The requirement IDs this module judges."""
-    table = [r for r in _rows_by_action() if r.startswith("HTTP-")]
     return (
-        *table,
+        *table_judges(),
         "PROFILE-AES",
         "PROFILE-GZIP",
         "PROFILE-PLAIN-HTTP",
