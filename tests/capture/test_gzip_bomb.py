@@ -39,7 +39,7 @@ MEASURE = textwrap.dedent(
             position = reader.position
     else:
         positions = []
-        result = analyze_capture(path, progress=positions.append)
+        result = analyze_capture(path, progress=lambda pos, records: positions.append(pos))
         count, position = result.packets, max(positions)
     print(hwm() - base, count, position)
     """
