@@ -188,7 +188,13 @@ CONSTANTS = {
 @pytest.mark.parametrize("name", sorted(CONSTANTS))
 @pytest.mark.parametrize("factor", [10.0, 0.5])
 def test_a_tolerance_moved_is_caught_by_its_boundary_cases(name, factor, monkeypatch):
-    module, test, inside, outside = CONSTANTS[name]
+    assert_moved_constant_is_caught(CONSTANTS, name, factor, monkeypatch)
+
+
+def assert_moved_constant_is_caught(constants, name, factor, monkeypatch) -> None:
+    """`constants[name]` = (module, boundary test, case inside, case outside): both cases
+    pass as the code is; with the constant times `factor` the test must fail."""
+    module, test, inside, outside = constants[name]
     assert not killed(test, *inside) and not killed(test, *outside)
     monkeypatch.setattr(module, name, getattr(module, name) * factor)
     # a wider window lets the case outside pass; a narrower one fails the case inside
