@@ -16,6 +16,9 @@ from harness.observe.events import Address, DeviceKey, DnsQuery, Evidence
 from harness.wire.dns import DnsError, summary
 
 MAX_OPEN = 4096
+MAX_PARSED = 8192  # distinct messages (less their ID) remembered parsed
+
+_NOTHING = object()
 
 
 @dataclass
@@ -35,6 +38,9 @@ class DnsTracker:
     ) -> None:
         self.source, self.emit, self.problem = source, emit, problem
         self.open: dict[tuple[Address, int], _Open] = {}
+        # A site asks the same names over and over: a message's summary less its ID, by
+        # its bytes less the ID (answers whose TTL changes miss, and are parsed again).
+        self._parsed: dict[bytes, object] = {}
 
     def packet(
         self,
@@ -46,14 +52,22 @@ class DnsTracker:
         device_of: Callable[[str], DeviceKey],
         transport: str = "udp",
     ) -> None:
-        try:
-            parsed = summary(payload)
-        except DnsError as exc:
-            self.problem(frame, f"DNS message does not parse: {exc}")
+        rest = bytes(payload[2:])
+        known = self._parsed.get(rest, _NOTHING)
+        if known is _NOTHING:
+            try:
+                parsed = summary(payload)
+            except DnsError as exc:
+                self.problem(frame, f"DNS message does not parse: {exc}")
+                return
+            known = None if parsed is None else parsed[1:]
+            if len(self._parsed) >= MAX_PARSED:
+                self._parsed.clear()
+            self._parsed[rest] = known
+        if known is None:
             return
-        if parsed is None:
-            return
-        ident, qr, rcode, qname, qtype, answers = parsed
+        qr, rcode, qname, qtype, answers = known  # type: ignore[misc]
+        ident = (payload[0] << 8) | payload[1]
         if qr == 0:
             key = (src, ident)
             if key in self.open:

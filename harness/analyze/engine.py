@@ -58,7 +58,7 @@ from harness.analyze.http import HttpConnection, looks_like_http
 from harness.analyze.keep import ChainHook, Keeper, KeeperState, KeepOptions, decode, encode
 from harness.analyze.params import sniff_profile
 from harness.analyze.syslog import looks_like_syslog, syslog_observation
-from harness.analyze.tcp import TcpDirection
+from harness.analyze.tcp import MOD, TcpDirection
 from harness.analyze.tftp import TftpTracker, parse_request
 from harness.analyze.tls import TlsConnection, TlsOptions, TlsWire, looks_like_tls
 from harness.capture.packets import (
@@ -145,9 +145,18 @@ class _Flow:
         "frames",
         "start",
         "closer",
+        "isn_c",
+        "isn_s",
     )
 
     def __init__(self) -> None:
+        # the directions are made at a direction's first payload (most flows of a site are
+        # typed as of no interest by it, and then never need one); until then the sequence
+        # number of a SYN waits in isn_c / isn_s
+        self.c2s: TcpDirection | None = None
+        self.s2c: TcpDirection | None = None
+        self.isn_c: int | None = None
+        self.isn_s: int | None = None
         self.app = None
         self.ts = 0.0
         self.fins = 0
@@ -622,8 +631,6 @@ class Analyzer:
             fl.client, fl.server = (pkt.dst, pkt.dport), (pkt.src, pkt.sport)
         fl.key = (*fl.client, *fl.server)
         fl.last = pkt.time
-        fl.c2s = TcpDirection(self._sink(fl, True), self._gap(fl))
-        fl.s2c = TcpDirection(self._sink(fl, False), self._gap(fl))
         if typ is not None:
             self._start_app(fl, typ, pkt.time)
         self.flows[fl.key] = fl
@@ -688,12 +695,35 @@ class Analyzer:
 
         return sink
 
-    def _gap(self, fl: _Flow) -> Callable[[int, int], None]:
-        def gap(seq: int, size: int) -> None:
-            self.stats["tcp_gaps"] += 1
-            self.stats["tcp_gap_bytes"] += size
+    def _gap(self, seq: int, size: int) -> None:
+        self.stats["tcp_gaps"] += 1
+        self.stats["tcp_gap_bytes"] += size
 
-        return gap
+    def _direction(self, fl: _Flow, from_client: bool) -> TcpDirection:
+        """The direction's reassembly, made at its first payload (see `_Flow`)."""
+        d = TcpDirection(self._sink(fl, from_client), self._gap)
+        isn = fl.isn_c if from_client else fl.isn_s
+        if isn is not None:
+            d.syn(isn)
+        if from_client:
+            fl.c2s = d
+        else:
+            fl.s2c = d
+        return d
+
+    def _not_ours(self, fl: _Flow, from_client: bool, seq: int, data: bytes) -> bool:
+        """An untyped flow's first payload, in order, that no dissector takes: the flow is
+        ignored at once (what its sink would do, without making the directions)."""
+        isn = fl.isn_c if from_client else fl.isn_s
+        if isn is not None and (seq - isn - 1) % MOD:
+            return False  # out of order: the reassembly decides
+        if (from_client and looks_like_http(data)) or looks_like_tls(data):
+            return False
+        fl.app = False
+        self._ignore(fl.key)
+        self.flows.pop(fl.key, None)
+        self.stats["tcp_flows_ignored"] -= 1
+        return True
 
     def _tcp(self, fl: _Flow, pkt) -> None:  # noqa: ANN001
         from_client = pkt.src == fl.client[0] and pkt.sport == fl.client[1]
@@ -703,7 +733,12 @@ class Analyzer:
         if from_client:
             self._learn_mac(pkt.src, pkt.src_mac, pkt.frame)
         if flags & 0x02:
-            d.syn(pkt.seq)
+            if d is not None:
+                d.syn(pkt.seq)
+            elif from_client:
+                fl.isn_c = pkt.seq
+            else:
+                fl.isn_s = pkt.seq
             if not from_client:
                 fl.synack = True
                 fl.frames = None
@@ -713,7 +748,11 @@ class Analyzer:
                 fl.syns += 1
                 if len(fl.frames) < MAX_FAILED_FRAMES:  # type: ignore[arg-type]
                     fl.frames.append(pkt.frame)  # type: ignore[union-attr]
-        if pkt.payload:
+        if pkt.payload and fl.app is not False:
+            if d is None:
+                if fl.app is None and self._not_ours(fl, from_client, pkt.seq, pkt.payload):
+                    return
+                d = self._direction(fl, from_client)
             d.segment(pkt.seq, pkt.payload, pkt.frame)
         if fl.app is False:
             return
@@ -742,7 +781,7 @@ class Analyzer:
         if fl.app:
             if isinstance(fl.app, HttpConnection):
                 fl.app.closed_by = fl.closer
-            elif fl.c2s is not None and fl.c2s.delivered and not fl.s2c.delivered:
+            elif fl.c2s is not None and fl.c2s.delivered and not (fl.s2c and fl.s2c.delivered):
                 self._tls_unanswered(fl)
             fl.app.close(fl.ts)
         elif fl.app is None and fl.syns and not fl.synack and len(self.failed) < MAX_FAILED:
