@@ -412,6 +412,7 @@ def _run(args: argparse.Namespace) -> int:
         timing_tolerance=args.timing_tolerance,
         stated=stated,
         other_clients=other_clients,
+        jobs=args.jobs,
     )
     summaries = [s for r in results for s in r.other_clients]
     for s in summaries:
