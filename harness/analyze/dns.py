@@ -16,6 +16,10 @@ from harness.observe.events import Address, DeviceKey, DnsQuery, Evidence
 from harness.wire.dns import DnsError, summary
 
 MAX_OPEN = 4096
+# the values of a `DnsQuery` besides device and evidence, in the order `emit_plain` gets them
+# (harness.analyze.keep's record order)
+DNS_FIELDS = ("time", "client", "server", "qname", "qtype", "rcode", "answers", "transport")
+PlainEmit = Callable[[tuple, DeviceKey, str, tuple[int, ...]], None]
 MAX_PARSED = 8192  # distinct messages (less their ID) remembered parsed
 
 _NOTHING = object()
@@ -34,9 +38,17 @@ class _Open:
 
 class DnsTracker:
     def __init__(
-        self, source: str, emit: Callable[[DnsQuery], None], problem: Callable[[int, str], None]
+        self,
+        source: str,
+        emit: Callable[[DnsQuery], None],
+        problem: Callable[[int, str], None],
+        emit_plain: PlainEmit | None = None,
     ) -> None:
+        """`emit_plain`, when given, gets each query as (values in `DNS_FIELDS` order,
+        device, source, frames) instead of `emit` getting a `DnsQuery` (no object made for
+        a query the receiver only writes down)."""
         self.source, self.emit, self.problem = source, emit, problem
+        self.emit_plain = emit_plain
         self.open: dict[tuple[Address, int], _Open] = {}
         # A site asks the same names over and over: a message's summary less its ID, by
         # its bytes less the ID (answers whose TTL changes miss, and are parsed again).
@@ -86,6 +98,10 @@ class DnsTracker:
     def _emit(
         self, o: _Open, rcode: str | None, answers: tuple[str, ...], transport: str = "udp"
     ) -> None:
+        if self.emit_plain is not None:
+            values = (o.time, o.client, o.server, o.qname, o.qtype, rcode, answers, transport)
+            self.emit_plain(values, o.device, self.source, tuple(o.frames))
+            return
         self.emit(
             DnsQuery(
                 time=o.time,

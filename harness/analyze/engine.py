@@ -231,7 +231,9 @@ class Analyzer:
         self._families: list[Family] | None = None
         self.tftp = TftpTracker(source, self._emit_with_body, self.problem, self._ip)
         self.tftp_ports: set[int] = set()
-        self.dns = DnsTracker(source, self._emit, self.problem)
+        self.dns = DnsTracker(
+            source, self._emit, self.problem, self.keeper.add_dns if self.keeper else None
+        )
         self.failed: list[_FailedConnection] = []
         self.frame = 0
         self.now = 0.0

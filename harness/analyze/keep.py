@@ -44,6 +44,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
+from harness.analyze.dns import DNS_FIELDS
 from harness.observe.events import (
     OBSERVATION_TYPES,
     DeviceKey,
@@ -67,6 +68,7 @@ _NAMES = [
     for t in _TYPES
 ]
 _TIME = [names.index("time") for names in _NAMES]
+_DNS = _INDEX[DnsQuery]
 _TLS = _INDEX[TlsHandshake]
 _CHAIN = _NAMES[_TLS].index("server_cert_chain")
 _CERT = tuple(f.name for f in dataclasses.fields(TlsCertificate))
@@ -250,6 +252,28 @@ class Keeper:
         else:
             self._spill(o)
 
+    def add_dns(
+        self, values: tuple, device: DeviceKey, source: str, frames: tuple[int, ...]
+    ) -> None:
+        """`add` of the `DnsQuery` these make (values in `harness.analyze.dns.DNS_FIELDS`
+        order), without making it when it is spilled: a site's desktops ask many names."""
+        if (
+            self.spill
+            and device.ip
+            and not (device.mac or device.serial)
+            and self._find("i" + device.ip) not in self.phone  # a query is no phone evidence
+        ):
+            if self._obs is None:
+                self._obs, self._dns = _Spill(self.named), _Spill(self.named)
+            dev = (device.ip, None, None, device.product)
+            self._obs.add((_DNS, dev, (source, frames, ""), values, -1))
+            if values[6]:
+                self._dns.add((values[6], values[0], values[3]))  # type: ignore[union-attr]
+            self.spilled += 1
+            return
+        fields = dict(zip(DNS_FIELDS, values, strict=True))
+        self.add(DnsQuery(**fields, device=device, evidence=Evidence(source, frames)))
+
     def _spill(self, o: Observation) -> None:
         if self._obs is None:
             self._obs, self._dns = _Spill(self.named), _Spill(self.named)
@@ -294,12 +318,18 @@ class Keeper:
             self._union(["i" + ip, "m" + mac])
         phone = {self._find(r) for r in self.phone}
         others: dict[str, OtherClient] = {}
-        firsts: dict[str, dict[str, tuple[float, str]]] = {}
+        # per other client, each distinct (ip, mac, serial, product) it showed with the
+        # (time, order) of its earliest record: the earliest of each field is chosen at the end
+        shown: dict[str, dict[tuple, tuple[float, int]]] = {}
+        roots: dict[tuple, str] = {}  # device tuple -> its group (the links are final here)
+        n = 0
         for f, chains in self._sources(obs=True):
             for batch in _batches(f):
                 for i, dev, ev, values, chain in batch:
-                    ip, mac, serial, product = dev
-                    root = self._find(_keys(DeviceKey(ip, mac, serial))[0])
+                    root = roots.get(dev)
+                    if root is None:
+                        ip, mac, serial, _ = dev
+                        root = roots[dev] = self._find(_keys(DeviceKey(ip, mac, serial))[0])
                     if root in phone:
                         self._reload(i, dev, ev, values, chains[chain] if chain >= 0 else None)
                         continue
@@ -307,18 +337,24 @@ class Keeper:
                     s = others.get(root)
                     if s is None:
                         s = others[root] = OtherClient("")
-                        firsts[root] = {}
+                        shown[root] = {}
                     s.count(_TYPES[i].kind, t)
-                    seen = firsts[root]
-                    for attr, v in zip(
-                        ("ip", "mac", "serial", "product"),
-                        (ip, mac or (links.get(ip) if ip else None), serial, product),
-                        strict=True,
-                    ):
-                        if v and (attr not in seen or t < seen[attr][0]):
-                            seen[attr] = (t, v)
+                    n += 1
+                    seen = shown[root]
+                    was = seen.get(dev)
+                    if was is None or t < was[0]:
+                        seen[dev] = (t, n)
+        firsts: dict[str, dict[str, tuple[float, int, str]]] = {}
+        for root, seen in shown.items():
+            first = firsts[root] = {}
+            for (ip, mac, serial, product), (t, order) in seen.items():
+                if not mac and ip:
+                    mac = links.get(ip)
+                for attr, v in (("ip", ip), ("mac", mac), ("serial", serial), ("product", product)):
+                    if v and (attr not in first or (t, order) < first[attr][:2]):
+                        first[attr] = (t, order, v)
         for root, s in others.items():
-            for attr, (_, v) in firsts[root].items():
+            for attr, (_, _, v) in firsts[root].items():
                 setattr(s, attr, v)
             s.id = s.serial or s.mac or s.ip or "unknown"
         return sorted(others.values(), key=lambda s: (s.first, s.id))

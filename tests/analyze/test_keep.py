@@ -180,3 +180,29 @@ def test_split_workers_leave_no_spill_file(capsys, caps, tmp_path, monkeypatch) 
     rep = report(capsys, caps["ordinary"], "-j", "2")
     assert rep["other_clients"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_spilled_dns_query_is_the_record_of_the_query_it_stands_for() -> None:
+    """`Keeper.add_dns` writes what `add(DnsQuery(...))` would, without the object; a query
+    of a phone-related client is kept as that object."""
+    from harness.analyze.dns import DNS_FIELDS
+    from harness.analyze.keep import Keeper, _batches, encode
+    from harness.observe.events import DeviceKey, DnsQuery, Evidence
+
+    values = (5.5, ("192.0.2.7", 5353), ("192.0.2.1", 53), "prov.example", "A", "NOERROR",
+              ("192.0.2.9",), "udp")  # fmt: skip
+    query = DnsQuery(**dict(zip(DNS_FIELDS, values, strict=True)),
+                     device=DeviceKey(ip="192.0.2.7"), evidence=Evidence("capture:x", (3, 4)))  # fmt: skip
+    by_object, by_values = Keeper([]), Keeper([])
+    by_object.add(query)
+    by_values.add_dns(values, DeviceKey(ip="192.0.2.7"), "capture:x", (3, 4))
+    assert by_values.spilled == by_object.spilled == 1
+    for k in (by_object, by_values):
+        k._obs.flush()
+        k._dns.flush()
+    assert list(_batches(by_values._obs.f)) == [[(*encode(query), -1)]]
+    assert list(_batches(by_values._dns.f)) == list(_batches(by_object._dns.f))
+    kept: list = []
+    phone = Keeper(kept, stated=[("192.0.2.7", None, None)])
+    phone.add_dns(values, DeviceKey(ip="192.0.2.7"), "capture:x", (3, 4))
+    assert kept == [query] and phone.spilled == 0
