@@ -816,7 +816,7 @@ def ordinary(rounds: int, scales: list[int], keep_big: bool) -> None:
         [*_analyze_cmd(cap, OUT / "ordinary-report-j2.json"), "-j", "2"],
     ]
     ratios: list[tuple[float, float, float, float]] = []
-    split: list[tuple[float, float]] = []  # (-j 1 / -j 2 wall, -j 2 / -j 1 CPU) per round
+    split: list[tuple[float, ...]] = []  # (-j 1 / -j 2 wall, -j 2 / -j 1 CPU, tshark / -j 2 x2)
     peak1 = peak2 = 0.0
     for r in range(rounds):
         times, cpus = [], []
@@ -836,7 +836,8 @@ def ordinary(rounds: int, scales: list[int], keep_big: bool) -> None:
         ratios.append(
             (times[1] / times[0], times[2] / times[0], cpus[1] / cpus[0], cpus[2] / cpus[0])
         )
-        split.append((times[0] / times[3], cpus[3] / cpus[0]))
+        split.append((times[0] / times[3], cpus[3] / cpus[0], times[1] / times[3],
+                      times[2] / times[3]))  # fmt: skip
 
     def median(i: int) -> float:
         return sorted(x[i] for x in ratios)[len(ratios) // 2]
@@ -854,6 +855,11 @@ def ordinary(rounds: int, scales: list[int], keep_big: bool) -> None:
     print(
         f"  harness -j 2 (one file split in two) vs -j 1: {wall2:5.2f}x wall, {cpu2:5.2f}x the"
         f" CPU seconds; same report: {same}; peak {peak2:.1f} MB (largest process)"
+    )
+    print(
+        f"  harness -j 2 vs tshark (wall; tshark runs on one core): as a user runs it"
+        f" {sorted(x[2] for x in split)[len(split) // 2]:5.2f}x, seq analysis off"
+        f" {sorted(x[3] for x in split)[len(split) // 2]:5.2f}x"
     )
     print(f"  harness peak memory, 1M packets: {peak1:6.1f} MB (goal < 200 MB)")
     for n in scales:

@@ -83,6 +83,22 @@ MAX_PROBLEMS = 1000
 SWEEP_EVERY = 1 << 16
 GENERIC_SERIALS = frozenset({"ciscogeneric"})
 _TCP_HEADER = struct.Struct("!HHIIBB").unpack_from
+_PORTS = struct.Struct("!HH").pack
+_tuple_new = tuple.__new__  # a Packet without the Python-level __new__ of NamedTuple
+
+
+def raw_key(key: tuple) -> bytes:
+    """(src, sport, dst, dport) as the bytes an IPv4 header and its TCP header hold at
+    offsets 12-23 of the IP packet: src, dst, sport, dport (`Analyzer.ignored`'s keys)."""
+    src, sport, dst, dport = key
+    return src + dst + _PORTS(sport, dport)
+
+
+def _reverse(raw: bytes) -> bytes:
+    n = (len(raw) - 4) >> 1
+    return raw[n : 2 * n] + raw[:n] + raw[2 * n + 2 :] + raw[2 * n : 2 * n + 2]
+
+
 _MISSING = object()
 MAX_FAILED = 100000  # failed connection attempts kept (a SYN scan must not fill memory)
 MAX_PROFILE_HASHES = 65536  # distinct bodies remembered for sharing parsed profiles
@@ -222,7 +238,7 @@ class Analyzer:
         self.http_ports_seen: set[int] = set()  # server ports of HTTP (plain) and TLS seen
         self.tls_ports_seen: set[int] = set()
         self.flows: dict[tuple, _Flow] = {}
-        self.ignored: dict[tuple, bool] = {}
+        self.ignored: dict[bytes, int] = {}  # raw_key of both directions -> FINs seen
         self.ip_macs: dict[bytes, bytes] = {}
         self.mac_ips: dict[bytes, set[bytes]] = {}
         self._ipcache: dict[bytes, str] = {}
@@ -441,29 +457,17 @@ class Analyzer:
                     ):
                         continue
                 elif proto == 6 and len(data) >= 54:
-                    sport, dport, seq, ack, doff, flags = tcp_header(data, 34)
-                    src, dst = data[26:30], data[30:34]
-                    if (src, sport, dst, dport) in ignored:
-                        if flags & 0x05:  # FIN/RST: forget the flow once closed
-                            self._ignored_end((src, sport, dst, dport), flags)
+                    rk = data[26:38]
+                    if rk in ignored:
+                        if data[47] & 0x05:  # FIN/RST: forget the flow once closed
+                            self._ignored_end(rk, data[47])
                         continue
+                    sport, dport, seq, ack, doff, flags = tcp_header(data, 34)
                     hl = (doff >> 4) * 4
                     if hl >= 20 and 34 + hl <= end <= len(data):
-                        pkt = Packet(
-                            frame,
-                            ts,
-                            data[6:12],
-                            src,
-                            dst,
-                            6,
-                            sport,
-                            dport,
-                            data[34 + hl : end],
-                            flags,
-                            seq,
-                            ack,
-                            None,
-                        )
+                        pkt = _tuple_new(Packet, (frame, ts, data[6:12], data[26:30],
+                                                  data[30:34], 6, sport, dport,
+                                                  data[34 + hl : end], flags, seq, ack, None))  # fmt: skip
             if pkt is None:
                 if fast:
                     pkt = fdecode(frame, ts, lt, data)
@@ -509,7 +513,7 @@ class Analyzer:
             if fl is None:
                 fl = flows.get((pkt.dst, dport, pkt.src, sport))
                 if fl is None:
-                    if key in ignored:
+                    if raw_key(key) in ignored:
                         continue
                     fl = self._new_flow(pkt, key)
                     if fl is None:
@@ -642,14 +646,15 @@ class Analyzer:
     def _ignore(self, key: tuple) -> None:
         if len(self.ignored) >= MAX_IGNORED:
             self.ignored.clear()
-        self.ignored[key] = True
-        self.ignored[(key[2], key[3], key[0], key[1])] = True
+        raw = raw_key(key)
+        self.ignored[raw] = 1
+        self.ignored[_reverse(raw)] = 1
         self.stats["tcp_flows_ignored"] += 1
 
-    def _ignored_end(self, key: tuple, flags: int) -> None:
+    def _ignored_end(self, key: bytes, flags: int) -> None:
         """Forget an ignored flow after a RST or a FIN each way (the table holds open flows);
         a late packet of it with no payload is then dropped as any such packet is."""
-        rev = (key[2], key[3], key[0], key[1])
+        rev = _reverse(key)
         if flags & 0x04 or self.ignored.get(rev) == 2:
             self.ignored.pop(key, None)
             self.ignored.pop(rev, None)
