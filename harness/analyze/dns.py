@@ -25,7 +25,7 @@ MAX_PARSED = 8192  # distinct messages (less their ID) remembered parsed
 _NOTHING = object()
 
 
-@dataclass
+@dataclass(slots=True)
 class _Open:
     time: float
     client: Address

@@ -242,6 +242,7 @@ class Analyzer:
         self.ip_macs: dict[bytes, bytes] = {}
         self.mac_ips: dict[bytes, set[bytes]] = {}
         self._ipcache: dict[bytes, str] = {}
+        self._ip_keys: dict[str, DeviceKey] = {}
         self._ua_cache: dict[str, object] = {}
         self._profiles: dict[bytes, dict[str, str] | None] = {}  # body hash -> parameters
         self._families: list[Family] | None = None
@@ -546,7 +547,13 @@ class Analyzer:
         self.dns.packet(frame, ts, (ip(src), sport), (ip(dst), dport), payload, self._device_key)
 
     def _device_key(self, ip: str) -> DeviceKey:
-        return DeviceKey(ip=ip)
+        """The key of a client known by its address only (one shared object per address)."""
+        key = self._ip_keys.get(ip)
+        if key is None:
+            if len(self._ip_keys) > 65536:
+                self._ip_keys.clear()
+            key = self._ip_keys[ip] = DeviceKey(ip=ip)
+        return key
 
     def _dhcp(self, pkt) -> None:  # noqa: ANN001
         try:
@@ -573,7 +580,7 @@ class Analyzer:
                 src,
                 (self._ip(pkt.dst), pkt.dport),
                 pkt.payload,
-                DeviceKey(ip=src[0]),
+                self._device_key(src[0]),
                 self.source,
             )
         )
@@ -664,7 +671,7 @@ class Analyzer:
     def _start_app(self, fl: _Flow, typ: str, ts: float) -> None:
         client = (self._ip(fl.client[0]), fl.client[1])
         server = (self._ip(fl.server[0]), fl.server[1])
-        dev = DeviceKey(ip=client[0])
+        dev = self._device_key(client[0])
         if typ == "http":
             fl.app = HttpConnection(
                 client, server, dev, self.source, self._emit_with_body, self.problem
