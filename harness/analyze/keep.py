@@ -58,7 +58,7 @@ from harness.observe.events import (
 )
 from harness.observe.others import OtherClient
 
-BATCH = 4096  # records written at once (marshal: builtin values only, 20x pickle's speed)
+BATCH = 4096  # records written at once (marshal: builtin values only; twice pickle's speed here)
 DHCP_VENDOR_CLASS = 60  # DHCP option: vendor class identifier (RFC 2132)
 _LEN = struct.Struct("<I")
 _TYPES: list[type[Observation]] = list(OBSERVATION_TYPES.values())
