@@ -206,3 +206,44 @@ def test_a_spilled_dns_query_is_the_record_of_the_query_it_stands_for() -> None:
     phone = Keeper(kept, stated=[("192.0.2.7", None, None)])
     phone.add_dns(values, DeviceKey(ip="192.0.2.7"), "capture:x", (3, 4))
     assert kept == [query] and phone.spilled == 0
+
+
+def test_spilled_handshakes_come_back_whole_whether_marshal_takes_them_or_not() -> None:
+    """A batch with a TLS chain is written with marshal (certificates as tuples), one with
+    an alert (an object marshal refuses) with pickle; both read back equal to the originals
+    when their client turns out to be a phone."""
+    from harness.analyze.keep import Keeper, _batches, decode, encode
+    from harness.observe.events import (
+        DeviceKey,
+        Evidence,
+        HttpExchange,
+        TlsAlert,
+        TlsCertificate,
+        TlsHandshake,
+    )
+
+    cert = TlsCertificate("CN=prov.example", "CN=Lab CA", "prov.example", ("prov.example",),
+                          1.0, 2.0, "RSA", 2048, "sha256WithRSAEncryption", "ab" * 32)  # fmt: skip
+    dev, ev = DeviceKey(ip="192.0.2.7"), Evidence("capture:x", (5, 6))
+    with_chain = TlsHandshake(time=1.0, client=("192.0.2.7", 40000),
+                              server=("198.51.100.1", 443), device=dev, evidence=ev,
+                              server_name="prov.example", server_cert_chain=(cert, cert))  # fmt: skip
+    with_alert = TlsHandshake(time=2.0, client=("192.0.2.7", 40001),
+                              server=("198.51.100.1", 443), device=dev, evidence=ev,
+                              alert=TlsAlert("client", 2, 48, "unknown_ca"))  # fmt: skip
+    assert decode(encode(with_chain)) == with_chain
+    kinds = []
+    for hs in (with_chain, with_alert):
+        keeper = Keeper(kept := [])
+        keeper.add(hs)
+        keeper._obs.flush()
+        keeper._obs.f.seek(0)
+        kinds.append(keeper._obs.f.read(5)[4:5])
+        assert [decode(r[:4]) for b in _batches(keeper._obs.f) for r in b] == [hs]
+        phone = HttpExchange(time=3.0, client=("192.0.2.7", 40002), server=("198.51.100.1", 80),
+                             device=DeviceKey(ip="192.0.2.7", serial="SN1", product="CP-8831"),
+                             evidence=ev, method="GET", url="/x.cfg")  # fmt: skip
+        keeper.add(phone)  # the client is a phone after all: its handshake comes back
+        keeper.resolve({})
+        assert kept == [phone, hs]
+    assert kinds == [b"m", b"p"]
