@@ -84,6 +84,7 @@ SWEEP_EVERY = 1 << 16
 GENERIC_SERIALS = frozenset({"ciscogeneric"})
 _TCP_HEADER = struct.Struct("!HHIIBB").unpack_from
 _PORTS = struct.Struct("!HH").pack
+_PORTS_AT = struct.Struct("!HH").unpack_from
 _tuple_new = tuple.__new__  # a Packet without the Python-level __new__ of NamedTuple
 
 
@@ -248,6 +249,11 @@ class Analyzer:
         self._families: list[Family] | None = None
         self.tftp = TftpTracker(source, self._emit_with_body, self.problem, self._ip)
         self.tftp_ports: set[int] = set()
+        # the UDP ports any dissector watches: the configured ones and the open transfers'
+        # (`run` drops a datagram on neither with two lookups; kept equal to their union)
+        p = self.ports
+        self._udp_wanted = p.dns | p.dhcp | p.tftp | p.syslog
+        self._udp_watch: set[int] = set(self._udp_wanted)
         self.dns = DnsTracker(
             source, self._emit, self.problem, self.keeper.add_dns if self.keeper else None
         )
@@ -372,10 +378,10 @@ class Analyzer:
         ports = self.ports
         dns_p, dhcp_p, tftp_p, syslog_p = ports.dns, ports.dhcp, ports.tftp, ports.syslog
         sniff_sys, sniff_tftp = ports.sniff_syslog, ports.sniff_tftp
-        tftp_ports = self.tftp_ports
+        tftp_ports, watch = self.tftp_ports, self._udp_watch
         flows, ignored = self.flows, self.ignored
         frame = begun = self.frame
-        udp_wanted = dns_p | dhcp_p | tftp_p | syslog_p
+        udp_wanted = self._udp_wanted
         sniff_first = (60 if sniff_sys else -1, 0 if sniff_tftp else -1)
         tftp_packet = self.tftp.packet
         dns_raw = self._dns_raw
@@ -411,8 +417,7 @@ class Analyzer:
                     fast = True
                     c = -1  # the client's address (DNS), else the pair of addresses
                     if proto == 17:
-                        sport = (data[34] << 8) | data[35]
-                        dport = (data[36] << 8) | data[37]
+                        sport, dport = _PORTS_AT(data, 34)
                         if dport in dns_p:
                             if sport not in dns_p:
                                 c = 26
@@ -426,9 +431,11 @@ class Analyzer:
                         continue
                     self.frame = frame  # orders the profiles of all shares (_emit_with_body)
                 if proto == 17:
-                    sport = (data[34] << 8) | data[35]
-                    dport = (data[36] << 8) | data[37]
-                    if dport in tftp_ports or sport in tftp_ports:
+                    sport, dport = _PORTS_AT(data, 34)
+                    if sport not in watch and dport not in watch:
+                        if len(data) == 42 or data[42] not in sniff_first:
+                            continue  # RTP, NTP, NetBIOS...: most of a VoIP site's packets
+                    elif dport in tftp_ports or sport in tftp_ports:
                         if 42 <= end <= len(data):
                             ulen = (data[38] << 8) | data[39]
                             if ulen >= 8 and 34 + ulen < end:
@@ -600,6 +607,7 @@ class Analyzer:
             pkt.payload,
         )
         self.tftp_ports.add(pkt.sport)
+        self._udp_watch.add(pkt.sport)
 
     def _tftp(self, pkt) -> bool:  # noqa: ANN001
         """A datagram to or from the port of an open transfer; False when it is not TFTP
@@ -898,6 +906,7 @@ class Analyzer:
             c[1] for c, _ in self.tftp.by_pair
         }
         self.tftp_ports.intersection_update(open_ports)
+        self._udp_watch.intersection_update(self._udp_wanted | self.tftp_ports)
 
     def finish(self) -> CaptureResult:
         """End of the capture: close what is open, then `complete`."""

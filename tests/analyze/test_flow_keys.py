@@ -1,6 +1,7 @@
-"""The raw flow keys of `Analyzer.ignored`: the fast path reads one straight from the
-frame's bytes, the other paths build it from a (src, sport, dst, dport) tuple; both
-must give the same key, and the reverse of a key must be the other direction's."""
+"""The fast path's bookkeeping. The raw flow keys of `Analyzer.ignored`: the fast path
+reads one from the frame's bytes, the other paths build it from a (src, sport, dst,
+dport) tuple; both must give the same key, and the reverse of a key must be the other
+direction's. The UDP ports watched: the configured ones and the open transfers'."""
 
 from __future__ import annotations
 
@@ -24,3 +25,22 @@ def test_the_reverse_of_a_key_is_the_other_directions_key(key: tuple) -> None:
     assert _reverse(raw_key(key)) == raw_key((dst, dport, src, sport))
     assert _reverse(_reverse(raw_key(key))) == raw_key(key)
     assert raw_key(key) != raw_key((dst, dport, src, sport))
+
+
+def test_the_udp_ports_watched_are_the_configured_and_the_open_transfers(tmp_path) -> None:
+    """`run` drops a datagram on no watched port with two lookups: the watched set must be
+    the configured ports plus the open TFTP transfers', while transfers open and expire."""
+    from bench.bench_analyze import generate
+    from harness.analyze.engine import Analyzer
+    from harness.capture.reader import CaptureReader
+
+    cap = tmp_path / "mixed.pcap"
+    generate(cap, 6_000)
+    a = Analyzer(f"capture:{cap}")
+    with CaptureReader(cap) as reader:
+        a.run(reader)
+    assert a.tftp_ports - a._udp_wanted  # transfers are open at the end of the capture
+    assert a._udp_watch == a._udp_wanted | a.tftp_ports
+    a._sweep(a.last_time + 3600)  # every transfer expires
+    assert not a.tftp_ports - a._udp_wanted
+    assert a._udp_watch == a._udp_wanted | a.tftp_ports
