@@ -88,6 +88,15 @@ _PORTS_AT = struct.Struct("!HH").unpack_from
 _tuple_new = tuple.__new__  # a Packet without the Python-level __new__ of NamedTuple
 
 
+def _app_type(data: bytes, from_client: bool) -> str | None:
+    """The dissector an untyped flow's first in-order bytes call for (None: no dissector)."""
+    if from_client and looks_like_http(data):
+        return "http"
+    if looks_like_tls(data):
+        return "tls"
+    return None
+
+
 def raw_key(key: tuple) -> bytes:
     """(src, sport, dst, dport) as the bytes an IPv4 header and its TCP header hold at
     offsets 12-23 of the IP packet: src, dst, sport, dport (`Analyzer.ignored`'s keys)."""
@@ -698,17 +707,11 @@ class Analyzer:
     def _sink(self, fl: _Flow, from_client: bool) -> Callable[[bytes, int], None]:
         def sink(data: bytes, frame: int) -> None:
             if fl.app is None:
-                if from_client and looks_like_http(data):
-                    self._start_app(fl, "http", fl.ts)
-                elif looks_like_tls(data):
-                    self._start_app(fl, "tls", fl.ts)
-                else:
-                    fl.app = False  # not ours: stop feeding
-                    fl.c2s = fl.s2c = None  # break the flow <-> sink cycle (freed at once)
-                    self._ignore(fl.key)
-                    self.flows.pop(fl.key, None)
-                    self.stats["tcp_flows_ignored"] -= 1
+                typ = _app_type(data, from_client)
+                if typ is None:
+                    self._drop(fl)
                     return
+                self._start_app(fl, typ, fl.ts)
             if fl.app:
                 if from_client:
                     fl.app.client_data(data, frame, fl.ts)
@@ -739,13 +742,18 @@ class Analyzer:
         isn = fl.isn_c if from_client else fl.isn_s
         if isn is not None and (seq - isn - 1) % MOD:
             return False  # out of order: the reassembly decides
-        if (from_client and looks_like_http(data)) or looks_like_tls(data):
+        if _app_type(data, from_client) is not None:
             return False
-        fl.app = False
+        self._drop(fl)
+        return True
+
+    def _drop(self, fl: _Flow) -> None:
+        """An untyped flow whose first bytes no dissector takes: ignored from now on."""
+        fl.app = False  # not ours: stop feeding
+        fl.c2s = fl.s2c = None  # break the flow <-> sink cycle (freed at once)
         self._ignore(fl.key)
         self.flows.pop(fl.key, None)
         self.stats["tcp_flows_ignored"] -= 1
-        return True
 
     def _tcp(self, fl: _Flow, pkt) -> None:  # noqa: ANN001
         from_client = pkt.src == fl.client[0] and pkt.sport == fl.client[1]
