@@ -56,6 +56,29 @@ TSHARK_FIELDS = [
 _UA = "cisco/CP-8831-3PCC ({serial})"
 
 
+class TimedCapture:
+    """`with TimedCapture(path, step) as put:` a pcap written frame by frame by `put`, each
+    frame `step` seconds after the one before (small test captures; the generators below
+    count what they write as well)."""
+
+    def __init__(self, path: Path, step: float, start: float = 1_700_000_000.0) -> None:
+        self.path, self.step, self.t = path, step, start
+
+    def __enter__(self):  # noqa: ANN204
+        self._f = open(self.path, "wb")  # noqa: SIM115 - closed by __exit__
+        from harness.capture.pcapwrite import PcapWriter
+
+        self._w = PcapWriter(self._f)
+        return self.put
+
+    def __exit__(self, *exc: object) -> None:
+        self._f.close()
+
+    def put(self, frame: bytes) -> None:
+        self.t += self.step
+        self._w.write(self.t, frame)
+
+
 # -- frame building (struct only: a million scapy packets would take minutes) ----------
 def _ip(a: str) -> bytes:
     return bytes(int(x) for x in a.split("."))

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from bench.bench_analyze import (
+    TimedCapture,
     _certificate_der,
     generate,
     generate_ordinary,
@@ -27,7 +28,6 @@ from bench.bench_analyze import (
 )
 from harness.analyze.engine import Analyzer
 from harness.analyze.keep import KeepOptions
-from harness.capture.pcapwrite import PcapWriter
 from harness.capture.reader import CaptureReader
 from harness.cli import main
 
@@ -56,14 +56,7 @@ def tls_named_by_another_client(path: Path) -> None:
     phone, desk = _ip("192.0.2.10"), _ip("192.0.2.20")
     srv, resolver = _ip("198.51.100.1"), _ip("198.51.100.53")
     hello, flight = tls_flights("", _certificate_der())
-    t = 1_700_000_000.0
-    with open(path, "wb") as f:
-        w = PcapWriter(f)
-
-        def put(frame: bytes) -> None:
-            nonlocal t
-            t += 0.05
-            w.write(t, frame)
+    with TimedCapture(path, 0.05) as put:
 
         def ask(mac: bytes, ip: bytes, port: int, qid: int, name: str) -> None:
             put(udp_frame(mac, ROUTER, ip, port, resolver, 53, _dns(qid, name, None)))

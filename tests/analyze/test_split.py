@@ -16,11 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.bench_analyze import generate, generate_ordinary, tcp_frame, udp_frame
+from bench.bench_analyze import TimedCapture, generate, generate_ordinary, tcp_frame, udp_frame
 from harness.analyze.engine import Analyzer, Ports, split_key
 from harness.analyze.keep import decode
 from harness.capture.packets import PacketDecoder
-from harness.capture.pcapwrite import PcapWriter
 from harness.capture.reader import CaptureReader
 from harness.cli import main
 
@@ -59,15 +58,7 @@ def tricky_capture(path: Path) -> None:
     prov, dns1, dns2, gw = (
         _ip(a) for a in ("198.51.100.1", "198.51.100.53", "198.51.100.54", "192.0.2.254")
     )
-    t = 1_700_000_000.0
-    with open(path, "wb") as f:
-        w = PcapWriter(f)
-
-        def put(frame: bytes) -> None:
-            nonlocal t
-            t += 0.01
-            w.write(t, frame)
-
+    with TimedCapture(path, 0.01) as put:
         for i in range(12):
             mac, ip = _mac(i), _ip(f"192.0.2.{10 + i}")
             cport = 5000 + i
